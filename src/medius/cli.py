@@ -1,0 +1,341 @@
+"""The ``medius`` command line (an edge: the library never imports it).
+
+Exit codes (also in ``docs/cli.md`` and :mod:`medius.errors`): 0 success, 1 internal error,
+2 usage error, 3 input not found, 4 invalid input, 5 capture not judgeable, 6 output problem,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from medius import __version__
+from medius.errors import MediusError
+
+app = typer.Typer(
+    name="medius",
+    help=(
+        "medius: the hip side of knee pain. Analyse a phone video (or 2D keypoints) of a single-leg "
+        "squat or step-down filmed from the front, and get per-rep kinetic-chain metrics (knee FPPA, "
+        "pelvic drop, trunk lean, hip adduction) with a report. Everything runs locally.\n\n"
+        "Exit codes: 0 ok, 1 internal error, 2 usage, 3 input not found, 4 invalid input, "
+        "5 capture not judgeable, 6 output folder problem, 130 interrupted."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class TaskName(StrEnum):
+    single_leg_squat = "single-leg-squat"
+    step_down = "step-down"
+
+
+class SideName(StrEnum):
+    auto = "auto"
+    left = "left"
+    right = "right"
+
+
+class SexName(StrEnum):
+    female = "female"
+    male = "male"
+
+
+def _fail(exc: MediusError) -> typer.Exit:
+    err.print(f"medius: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(exc.exit_code)
+
+
+def _guarded(fn: F) -> F:
+    """Turn user errors into one line and an exit code, and bugs into one line plus exit 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except MediusError as exc:
+            raise _fail(exc) from None
+        except KeyboardInterrupt:
+            err.print("medius: interrupted; nothing was written", markup=False)
+            raise typer.Exit(130) from None
+        except Exception as exc:  # a bug: say so plainly, traceback only on request
+            if os.environ.get("MEDIUS_DEBUG"):
+                traceback.print_exc()
+            err.print(
+                f"medius: internal error: {type(exc).__name__}: {exc} "
+                "(this is a bug in medius; set MEDIUS_DEBUG=1 to see the traceback)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _parse_size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+        if w <= 0 or h <= 0:
+            raise ValueError
+    except ValueError:
+        raise typer.BadParameter(f"expected WIDTHxHEIGHT in pixels such as 1080x1920, got {text!r}") from None
+    return w, h
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        out.print(f"medius {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """medius command line."""
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} frames"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal and not os.environ.get("MEDIUS_PROGRESS"),
+    )
+
+
+def _run_one(path: Path, out_dir: Path, quiet: bool, **kw: Any) -> Any:
+    from medius.report.pipeline import analyze_path
+
+    with _progress() as prog:
+        bar = prog.add_task(f"{path.name}: pose", total=None)
+
+        def say(stage: str, done: int, total: int | None) -> None:
+            prog.update(bar, description=f"{path.name}: {stage}", completed=done, total=total)
+
+        return analyze_path(path, out_dir=out_dir, progress=None if quiet else say, **kw)
+
+
+@app.command()
+@_guarded
+def analyze(
+    input: Annotated[
+        Path,
+        typer.Argument(
+            help="A video (MP4/MOV/..., any phone video), a folder of videos, an OpenPose BODY_25 JSON "
+            "folder (one file per frame) or a TRC file of pixel keypoints (Sports2D, Pose2Sim).",
+            show_default=False,
+        ),
+    ],
+    task: Annotated[TaskName, typer.Option(help="The movement filmed.")] = TaskName.single_leg_squat,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output folder (default: medius-<input name> beside the input)."),
+    ] = None,
+    side: Annotated[
+        SideName, typer.Option(help="Stance leg: auto-detect per rep, or declare it for the whole clip.")
+    ] = SideName.auto,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output folder.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print result.json to standard output.")] = False,
+    no_blur: Annotated[bool, typer.Option("--no-blur", help="Keep faces visible in the annotated video.")] = False,
+    no_video: Annotated[bool, typer.Option("--no-video", help="Skip the annotated video (faster).")] = False,
+    fps: Annotated[
+        float | None, typer.Option(help="Frame rate of keypoint files that carry none (OpenPose JSON).", min=0.1)
+    ] = None,
+    image_size: Annotated[
+        str | None, typer.Option(help="WIDTHxHEIGHT of the video the keypoints came from (keypoint inputs).")
+    ] = None,
+    sex: Annotated[
+        SexName | None, typer.Option(help="The person's sex, to pick sex-specific reference ranges.")
+    ] = None,
+) -> None:
+    """Analyse a single-leg squat or step-down filmed from the front.
+
+    Writes OUT/result.json, OUT/reps.csv, OUT/annotated.mp4, plots and a self-contained
+    OUT/report.html. A capture that cannot be judged still gets a report saying why, and exit
+    code 5.
+    """
+    from medius.report.pipeline import VIDEO_SUFFIXES, input_kind
+
+    size = _parse_size(image_size)
+    kw: dict[str, Any] = dict(
+        task=task.value,
+        side=side.value,
+        force=force,
+        blur_faces=not no_blur,
+        annotated_video=not no_video,
+        fps=fps,
+        image_size=size,
+        sex=sex.value if sex else None,
+    )
+    kind = input_kind(input)
+    if kind == "video-folder":
+        base = out or input.with_name(f"medius-{input.name}")
+        videos = sorted(p for p in input.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+        rows = []
+        worst = 0
+        for v in videos:
+            try:
+                oc = _run_one(v, base / v.stem, as_json, **kw)
+                summ = oc.result.get("summary", {})
+                rows.append((v.name, oc.result["status"], oc.exit_code, summ, str(oc.report_path), ""))
+                worst = max(worst, oc.exit_code)
+            except MediusError as exc:
+                rows.append((v.name, "error", exc.exit_code, {}, "", str(exc)))
+                worst = max(worst, exc.exit_code)
+        if as_json:
+            print(json.dumps([{"input": r[0], "status": r[1], "exit_code": r[2], "report": r[4], "error": r[5]}
+                              for r in rows], indent=2))
+        else:
+            table = Table(title=f"medius: {len(rows)} videos in {input}")
+            for col in ("video", "status", "reps L/R", "FPPA L/R (°)", "pelvic drop L/R (°)", "report or error"):
+                table.add_column(col)
+            for name, status, _code, summ, report, msg in rows:
+                def pair(m: str, summ: dict = summ) -> str:
+                    vals = [summ.get(s, {}).get(m, {}).get("mean") for s in ("left", "right")]
+                    return " / ".join("–" if v is None else f"{v:.1f}" for v in vals)
+                n = " / ".join(str(summ.get(s, {}).get("fppa_deg", {}).get("n", 0)) for s in ("left", "right"))
+                table.add_row(name, status, n if summ else "–", pair("fppa_deg") if summ else "–",
+                              pair("pelvic_drop_deg") if summ else "–", report or msg)
+            out.print(table)
+        raise typer.Exit(worst)
+
+    out_dir = out or input.absolute().with_name(f"medius-{input.stem}")
+    oc = _run_one(input, out_dir, as_json, **kw)
+    if as_json:
+        print(json.dumps(oc.result, indent=2, ensure_ascii=False))
+    else:
+        _print_summary(oc)
+    if not oc.judgeable:
+        reasons = "; ".join(oc.result["quality"]["reasons"]) or "see the report"
+        err.print(f"medius: {input}: cannot be judged: {reasons}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(oc.exit_code)
+
+
+def _print_summary(oc: Any) -> None:
+    r = oc.result
+    if r["status"] == "ok":
+        table = Table(title=f"{r['task_label']} — {r['input']['name']}" + (" (SYNTHETIC)" if r.get("synthetic") else ""))
+        table.add_column("metric")
+        for s in ("left", "right"):
+            table.add_column(f"{s} mean ± SD (n)")
+        table.add_column("L − R")
+        for m, d in r["metrics"].items():
+            cells = []
+            for s in ("left", "right"):
+                v = r["summary"][s][m]
+                cells.append("–" if v["mean"] is None else f"{v['mean']:.1f} ± {v['sd'] or 0:.1f} ({v['n']})")
+            diff = r["summary"]["difference"][m]["left_minus_right"]
+            table.add_row(f"{d['label']} [{d['unit_symbol']}]", *cells, "–" if diff is None else f"{diff:+.1f}")
+        out.print(table)
+        for w in r["quality"]["warnings"]:
+            err.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"Report: {oc.report_path}", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+@_guarded
+def synth(
+    out: Annotated[Path, typer.Argument(help="Folder to write the synthetic keypoints into.", show_default=False)],
+    task: Annotated[TaskName, typer.Option(help="Task label stored with the data.")] = TaskName.single_leg_squat,
+    file_format: Annotated[
+        str, typer.Option("--format", help="openpose (a folder of BODY_25 JSON files) or trc.")
+    ] = "openpose",
+    reps: Annotated[int, typer.Option(help="Reps on each leg.", min=1, max=20)] = 5,
+    noise_px: Annotated[float, typer.Option(help="Gaussian keypoint noise (px).", min=0)] = 1.5,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing folder.")] = False,
+) -> None:
+    """Write a SYNTHETIC single-leg-squat recording as keypoint files (for demos and tests).
+
+    The left leg squats with a moderate knee valgus and pelvic drop, the right leg with more
+    (values in OUT/medius-synthetic.json); the analysis labels the result synthetic.
+    """
+    from medius.errors import InvalidInputError, OutputError
+    from medius.io.keypoint_files import write_openpose_json, write_trc
+    from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats, write_marker
+
+    if file_format not in ("openpose", "trc"):
+        raise InvalidInputError(f"unknown --format {file_format!r}; allowed: openpose, trc")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise OutputError("folder exists and is not empty; use --force to replace it", path=out)
+    spec = SyntheticSquats(
+        reps=tuple(
+            [SyntheticRep("left", fppa_deg=7.0 + i % 2, pelvic_drop_deg=3.0, trunk_lean_deg=3.0) for i in range(reps)]
+            + [SyntheticRep("right", fppa_deg=15.0 + i % 2, pelvic_drop_deg=6.0, trunk_lean_deg=7.0, depth_pct=13.0)
+               for i in range(reps)]
+        ),
+        noise_px=noise_px,
+        task=task.value,
+    )
+    kp, gt = make_single_leg_squats(spec)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in list(out.glob("*.json")) + list(out.glob("*.trc")):
+        old.unlink()
+    if file_format == "openpose":
+        write_openpose_json(kp, out, prefix="synthetic")
+    else:
+        write_trc(kp, out / "synthetic_px.trc")
+    write_marker(out, spec, gt)
+    Console().print(
+        f"Synthetic keypoints: {out} ({len(spec.reps)} reps, {kp.n_frames} frames at {spec.fps:g} Hz, "
+        f"image {spec.image_size[0]}x{spec.image_size[1]} px)",
+        markup=False,
+        highlight=False,
+    )
+
+
+def _hide_native_logs() -> None:
+    """Send what native libraries write to file descriptor 2 (MediaPipe's glog/absl/TFLite start-up
+    chatter) to /dev/null, while Python's ``sys.stderr`` (our messages, the progress bar) keeps
+    the real standard error. ``MEDIUS_DEBUG=1`` keeps everything."""
+    if os.environ.get("MEDIUS_DEBUG"):
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        sys.stderr = os.fdopen(saved, "w", buffering=1, encoding=sys.stderr.encoding or "utf-8",
+                               errors="backslashreplace")
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except (OSError, ValueError):  # pragma: no cover - no fd 2 (embedded use)
+        pass
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _hide_native_logs()
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,175 @@
+"""MediaPipe BlazePose *full*, run offline from the model files inside the mediapipe wheel.
+
+mediapipe 0.10.21 ships ``pose_detection.tflite`` and ``pose_landmark_full.tflite`` inside its
+wheel (used by the legacy ``mp.solutions.pose`` API, which tracks one person only). The Tasks API
+``PoseLandmarker`` can track several people (``num_poses``) but expects a ``.task`` bundle whose
+models carry input-normalisation metadata. We build that bundle in memory from the wheel's own
+files, adding the metadata with mediapipe's metadata writer: the detector takes RGB scaled to
+[-1, 1] (mean 127.5, std 127.5), the landmark model RGB scaled to [0, 1] (mean 0, std 255). Nothing
+is downloaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medius.pose._base import PersonPose
+
+__all__ = ["BLAZEPOSE_TO_CANONICAL", "BlazePoseBackend"]
+
+#: BlazePose landmark index for each canonical keypoint (see medius.io.KEYPOINTS)
+BLAZEPOSE_TO_CANONICAL: tuple[int, ...] = (
+    0,  # nose
+    2,  # left_eye
+    5,  # right_eye
+    7,  # left_ear
+    8,  # right_ear
+    11,  # left_shoulder
+    12,  # right_shoulder
+    13,  # left_elbow
+    14,  # right_elbow
+    15,  # left_wrist
+    16,  # right_wrist
+    23,  # left_hip
+    24,  # right_hip
+    25,  # left_knee
+    26,  # right_knee
+    27,  # left_ankle
+    28,  # right_ankle
+    29,  # left_heel
+    30,  # right_heel
+    31,  # left_toe (foot_index)
+    32,  # right_toe (foot_index)
+)
+
+_DETECTOR = ("modules", "pose_detection", "pose_detection.tflite")
+_LANDMARKS = ("modules", "pose_landmark", "pose_landmark_full.tflite")
+
+
+def _quiet_mediapipe_logs() -> None:
+    # glog / absl / TFLite chatter goes to stderr; keep the CLI output clean.
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@functools.lru_cache(maxsize=1)
+def _model_bundle() -> tuple[bytes, dict[str, str]]:
+    """The in-memory ``.task`` bundle and the sha256 of the two source model files."""
+    _quiet_mediapipe_logs()
+    import mediapipe as mp
+    from mediapipe.tasks.python.metadata.metadata_writers import metadata_writer as mw
+
+    root = Path(mp.__file__).parent
+    det_path = root.joinpath(*_DETECTOR)
+    lmk_path = root.joinpath(*_LANDMARKS)
+    hashes = {}
+    blobs = {}
+    for key, path, mean, std, n_out in (
+        ("pose_detector.tflite", det_path, 127.5, 127.5, 2),
+        ("pose_landmarks_detector.tflite", lmk_path, 0.0, 255.0, 5),
+    ):
+        raw = path.read_bytes()
+        hashes[path.name] = hashlib.sha256(raw).hexdigest()
+        writer = mw.MetadataWriter.create(bytearray(raw))
+        writer.add_general_info(key.removesuffix(".tflite"), "BlazePose model from the mediapipe wheel")
+        writer.add_image_input(norm_mean=[mean], norm_std=[std])
+        for i in range(n_out):
+            writer.add_feature_output(name=f"output_{i}")
+        blobs[key] = bytes(writer.populate()[0])
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for key, blob in blobs.items():
+            zf.writestr(key, blob)
+    return buf.getvalue(), hashes
+
+
+class BlazePoseBackend:
+    """BlazePose full (33 landmarks) through MediaPipe's PoseLandmarker in video mode.
+
+    Parameters
+    ----------
+    num_poses
+        Most people detected per frame. Three is enough to notice other people in view and to
+        keep the tested person when someone walks past.
+    min_detection_confidence, min_presence_confidence, min_tracking_confidence
+        MediaPipe's thresholds (see the PoseLandmarker documentation).
+    """
+
+    name = "mediapipe-blazepose-full"
+
+    def __init__(
+        self,
+        *,
+        num_poses: int = 3,
+        min_detection_confidence: float = 0.5,
+        min_presence_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+    ) -> None:
+        _quiet_mediapipe_logs()
+        import mediapipe as mp
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        self._mp = mp
+        self.num_poses = int(num_poses)
+        self.params = {
+            "num_poses": self.num_poses,
+            "min_detection_confidence": min_detection_confidence,
+            "min_presence_confidence": min_presence_confidence,
+            "min_tracking_confidence": min_tracking_confidence,
+        }
+        bundle, self._hashes = _model_bundle()
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_buffer=bundle),
+            running_mode=vision.RunningMode.VIDEO,
+            num_poses=self.num_poses,
+            min_pose_detection_confidence=min_detection_confidence,
+            min_pose_presence_confidence=min_presence_confidence,
+            min_tracking_confidence=min_tracking_confidence,
+        )
+        self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        self._last_ms = -1
+        self._index = np.asarray(BLAZEPOSE_TO_CANONICAL)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": "BlazePose full (MediaPipe PoseLandmarker, video mode)",
+            "backend": self.name,
+            "mediapipe_version": getattr(self._mp, "__version__", "unknown"),
+            "model_files_sha256": dict(self._hashes),
+            "confidence": "landmark visibility",
+            **self.params,
+        }
+
+    def detect(self, image_rgb: np.ndarray, time_s: float) -> list[PersonPose]:
+        h, w = image_rgb.shape[:2]
+        img = self._mp.Image(
+            image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(image_rgb)
+        )
+        ms = int(round(time_s * 1000.0))
+        if ms <= self._last_ms:  # VideoMode needs strictly increasing integer milliseconds
+            ms = self._last_ms + 1
+        self._last_ms = ms
+        res = self._landmarker.detect_for_video(img, ms)
+        people = []
+        for lms in res.pose_landmarks:
+            arr = np.array([(p.x, p.y, p.visibility) for p in lms], dtype=float)[self._index]
+            xy = arr[:, :2] * (w, h)
+            people.append(PersonPose(xy=xy, confidence=np.clip(arr[:, 2], 0.0, 1.0)))
+        return people
+
+    def close(self) -> None:
+        self._landmarker.close()
+
+    def __enter__(self) -> BlazePoseBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

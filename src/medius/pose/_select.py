@@ -1,0 +1,208 @@
+"""Choosing the tested person among everyone detected, and keeping them across frames.
+
+The tested person is the one who *stays largest and most central*: detections are linked into
+tracks frame to frame (nearest bounding-box centre, relative to body height), each track scores
+the sum over its frames of ``height / image height × centrality``, and the best-scoring track is
+kept. Another person who is present in many frames and scores close to the chosen one makes the
+choice ambiguous: the caller then refuses to judge the clip rather than risk measuring the wrong
+person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from medius.io import Keypoints2D
+
+__all__ = ["PersonSelection", "select_person"]
+
+
+@dataclass
+class _Track:
+    id: int
+    frames: list[int] = field(default_factory=list)
+    slots: list[int] = field(default_factory=list)
+    centres: list[np.ndarray] = field(default_factory=list)
+    heights: list[float] = field(default_factory=list)
+    score: float = 0.0
+    last_time: float = 0.0
+
+
+@dataclass(frozen=True)
+class PersonSelection:
+    """What the selection found; goes into ``result["quality"]``."""
+
+    n_tracks: int
+    chosen_track: int | None
+    chosen_score: float
+    runner_up_score: float
+    people_in_view: int
+    several_people_fraction: float
+    ambiguous: bool
+    coverage: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "n_tracks": self.n_tracks,
+            "chosen_track": self.chosen_track,
+            "chosen_score": round(self.chosen_score, 3),
+            "runner_up_score": round(self.runner_up_score, 3),
+            "people_in_view": self.people_in_view,
+            "several_people_fraction": round(self.several_people_fraction, 3),
+            "ambiguous": self.ambiguous,
+            "coverage": round(self.coverage, 3),
+        }
+
+
+def _boxes(pos: np.ndarray, conf: np.ndarray, min_confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Centre ``(..., 2)`` and height ``(...)`` of the confident points of each detection."""
+    ok = np.isfinite(pos).all(-1) & (np.nan_to_num(conf, nan=0.0) >= min_confidence)
+    x = pos[..., 0]
+    y = pos[..., 1]
+    x0 = np.where(ok, x, np.inf).min(-1)
+    x1 = np.where(ok, x, -np.inf).max(-1)
+    y0 = np.where(ok, y, np.inf).min(-1)
+    y1 = np.where(ok, y, -np.inf).max(-1)
+    valid = ok.sum(-1) >= 4
+    centre = np.full(pos.shape[:-2] + (2,), np.nan)
+    height = np.full(pos.shape[:-2], np.nan)
+    with np.errstate(invalid="ignore"):  # inf - inf where a detection has no confident point
+        centre[valid] = np.stack([(x0 + x1) / 2, (y0 + y1) / 2], -1)[valid]
+        height[valid] = np.maximum(y1 - y0, 1.0)[valid]
+    return centre, height
+
+
+def select_person(
+    people: Any,
+    *,
+    min_confidence: float = 0.3,
+    max_link_distance: float = 0.6,
+    max_gap_s: float = 1.0,
+    ambiguity_ratio: float = 0.5,
+) -> tuple[Keypoints2D, PersonSelection]:
+    """Select the tested person from a :class:`~medius.io.keypoint_files.MultiPersonKeypoints`.
+
+    Parameters
+    ----------
+    people
+        Per-frame detections of possibly several people.
+    min_confidence
+        Points below this confidence do not count towards a person's bounding box.
+    max_link_distance
+        Largest jump of the box centre between linked detections, in units of body height.
+    max_gap_s
+        A track survives this long without a detection before it is closed.
+    ambiguity_ratio
+        Another track scoring at least this fraction of the chosen one, while overlapping it in
+        time for at least a third of the chosen track's frames, makes the choice ambiguous.
+
+    Returns
+    -------
+    keypoints, selection
+        The chosen person's keypoints on every frame (NaN where they were not detected) and a
+        summary of the choice.
+    """
+    pos = np.asarray(people.position, dtype=float)
+    conf = np.asarray(people.confidence, dtype=float)
+    t = np.asarray(people.time_s, dtype=float)
+    n_frames, n_slots = pos.shape[:2]
+    centre, height = _boxes(pos, conf, min_confidence)
+    if people.image_size is not None:
+        width, img_h = people.image_size
+    else:
+        finite = pos[np.isfinite(pos).all(-1)]
+        width = float(np.nanmax(finite[:, 0])) if finite.size else 1.0
+        img_h = float(np.nanmax(finite[:, 1])) if finite.size else 1.0
+
+    tracks: list[_Track] = []
+    active: list[_Track] = []
+    for f in range(n_frames):
+        dets = [s for s in range(n_slots) if np.isfinite(height[f, s])]
+        active = [tr for tr in active if t[f] - tr.last_time <= max_gap_s]
+        pairs = []
+        for tr in active:
+            for s in dets:
+                d = np.linalg.norm(centre[f, s] - tr.centres[-1]) / max(tr.heights[-1], 1.0)
+                if d <= max_link_distance:
+                    pairs.append((d, tr.id, s))
+        pairs.sort()
+        used_tracks: set[int] = set()
+        used_slots: set[int] = set()
+        by_id = {tr.id: tr for tr in active}
+        for _, tid, s in pairs:
+            if tid in used_tracks or s in used_slots:
+                continue
+            used_tracks.add(tid)
+            used_slots.add(s)
+            _extend(by_id[tid], f, s, centre[f, s], height[f, s], t[f], width, img_h)
+        for s in dets:
+            if s not in used_slots:
+                tr = _Track(id=len(tracks))
+                _extend(tr, f, s, centre[f, s], height[f, s], t[f], width, img_h)
+                tracks.append(tr)
+                active.append(tr)
+
+    counts = np.isfinite(height).sum(1)
+    out = Keypoints2D.empty_like_names(
+        n_frames,
+        people.keypoint_names,
+        time_s=t,
+        image_size=(int(width), int(img_h)),
+        frame_index=people.frame_index,
+        source=people.source,
+        log=people.log,
+    )
+    if not tracks:
+        sel = PersonSelection(0, None, 0.0, 0.0, 0, 0.0, False, 0.0)
+        return out.with_log("select_person", **sel.as_dict()), sel
+
+    ranked = sorted(tracks, key=lambda tr: tr.score, reverse=True)
+    best = ranked[0]
+    best_frames = set(best.frames)
+    runner_up = 0.0
+    ambiguous = False
+    for tr in ranked[1:]:
+        overlap = len(best_frames.intersection(tr.frames))
+        if overlap >= len(best.frames) / 3:
+            runner_up = max(runner_up, tr.score)
+            if tr.score >= ambiguity_ratio * best.score:
+                ambiguous = True
+    # other people of at least a third of the tested person's height, frame by frame
+    ref_h = float(np.median(best.heights))
+    big = np.nan_to_num(height, nan=0.0) >= ref_h / 3
+    n_big = big.sum(1)
+    several = float(np.mean(n_big[list(best_frames)] >= 2)) if best_frames else 0.0
+    people_in_view = int(np.percentile(n_big, 90)) if n_frames else 0
+
+    pos_out = out.position.copy()
+    conf_out = out.confidence.copy()
+    for f, s in zip(best.frames, best.slots, strict=True):
+        pos_out[f] = pos[f, s]
+        conf_out[f] = conf[f, s]
+    sel = PersonSelection(
+        n_tracks=len(tracks),
+        chosen_track=best.id,
+        chosen_score=best.score,
+        runner_up_score=runner_up,
+        people_in_view=max(people_in_view, int(counts.max() > 0)),
+        several_people_fraction=several,
+        ambiguous=ambiguous,
+        coverage=len(best.frames) / max(n_frames, 1),
+    )
+    kp = out.replace(position=pos_out, confidence=conf_out)
+    return kp.with_log("select_person", min_confidence=min_confidence, **sel.as_dict()), sel
+
+
+def _extend(
+    tr: _Track, f: int, s: int, c: np.ndarray, h: float, t: float, width: float, img_h: float
+) -> None:
+    tr.frames.append(f)
+    tr.slots.append(s)
+    tr.centres.append(c)
+    tr.heights.append(float(h))
+    tr.last_time = float(t)
+    centrality = max(0.1, 1.0 - abs(float(c[0]) - width / 2) / (width / 2))
+    tr.score += (float(h) / max(img_h, 1.0)) * centrality

@@ -1,0 +1,292 @@
+"""Capture-quality checks: can this recording be judged at all, and how far can it be trusted?
+
+Each check returns a :class:`Check` with the measured value, the threshold and a plain message.
+``fatal`` checks that fail make the clip *not judgeable*: medius then gives no numbers, only the
+reasons and what to film instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from medius.io import Keypoints2D
+
+__all__ = ["Check", "QUALITY_THRESHOLDS", "check_capture", "classify_view"]
+
+#: Thresholds of the capture checks (engineering limits, not clinical numbers; documented in
+#: docs/quality.md).
+QUALITY_THRESHOLDS: dict[str, float] = {
+    "min_coverage": 0.5,  # fraction of frames with the tested person detected
+    "frontal_min_ratio": 0.45,  # shoulder width / torso length at or above: frontal (or back) view
+    "side_max_ratio": 0.25,  # below: side view
+    "in_frame_min_fraction": 0.9,  # frames with hips, knees, ankles inside the picture
+    "in_frame_margin_fraction": 0.005,  # of the image size
+    "min_lower_limb_confidence": 0.5,  # median visibility of hips, knees, ankles
+    "min_fps": 15.0,  # below: not judgeable
+    "warn_fps": 24.0,  # below: warning
+    "max_swap_fraction": 0.3,  # frames needing left/right correction, above: warning
+    "max_camera_shift_pct": 2.0,  # 95th percentile background shift, % of image diagonal
+    "min_duration_s": 1.0,
+}
+
+_LOWER = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    label: str
+    passed: bool | None  # None = could not be checked
+    value: float | str | None
+    threshold: float | str | None
+    unit: str
+    message: str
+    fatal: bool = False
+    advice: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        v = self.value
+        if isinstance(v, float):
+            v = round(v, 3) if np.isfinite(v) else None
+        return {
+            "id": self.id,
+            "label": self.label,
+            "passed": self.passed,
+            "value": v,
+            "threshold": self.threshold,
+            "unit": self.unit,
+            "message": self.message,
+            "fatal": self.fatal and self.passed is False,
+        }
+
+
+def classify_view(kp: Keypoints2D, facing: str = "unknown") -> tuple[str, float]:
+    """``("frontal"|"back"|"oblique"|"side"|"unknown", ratio)`` from shoulder width / torso length."""
+    ls, rs = kp.xy("left_shoulder"), kp.xy("right_shoulder")
+    lh, rh = kp.xy("left_hip"), kp.xy("right_hip")
+    width = np.abs(ls[:, 0] - rs[:, 0])
+    torso = np.linalg.norm((ls + rs) / 2 - (lh + rh) / 2, axis=1)
+    ok = np.isfinite(width) & np.isfinite(torso) & (torso > 1)
+    if ok.sum() < 3:
+        return "unknown", float("nan")
+    ratio = float(np.median(width[ok] / torso[ok]))
+    t = QUALITY_THRESHOLDS
+    if ratio < t["side_max_ratio"]:
+        return "side", ratio
+    if ratio < t["frontal_min_ratio"]:
+        return "oblique", ratio
+    return ("back" if facing == "away" else "frontal"), ratio
+
+
+def check_capture(
+    kp: Keypoints2D,
+    *,
+    facing: str,
+    selection: dict[str, Any] | None,
+    side_check: dict[str, Any] | None,
+    camera: dict[str, float] | None,
+    image_size_known: bool = True,
+) -> tuple[list[Check], str]:
+    """Run every capture check on the selected person's (side-corrected, unfiltered) keypoints.
+
+    Returns the checks and the view class.
+    """
+    t = QUALITY_THRESHOLDS
+    checks: list[Check] = []
+    n = kp.n_frames
+    present = np.isfinite(kp.position[:, [kp.index(k) for k in _LOWER], 0]).any(1)
+    coverage = float(present.mean()) if n else 0.0
+    checks.append(
+        Check(
+            "person_detected",
+            "Person detected",
+            coverage >= t["min_coverage"] and n > 0,
+            coverage,
+            t["min_coverage"],
+            "fraction of frames",
+            f"the tested person was found in {coverage:.0%} of the frames",
+            fatal=True,
+            advice="Make sure the whole person is visible and well lit, facing the camera.",
+        )
+    )
+    if coverage == 0:
+        return checks, "unknown"
+
+    if selection is not None:
+        ambiguous = bool(selection.get("ambiguous"))
+        several = float(selection.get("several_people_fraction", 0.0))
+        msg = (
+            "several people of similar size are in view; cannot tell who is being tested"
+            if ambiguous
+            else (
+                f"other people are in view in {several:.0%} of the frames; "
+                "the largest, most central person was analysed"
+                if several > 0.05
+                else "one person in view"
+            )
+        )
+        checks.append(
+            Check(
+                "single_person",
+                "One person tested",
+                not ambiguous,
+                several,
+                "unambiguous",
+                "fraction of frames with others",
+                msg,
+                fatal=True,
+                advice="Film the tested person alone, or with others well out of the picture.",
+            )
+        )
+
+    duration = kp.duration_s
+    checks.append(
+        Check(
+            "duration",
+            "Recording length",
+            duration >= t["min_duration_s"],
+            duration,
+            t["min_duration_s"],
+            "s",
+            f"{duration:.1f} s of recording",
+            fatal=True,
+            advice="Record the whole set: five reps on each leg.",
+        )
+    )
+
+    fps = kp.fps
+    fps_ok = bool(np.isfinite(fps) and fps >= t["min_fps"])
+    checks.append(
+        Check(
+            "frame_rate",
+            "Frame rate",
+            fps_ok,
+            fps,
+            t["min_fps"],
+            "Hz",
+            f"median frame rate {fps:.1f} Hz"
+            + ("" if fps_ok else f", below the {t['min_fps']:.0f} Hz needed to follow the movement")
+            + (" (low; 30 Hz or more is better)" if fps_ok and fps < t["warn_fps"] else ""),
+            fatal=True,
+            advice="Film at 30 frames per second or more.",
+        )
+    )
+
+    view, ratio = classify_view(kp, facing)
+    checks.append(
+        Check(
+            "frontal_view",
+            "Frontal view",
+            None if view == "unknown" else view in ("frontal", "back", "oblique"),
+            ratio,
+            t["side_max_ratio"],
+            "shoulder width / torso length",
+            {
+                "frontal": "the person faces the camera",
+                "back": "the person has their back to the camera (frontal-plane angles are still valid)",
+                "oblique": "the camera is at an angle to the person: frontal-plane angles are distorted",
+                "side": "this is a side view: frontal-plane angles cannot be measured",
+                "unknown": "shoulders or hips not visible: the view cannot be judged",
+            }[view],
+            fatal=True,
+            advice="Place the phone in front of the person, at hip height, square to them.",
+        )
+    )
+
+    w, h = kp.image_size
+    if not image_size_known:
+        checks.append(
+            Check("body_in_frame", "Whole body in frame", None, None, t["in_frame_min_fraction"],
+                  "fraction of frames", "not checked (the keypoint file gives no image size; pass --image-size)")
+        )
+    idx = [kp.index(k) for k in _LOWER + ("left_shoulder", "right_shoulder")]
+    pts = kp.position[:, idx]
+    mx, my = w * t["in_frame_margin_fraction"], h * t["in_frame_margin_fraction"]
+    inside = (
+        (pts[..., 0] >= mx) & (pts[..., 0] <= w - mx) & (pts[..., 1] >= my) & (pts[..., 1] <= h - my)
+    ).all(1)
+    frac_in = float(inside[present].mean()) if present.any() else 0.0
+    if image_size_known:
+        checks.append(
+            Check(
+                "body_in_frame",
+                "Whole body in frame",
+                frac_in >= t["in_frame_min_fraction"],
+                frac_in,
+                t["in_frame_min_fraction"],
+                "fraction of frames",
+                f"shoulders, hips, knees and ankles inside the picture in {frac_in:.0%} of the frames",
+                fatal=True,
+                advice="Step back or zoom out so the whole body, feet included, stays in the picture.",
+            )
+        )
+
+    conf = kp.confidence[:, [kp.index(k) for k in _LOWER]]
+    conf = conf[present]
+    med = float(np.median(conf[np.isfinite(conf)])) if np.isfinite(conf).any() else 0.0
+    checks.append(
+        Check(
+            "keypoint_confidence",
+            "Keypoint confidence",
+            med >= t["min_lower_limb_confidence"],
+            med,
+            t["min_lower_limb_confidence"],
+            "median visibility",
+            f"median confidence of hips, knees and ankles {med:.2f}",
+            fatal=True,
+            advice="Film in good light, with clothes that show the knees (shorts), against a plain background.",
+        )
+    )
+
+    if side_check is not None:
+        sf = float(side_check.get("swap_fraction", 0.0))
+        checks.append(
+            Check(
+                "left_right_labels",
+                "Left/right labels",
+                side_check.get("facing") != "unknown" and sf <= t["max_swap_fraction"],
+                sf,
+                t["max_swap_fraction"],
+                "fraction of frames corrected",
+                (
+                    "cannot tell which way the person faces"
+                    if side_check.get("facing") == "unknown"
+                    else f"left/right labels corrected in {sf:.0%} of the frames "
+                    f"({side_check.get('whole_body_swaps', 0)} whole-body, {side_check.get('leg_swaps', 0)} leg swaps)"
+                ),
+                fatal=side_check.get("facing") == "unknown",
+                advice="Face the camera squarely, with the face visible.",
+            )
+        )
+
+    if camera:
+        shift = float(camera.get("shift_p95_pct_diagonal", float("nan")))
+        checks.append(
+            Check(
+                "camera_steady",
+                "Camera steady",
+                bool(shift <= t["max_camera_shift_pct"]),
+                shift,
+                t["max_camera_shift_pct"],
+                "% of image diagonal (95th percentile)",
+                f"the background moved by up to {shift:.1f}% of the picture diagonal",
+                fatal=False,
+                advice="Put the phone on a tripod or lean it against something stable.",
+            )
+        )
+    else:
+        checks.append(
+            Check(
+                "camera_steady",
+                "Camera steady",
+                None,
+                None,
+                t["max_camera_shift_pct"],
+                "% of image diagonal",
+                "not checked (no video frames)",
+            )
+        )
+    return checks, view

@@ -1,0 +1,466 @@
+"""The whole analysis of one input, from a path to a finished output folder.
+
+``analyze_path`` is what ``medius analyze`` (and later the web app and the batch runner) calls:
+
+1. check the output folder *before* any work (exists without ``force`` → :class:`OutputError`);
+2. read the input: a video (decoded on a thread, pose estimated frame by frame, camera motion
+   measured on the frame borders) or a keypoint file (OpenPose JSON folder, TRC);
+3. select the tested person, correct left/right labels, run the protocol;
+4. assemble ``result.json`` (schema in ``docs/result-schema.md``) and write every output into a
+   temporary folder beside the destination, then rename it into place: a failure at any point
+   leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medius import __version__
+from medius.errors import InputNotFoundError, InvalidInputError, OutputError
+from medius.io import Keypoints2D
+from medius.io._motion import CameraMotionTracker
+from medius.io.keypoint_files import MultiPersonKeypoints, read_keypoints
+from medius.io.synthetic import read_marker
+from medius.io.video import iter_frames, probe_video
+from medius.pose import BlazePoseBackend
+from medius.pose._run import estimate_poses
+from medius.pose._select import select_person
+from medius.pose._sides import correct_left_right
+from medius.protocols import METRICS, TASKS, AnalysisParameters, SingleLegAnalysis, analyze_single_leg
+from medius.protocols._interpret import interpret_summary, metric_definitions
+from medius.report.annotate import render_annotated_video, render_keypoint_video
+from medius.report.html import write_html_report
+from medius.report.plots import write_plots
+
+__all__ = [
+    "KEYPOINT_SUFFIXES",
+    "SCHEMA_VERSION",
+    "VIDEO_SUFFIXES",
+    "AnalysisOutcome",
+    "analyze_path",
+    "input_kind",
+    "prepare_output_dir",
+]
+
+#: version of the ``result.json`` schema (docs/result-schema.md)
+SCHEMA_VERSION = "1.0"
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".3gp", ".mts")
+KEYPOINT_SUFFIXES = (".json", ".trc")
+PROGRESS = Callable[[str, int, int | None], None]
+
+
+@dataclass
+class AnalysisOutcome:
+    """What :func:`analyze_path` did: the result, where it is, and the exit code it implies."""
+
+    result: dict[str, Any]
+    out_dir: Path
+    judgeable: bool
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.judgeable else 5
+
+    @property
+    def report_path(self) -> Path:
+        return self.out_dir / "report.html"
+
+
+def input_kind(path: Path) -> str:
+    """``"video"``, ``"openpose-json"``, ``"trc"`` or ``"video-folder"`` for an existing path."""
+    if not path.exists():
+        raise InputNotFoundError("no such file or folder", path=path)
+    if path.is_dir():
+        if any(path.glob("*.json")):
+            return "openpose-json"
+        if any(p.suffix.lower() in VIDEO_SUFFIXES for p in path.iterdir() if p.is_file()):
+            return "video-folder"
+        raise InvalidInputError("folder holds neither videos nor OpenPose JSON keypoint files", path=path)
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return "openpose-json"
+    if suffix == ".trc":
+        return "trc"
+    return "video"
+
+
+def prepare_output_dir(out_dir: Path, *, force: bool) -> Path:
+    """Refuse an existing, non-empty ``out_dir`` without ``force``; make a temporary sibling.
+
+    Returns the temporary folder everything is written to (renamed into place at the end).
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError("exists and is not a folder", path=out_dir)
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
+        raise OutputError("output folder exists and is not empty; use --force to replace it", path=out_dir)
+    parent = out_dir.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=parent))
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write the output folder here ({exc.strerror or exc})", path=out_dir
+        ) from None
+    return tmp
+
+
+def _finish_output_dir(tmp: Path, out_dir: Path) -> None:
+    out_dir = Path(out_dir)
+    old = None
+    try:
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+            os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+    except OSError as exc:
+        if old is not None and old.exists() and not out_dir.exists():
+            os.replace(old, out_dir)
+        raise OutputError(
+            f"cannot move the results into place ({exc.strerror or exc})", path=out_dir
+        ) from None
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    for f in files:
+        if path.is_dir():
+            h.update(f.name.encode())
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in ("mediapipe", "av", "numpy", "scipy", "opencv-contrib-python", "matplotlib", "jinja2"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _clean_step(step: dict[str, Any]) -> dict[str, Any]:
+    """A provenance step without its wall-clock time, so the same input gives the same result."""
+    return {k: _jsonable(v) for k, v in step.items() if k != "datetime"}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    if isinstance(v, Path):
+        return str(v)
+    return v
+
+
+def analyze_path(
+    path: str | Path,
+    *,
+    task: str = "single-leg-squat",
+    out_dir: str | Path,
+    side: str = "auto",
+    force: bool = False,
+    blur_faces: bool = True,
+    annotated_video: bool = True,
+    fps: float | None = None,
+    image_size: tuple[int, int] | None = None,
+    sex: str | None = None,
+    max_side_px: int = 1280,
+    params: AnalysisParameters | None = None,
+    progress: PROGRESS | None = None,
+) -> AnalysisOutcome:
+    """Analyse one video or keypoint file and write the output folder.
+
+    Raises :class:`~medius.errors.MediusError` subclasses for bad input or output; a capture that
+    cannot be judged is *not* an exception: the outcome says so (exit code 5) and the folder holds
+    a report explaining why.
+    """
+    path = Path(path)
+    out_dir = Path(out_dir)
+    if task not in TASKS:
+        raise InvalidInputError(f"unknown task {task!r}; allowed: {', '.join(TASKS)}")
+    kind = input_kind(path)
+    if kind == "video-folder":
+        raise InvalidInputError("is a folder of videos; analyse each video on its own", path=path)
+    params = params or AnalysisParameters()
+    info: dict[str, Any] = {"name": path.name, "kind": kind}
+    camera: dict[str, float] | None = None
+    synthetic_marker = None
+    pose_model: dict[str, Any] | None = None
+    say = progress or (lambda stage, done, total: None)
+
+    # read before creating the output folder: bad input must leave nothing behind
+    if kind == "video":
+        vinfo = probe_video(path)
+        info.update(
+            width=vinfo.width,
+            height=vinfo.height,
+            duration_s=vinfo.duration_s,
+            n_frames=vinfo.n_frames,
+            fps_average=vinfo.fps,
+            variable_frame_rate=vinfo.is_variable_frame_rate,
+            rotation_deg=vinfo.rotation_deg,
+            codec=vinfo.codec,
+            container=vinfo.container_format,
+        )
+    tmp = prepare_output_dir(out_dir, force=force)
+    try:
+        if kind == "video":
+            tracker = CameraMotionTracker()
+            total = vinfo.n_frames
+            with BlazePoseBackend() as backend:
+                pose_model = backend.describe()
+                people = estimate_poses(
+                    iter_frames(path, max_side_px=max_side_px),
+                    backend,
+                    image_size=(vinfo.width, vinfo.height),
+                    on_frame=lambda i, t: say("pose", i + 1, total),
+                    frame_observers=[tracker.update],
+                )
+            camera = tracker.summary((vinfo.width, vinfo.height))
+            if people.n_frames == 0:
+                raise InvalidInputError("the video has no decodable frames", path=path)
+        else:
+            say("reading keypoints", 0, None)
+            people = read_keypoints(path, fps=fps, image_size=image_size)
+            synthetic_marker = read_marker(path)
+            pose_model = {"name": f"precomputed keypoints ({people.source})", "backend": people.source}
+        info["sha256"] = _sha256(path)
+        outcome = _analyze_people(
+            people,
+            task=task,
+            side=side,
+            camera=camera,
+            image_size_known=kind == "video" or image_size is not None or people.image_size is not None,
+            params=params,
+        )
+        analysis, kp_sel, selection, side_check = outcome
+        t = kp_sel.time_s
+        info.setdefault("n_frames", int(kp_sel.n_frames))
+        info["n_frames_analysed"] = int(kp_sel.n_frames)
+        info["fps_median"] = round(float(kp_sel.fps), 3) if np.isfinite(kp_sel.fps) else None
+        info.setdefault("duration_s", float(t[-1] - t[0]) if t.size else 0.0)
+        if "width" not in info and people.image_size is not None:
+            info["width"], info["height"] = people.image_size
+        result = build_result(
+            analysis,
+            task=task,
+            input_info=info,
+            selection=selection,
+            side_check=side_check,
+            pose_model=pose_model,
+            sex=sex,
+            synthetic=synthetic_marker,
+            keypoints=analysis.keypoints if analysis.keypoints is not None else kp_sel,
+            options={
+                "side": side,
+                "blur_faces": blur_faces,
+                "max_side_px": max_side_px,
+                "fps": fps,
+                "image_size": list(image_size) if image_size else None,
+                "sex": sex,
+            },
+        )
+        say("writing outputs", 0, None)
+        write_outputs(
+            result,
+            analysis,
+            tmp,
+            video_path=path if kind == "video" else None,
+            blur_faces=blur_faces,
+            annotated_video=annotated_video,
+            max_side_px=max_side_px,
+            keypoints=analysis.keypoints if analysis.keypoints is not None else kp_sel,
+        )
+        _finish_output_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return AnalysisOutcome(result=result, out_dir=out_dir, judgeable=analysis.judgeable)
+
+
+def _analyze_people(
+    people: MultiPersonKeypoints,
+    *,
+    task: str,
+    side: str,
+    camera: dict[str, float] | None,
+    image_size_known: bool,
+    params: AnalysisParameters,
+) -> tuple[SingleLegAnalysis, Keypoints2D, dict[str, Any], dict[str, Any]]:
+    kp, sel = select_person(people)
+    kp, sides = correct_left_right(kp, expected_facing="camera")
+    analysis = analyze_single_leg(
+        kp,
+        task=task,  # type: ignore[arg-type]
+        side=side,  # type: ignore[arg-type]
+        facing=sides.facing,
+        selection=sel.as_dict(),
+        side_check=sides.as_dict(),
+        camera=camera,
+        image_size_known=image_size_known,
+        params=params,
+    )
+    return analysis, kp, sel.as_dict(), sides.as_dict()
+
+
+def build_result(
+    analysis: SingleLegAnalysis,
+    *,
+    task: str,
+    input_info: dict[str, Any],
+    selection: dict[str, Any],
+    side_check: dict[str, Any],
+    pose_model: dict[str, Any] | None,
+    sex: str | None,
+    synthetic: dict[str, Any] | None,
+    keypoints: Keypoints2D,
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """Assemble the versioned ``result.json`` document."""
+    judgeable = analysis.judgeable
+    interpretation = (
+        interpret_summary(analysis.summary, task=task, metrics=METRICS, sex=sex) if judgeable else []
+    )
+    result: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "medius_version": __version__,
+        "task": task,
+        "task_label": TASKS[task]["label"],
+        "status": "ok" if judgeable else "not_judgeable",
+        "synthetic": bool(synthetic),
+        "input": input_info,
+        "quality": {
+            "judgeable": judgeable,
+            "view": analysis.view,
+            "checks": [c.as_dict() for c in analysis.checks],
+            "warnings": analysis.warnings,
+            "reasons": analysis.reasons,
+            "advice": analysis.advice,
+            "people_in_view": selection.get("people_in_view", 0),
+            "person_selection": selection,
+            "left_right": side_check,
+            "left_right_swaps_corrected": int(side_check.get("whole_body_swaps", 0))
+            + int(side_check.get("leg_swaps", 0)),
+        },
+        "metrics": metric_definitions(METRICS),
+        "reps": analysis.reps if judgeable else [],
+        "summary": analysis.summary if judgeable else {},
+        "interpretation": interpretation,
+        "provenance": {
+            "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            "medius_version": __version__,
+            "python": platform.python_version(),
+            "packages": _versions(),
+            "pose_model": pose_model,
+            "parameters": analysis.parameters,
+            "options": options,
+            "steps": [_clean_step(s) for s in keypoints.log],
+        },
+        "files": {},
+    }
+    if synthetic:
+        result["synthetic_ground_truth"] = synthetic.get("ground_truth")
+        result["synthetic_spec"] = synthetic.get("spec")
+    return _jsonable(result)
+
+
+REPS_CSV_COLUMNS = (
+    "rep",
+    "side",
+    "status",
+    "start_s",
+    "bottom_s",
+    "end_s",
+    "start_frame",
+    "bottom_frame",
+    "end_frame",
+)
+
+
+def reps_csv_text(result: dict[str, Any]) -> str:
+    """One row per rep: timing, then ``<metric>_peak``, ``<metric>_peak_s``, ``<metric>_at_bottom``."""
+    buf = io.StringIO()
+    cols = list(REPS_CSV_COLUMNS)
+    for m in METRICS:
+        cols += [f"{m}_peak", f"{m}_peak_s", f"{m}_at_bottom"]
+    cols.append("note")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in result.get("reps", []):
+        row = [r.get(c) for c in REPS_CSV_COLUMNS]
+        for m in METRICS:
+            v = r.get("metrics", {}).get(m, {})
+            row += [v.get("peak"), v.get("peak_s"), v.get("at_bottom")]
+        row.append(r.get("note", ""))
+        w.writerow(["" if x is None else x for x in row])
+    return buf.getvalue()
+
+
+def write_outputs(
+    result: dict[str, Any],
+    analysis: SingleLegAnalysis,
+    folder: Path,
+    *,
+    video_path: Path | None,
+    blur_faces: bool,
+    annotated_video: bool,
+    max_side_px: int,
+    keypoints: Keypoints2D,
+) -> None:
+    """Write result.json, reps.csv, plots, the annotated video and report.html into ``folder``."""
+    folder = Path(folder)
+    series = analysis.series
+    files: dict[str, Any] = {"result": "result.json", "csv": "reps.csv", "report": "report.html"}
+    plots: list[Path] = []
+    if analysis.judgeable and series:
+        plots = write_plots(result, series, folder)
+    files["plots"] = [p.name for p in plots]
+    video_out = None
+    if annotated_video:
+        video_out = folder / "annotated.mp4"
+        if video_path is not None:
+            render_annotated_video(
+                video_path,
+                video_out,
+                result=result,
+                series=series,
+                keypoints=keypoints,
+                blur_faces=blur_faces,
+                max_side_px=max_side_px,
+            )
+        else:
+            render_keypoint_video(video_out, result=result, series=series, keypoints=keypoints)
+        files["video"] = video_out.name
+    result["files"] = files
+    (folder / "reps.csv").write_text(reps_csv_text(result), encoding="utf-8")
+    (folder / "result.json").write_text(
+        json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    write_html_report(result, folder / "report.html", plot_paths=plots, video_path=video_out)
