@@ -39,7 +39,7 @@ app = typer.Typer(
     add_completion=False,
 )
 err = Console(stderr=True)
-out = Console()
+console = Console()
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,7 +72,7 @@ def _guarded(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except typer.Exit:
+        except (typer.Exit, typer.Abort, typer.BadParameter):
             raise
         except MediusError as exc:
             raise _fail(exc) from None
@@ -108,7 +108,7 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
 
 def _version_callback(value: bool) -> None:
     if value:
-        out.print(f"medius {__version__}")
+        console.print(f"medius {__version__}")
         raise typer.Exit()
 
 
@@ -226,7 +226,7 @@ def analyze(
                 n = " / ".join(str(summ.get(s, {}).get("fppa_deg", {}).get("n", 0)) for s in ("left", "right"))
                 table.add_row(name, status, n if summ else "–", pair("fppa_deg") if summ else "–",
                               pair("pelvic_drop_deg") if summ else "–", report or msg)
-            out.print(table)
+            console.print(table)
         raise typer.Exit(worst)
 
     out_dir = out or input.absolute().with_name(f"medius-{input.stem}")
@@ -256,10 +256,10 @@ def _print_summary(oc: Any) -> None:
                 cells.append("–" if v["mean"] is None else f"{v['mean']:.1f} ± {v['sd'] or 0:.1f} ({v['n']})")
             diff = r["summary"]["difference"][m]["left_minus_right"]
             table.add_row(f"{d['label']} [{d['unit_symbol']}]", *cells, "–" if diff is None else f"{diff:+.1f}")
-        out.print(table)
+        console.print(table)
         for w in r["quality"]["warnings"]:
             err.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
-    out.print(f"Report: {oc.report_path}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"Report: {oc.report_path}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

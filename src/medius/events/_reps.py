@@ -158,20 +158,28 @@ class SquatRepDetector:
         idx = np.arange(d.size)
         dfill = np.interp(idx, idx[finite], d[finite])
         dt = float(np.median(np.diff(t))) if t.size > 1 else 1.0
+        # pad both ends with the lowest level so that a rep cut by the start or the end of the
+        # recording still shows as a peak (reported partial below)
+        floor = float(np.min(dfill))
+        padded = np.concatenate([[floor], dfill, [floor]])
         peaks, props = find_peaks(
-            dfill,
+            padded,
             prominence=self.min_depth_pct,
             distance=max(1, int(0.5 * self.min_rep_duration_s / dt)),
         )
+        base_levels = (padded[props["left_bases"]], padded[props["right_bases"]])
+        peaks = np.clip(peaks - 1, 0, d.size - 1)
+        props["left_bases"] = np.clip(props["left_bases"] - 1, 0, d.size - 1)
+        props["right_bases"] = np.clip(props["right_bases"] - 1, 0, d.size - 1)
         candidates = []
         for k, p in enumerate(peaks):
             lb = int(props["left_bases"][k])
             rb = int(props["right_bases"][k])
-            lo_level = min(dfill[lb], dfill[rb])
             peak = dfill[p]
-            # local standing levels on each side
-            left_level = dfill[lb]
-            right_level = dfill[rb]
+            # local standing levels on each side (the floor where the recording cuts the rep)
+            left_level = float(base_levels[0][k])
+            right_level = float(base_levels[1][k])
+            lo_level = min(left_level, right_level)
             thr_l = left_level + self.start_fraction * (peak - left_level)
             thr_r = right_level + self.start_fraction * (peak - right_level)
             s = p

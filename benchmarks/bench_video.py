@@ -1,0 +1,637 @@
+"""Speed and memory of the video analysis, measured side by side in one run (``make bench``).
+
+Speed is reported as *ratios to bare inference measured in the same run*, because the machine a
+benchmark runs on is often shared and absolute frame rates swing with the load. On one video (by
+default the bundled Sports2D demo clip) and on the very same frames, three stages are timed:
+
+1. **bare inference**: ``BlazePoseBackend().detect(image, time_s)`` over frames decoded
+   beforehand into memory at the size the analysis uses (``iter_frames(path, max_side_px=1280)``),
+   so decoding is not counted;
+2. **analysis**: ``analyze_path(..., annotated_video=False)``: probe, decode on its thread,
+   inference, camera-motion tracking, person selection, left/right correction, filtering, the
+   protocol and the report;
+3. **analysis + video**: the same with the annotated video (a second decode, drawing, face
+   blurring and H.264 encoding).
+
+Each repetition runs the three stages back to back (their order rotates from one repetition to
+the next), and the ratios are taken within a repetition; the median over repetitions is
+reported. Targets: analysis >= 0.90 and analysis + video >= 0.70 of bare inference. A miss is
+printed as MISS; the process still exits 0.
+
+Memory: the analysis runs in a fresh subprocess on 1920x1080 H.264 videos of two lengths, built
+from the sample played back and forth; each subprocess reports its peak resident memory
+(``VmHWM`` in ``/proc/self/status``). The difference gives the growth per minute of video and
+the extrapolation to a 10-minute 1080p video, compared with the 1 GB target.
+
+Run ``python benchmarks/bench_video.py --help`` for the options. Results are printed as tables
+and written as JSON (default ``build/bench/bench-results.json`` in the repository).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+
+from medius.io.samples import sample_path
+from medius.io.video import Frame, VideoWriter, iter_frames, probe_video
+from medius.pose import BlazePoseBackend
+from medius.report.pipeline import analyze_path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_JSON = REPO_ROOT / "build" / "bench" / "bench-results.json"
+
+#: decode size of the analysis (its default ``max_side_px``)
+MAX_SIDE_PX = 1280
+TASK = "single-leg-squat"
+#: targets: analysis fps / bare inference fps
+TARGET_ANALYSIS_RATIO = 0.90
+TARGET_VIDEO_RATIO = 0.70
+#: peak memory target for a 10-minute 1080p video, in MB (10**6 bytes)
+TARGET_PEAK_MB = 1000.0
+TARGET_VIDEO_MINUTES = 10.0
+#: size and frame rate of the videos built for the memory runs
+MEMORY_VIDEO_SIZE = (1920, 1080)
+MEMORY_VIDEO_FPS = 30.0
+
+STAGES = ("bare", "analysis", "video")
+STAGE_LABELS = {
+    "bare": "bare inference (frames in memory)",
+    "analysis": "analysis, no annotated video",
+    "video": "analysis + annotated video",
+}
+_CHILD_TAG = "BENCH-MEMORY-JSON "
+
+
+# ------------------------------------------------------------------------------- helpers
+def read_proc_status_mb() -> dict[str, float]:
+    """``VmRSS`` (current) and ``VmHWM`` (peak) resident memory of this process, in MB."""
+    out: dict[str, float] = {}
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0]) * 1024 / 1e6  # kB (KiB) -> MB
+    return out
+
+
+def describe_machine() -> dict[str, Any]:
+    """Cores, CPU model, memory and load of this machine."""
+    model = "unknown"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                model = line.partition(":")[2].strip()
+                break
+    mem_total_mb = None
+    with contextlib.suppress(OSError), open("/proc/meminfo", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("MemTotal:"):
+                mem_total_mb = round(int(line.split()[1]) * 1024 / 1e6)
+                break
+    return {
+        "cpu_model": model,
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "memory_total_mb": mem_total_mb,
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
+        "platform": platform.platform(),
+    }
+
+
+def describe_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in ("medius", "mediapipe", "av", "numpy", "opencv-contrib-python"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    out["ffmpeg libavcodec"] = ".".join(str(v) for v in av.library_versions["libavcodec"])
+    return out
+
+
+def median_or_none(values: Sequence[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def verdict(ratio: float | None, target: float) -> str:
+    if ratio is None:
+        return "n/a"
+    return "PASS" if ratio >= target else "MISS"
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> None:
+    """Plain-text table; ``align`` has one ``l`` or ``r`` per column."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(cells, widths, align, strict=True)
+        )
+
+    print("  " + line(headers))
+    print("  " + "  ".join("-" * w for w in widths))
+    for r in rows:
+        print("  " + line(r))
+
+
+# ------------------------------------------------------------------------------ speed
+@dataclass
+class StageRun:
+    """One timed run of one stage."""
+
+    stage: str
+    n_frames: int
+    wall_s: float
+    cpu_s: float
+    #: analysis only: seconds from the start to the first / last pose frame, to the output writing
+    first_frame_s: float | None = None
+    pose_done_s: float | None = None
+    outputs_start_s: float | None = None
+    exit_code: int | None = None
+
+    @property
+    def fps(self) -> float:
+        return self.n_frames / self.wall_s
+
+    @property
+    def cpu_ms_per_frame(self) -> float:
+        return 1000.0 * self.cpu_s / self.n_frames
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["fps"] = round(self.fps, 3)
+        d["cpu_ms_per_frame"] = round(self.cpu_ms_per_frame, 2)
+        return {k: round(v, 3) if isinstance(v, float) else v for k, v in d.items()}
+
+
+def time_bare_inference(frames: Sequence[Frame]) -> StageRun:
+    """Bare ``detect`` over frames already in memory (a fresh backend; its creation is not timed)."""
+    with BlazePoseBackend() as backend:
+        t0, c0 = time.perf_counter(), time.process_time()
+        for frame in frames:
+            backend.detect(frame.image, frame.time_s)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return StageRun("bare", len(frames), wall, cpu)
+
+
+def time_analysis(video: Path, out_dir: Path, *, annotated_video: bool) -> StageRun:
+    """The whole ``analyze_path``; frames counted through its progress callback."""
+    marks: dict[str, float] = {}
+    n_pose = 0
+
+    def progress(stage: str, done: int, total: int | None) -> None:
+        nonlocal n_pose
+        now = time.perf_counter()
+        if stage == "pose":
+            n_pose += 1
+            marks.setdefault("first", now)
+            marks["pose"] = now
+        elif stage == "writing outputs":
+            marks.setdefault("outputs", now)
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    outcome = analyze_path(
+        video, task=TASK, out_dir=out_dir, annotated_video=annotated_video, force=True, progress=progress
+    )
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    if n_pose == 0:
+        raise RuntimeError(f"{video}: the analysis reported no pose frame; cannot compute its fps")
+
+    def rel(key: str) -> float | None:
+        return marks[key] - t0 if key in marks else None
+
+    return StageRun(
+        "video" if annotated_video else "analysis",
+        n_pose,
+        wall,
+        cpu,
+        first_frame_s=rel("first"),
+        pose_done_s=rel("pose"),
+        outputs_start_s=rel("outputs"),
+        exit_code=outcome.exit_code,
+    )
+
+
+def run_speed(
+    video: Path,
+    frames: Sequence[Frame],
+    work_dir: Path,
+    *,
+    repeats: int,
+    deadline: Callable[[float], bool],
+) -> dict[str, Any]:
+    """Repetitions of the three stages back to back; rotating order; ratios within a repetition."""
+    reps: list[dict[str, StageRun]] = []
+    for r in range(repeats):
+        t_rep = time.perf_counter()
+        order = STAGES[r % 3 :] + STAGES[: r % 3]
+        runs: dict[str, StageRun] = {}
+        for stage in order:
+            print(f"  repetition {r + 1}/{repeats}: {STAGE_LABELS[stage]} ...", flush=True)
+            if stage == "bare":
+                runs[stage] = time_bare_inference(frames)
+            else:
+                runs[stage] = time_analysis(
+                    video, work_dir / f"out-{stage}", annotated_video=stage == "video"
+                )
+            print(f"    {runs[stage].fps:.2f} fps ({runs[stage].wall_s:.1f} s)", flush=True)
+        reps.append(runs)
+        if runs["analysis"].n_frames != len(frames) or runs["video"].n_frames != len(frames):
+            print(
+                f"  WARNING: the analysis saw {runs['analysis'].n_frames} frames, bare inference "
+                f"{len(frames)}: not the same frames",
+                flush=True,
+            )
+        if r + 1 < repeats and deadline(time.perf_counter() - t_rep):
+            print(f"  stopping after {r + 1} repetition(s): the time budget would be exceeded", flush=True)
+            break
+
+    per_rep = [
+        {
+            "order": list(STAGES[i % 3 :] + STAGES[: i % 3]),
+            "runs": {s: runs[s].as_dict() for s in STAGES},
+            "ratio_analysis": runs["analysis"].fps / runs["bare"].fps,
+            "ratio_video": runs["video"].fps / runs["bare"].fps,
+        }
+        for i, runs in enumerate(reps)
+    ]
+
+    def med(stage: str, attr: str) -> float | None:
+        vals = [getattr(rr[stage], attr) for rr in reps]
+        return median_or_none(vals)
+
+    median = {
+        s: {
+            "fps": med(s, "fps"),
+            "wall_s": med(s, "wall_s"),
+            "cpu_ms_per_frame": med(s, "cpu_ms_per_frame"),
+            "first_frame_s": med(s, "first_frame_s"),
+            "pose_done_s": med(s, "pose_done_s"),
+            "outputs_start_s": med(s, "outputs_start_s"),
+        }
+        for s in STAGES
+    }
+    ratio_analysis = statistics.median(p["ratio_analysis"] for p in per_rep)
+    ratio_video = statistics.median(p["ratio_video"] for p in per_rep)
+    cpu_bare = median["bare"]["cpu_ms_per_frame"]
+    return {
+        "video": str(video),
+        "n_frames": len(frames),
+        "decoded_size": list(frames[0].image.shape[1::-1]),
+        "repetitions_requested": repeats,
+        "repetitions_done": len(reps),
+        "exit_codes": sorted({rr[s].exit_code for rr in reps for s in ("analysis", "video")}),
+        "median": median,
+        "ratio_analysis": ratio_analysis,
+        "ratio_video": ratio_video,
+        "cpu_ratio_analysis": (cpu_bare / median["analysis"]["cpu_ms_per_frame"]) if cpu_bare else None,
+        "cpu_ratio_video": (cpu_bare / median["video"]["cpu_ms_per_frame"]) if cpu_bare else None,
+        "target_analysis": TARGET_ANALYSIS_RATIO,
+        "target_video": TARGET_VIDEO_RATIO,
+        "verdict_analysis": verdict(ratio_analysis, TARGET_ANALYSIS_RATIO),
+        "verdict_video": verdict(ratio_video, TARGET_VIDEO_RATIO),
+        "per_repetition": per_rep,
+    }
+
+
+def print_speed(speed: dict[str, Any]) -> None:
+    m = speed["median"]
+    w, h = speed["decoded_size"]
+    print()
+    print(
+        f"SPEED  {Path(speed['video']).name}: {speed['n_frames']} frames decoded at {w}x{h}; "
+        f"median of {speed['repetitions_done']} repetition(s)"
+    )
+    rows = []
+    for s in STAGES:
+        if s == "bare":
+            ratio, cpu_ratio, target, v = "1.00", "1.00", "", ""
+        else:
+            ratio = fmt(speed[f"ratio_{s}"])
+            cpu_ratio = fmt(speed[f"cpu_ratio_{s}"])
+            target = f">= {speed[f'target_{s}']:.2f}"
+            v = speed[f"verdict_{s}"]
+        rows.append(
+            [
+                STAGE_LABELS[s],
+                fmt(m[s]["fps"]),
+                fmt(m[s]["wall_s"], 1),
+                fmt(m[s]["cpu_ms_per_frame"], 1),
+                ratio,
+                cpu_ratio,
+                target,
+                v,
+            ]
+        )
+    print_table(
+        ["stage", "fps", "wall s", "CPU ms/frame", "fps ratio", "CPU ratio", "target", "result"],
+        rows,
+        "lrrrrrll",
+    )
+    print()
+    print("  Where the analysis time goes (median seconds from the call):")
+    rows = []
+    for s in ("analysis", "video"):
+        first, pose, outs, wall = (
+            m[s]["first_frame_s"],
+            m[s]["pose_done_s"],
+            m[s]["outputs_start_s"],
+            m[s]["wall_s"],
+        )
+        loop_fps = (
+            (speed["n_frames"] - 1) / (pose - first)
+            if first is not None and pose is not None and pose > first
+            else None
+        )
+        rows.append(
+            [
+                STAGE_LABELS[s],
+                fmt(first, 1),
+                fmt(pose, 1),
+                fmt(loop_fps),
+                fmt(None if outs is None or pose is None else outs - pose, 2),
+                fmt(None if outs is None or wall is None else wall - outs, 1),
+            ]
+        )
+    print_table(
+        ["stage", "1st frame", "pose done", "loop fps", "select..protocol", "outputs"],
+        rows,
+        "lrrrrr",
+    )
+    print(
+        "  (1st frame: probe + model creation + first frame; loop fps: frames 2..n of the pose loop;\n"
+        "   select..protocol: person selection to result assembly; outputs: report files, plus the\n"
+        "   annotated video when asked)"
+    )
+
+
+# ----------------------------------------------------------------------------- memory
+def build_memory_videos(frames: Sequence[Frame], folder: Path, lengths_s: Sequence[float]) -> list[Path]:
+    """1920x1080 H.264 videos of the given lengths: the sample played forwards then backwards.
+
+    The in-memory 1280 px frames are resized to 1920x1080; playing back and forth keeps the
+    motion continuous, as in one long take. All lengths are written in one pass.
+    """
+    n_frames = [round(s * MEMORY_VIDEO_FPS) for s in lengths_s]
+    paths = [folder / f"loop-{s:g}s-1080p.mp4" for s in lengths_s]
+    period = max(1, 2 * len(frames) - 2)
+    w, h = MEMORY_VIDEO_SIZE
+    writers = [VideoWriter(p, w, h, fps_hint=MEMORY_VIDEO_FPS) for p in paths]
+    try:
+        for i in range(max(n_frames)):
+            k = i % period
+            k = k if k < len(frames) else period - k
+            img = cv2.resize(frames[k].image, (w, h), interpolation=cv2.INTER_LINEAR)
+            for writer, n in zip(writers, n_frames, strict=True):
+                if i < n:
+                    writer.write(img, i / MEMORY_VIDEO_FPS)
+                elif i == n:
+                    writer.close()
+    finally:
+        for writer in writers:
+            writer.close()
+    return paths
+
+
+def run_memory_child(
+    video: Path, out_dir: Path, *, annotated_video: bool, timeout_s: float
+) -> dict[str, Any]:
+    """Analyse ``video`` in a fresh Python process; its peak memory and timing."""
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--memory-child",
+        str(video),
+        str(out_dir),
+        "1" if annotated_video else "0",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
+    for line in proc.stdout.splitlines():
+        if line.startswith(_CHILD_TAG):
+            return json.loads(line[len(_CHILD_TAG) :])
+    raise RuntimeError(
+        f"memory run on {video} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}{proc.stdout[-2000:]}"
+    )
+
+
+def memory_child_main(video: str, out_dir: str, annotated: str) -> int:
+    """Entry point of the subprocess: one analysis, then one JSON line with the memory figures."""
+    after_imports = read_proc_status_mb()
+    t0 = time.perf_counter()
+    outcome = analyze_path(video, task=TASK, out_dir=out_dir, annotated_video=annotated == "1", force=True)
+    wall = time.perf_counter() - t0
+    status = read_proc_status_mb()
+    result = {
+        "rss_after_imports_mb": round(after_imports["VmRSS"], 1),
+        "peak_rss_mb": round(status["VmHWM"], 1),
+        "wall_s": round(wall, 2),
+        "n_frames": outcome.result["input"].get("n_frames"),
+        "exit_code": outcome.exit_code,
+    }
+    print(_CHILD_TAG + json.dumps(result), flush=True)
+    return 0
+
+
+def run_memory(
+    frames: Sequence[Frame], work_dir: Path, *, lengths_s: Sequence[float], annotated_video: bool
+) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    print(f"  building {', '.join(f'{s:g} s' for s in lengths_s)} 1920x1080 H.264 videos ...", flush=True)
+    paths = build_memory_videos(frames, work_dir, lengths_s)
+    build_s = time.perf_counter() - t0
+    runs = []
+    for length, path in zip(lengths_s, paths, strict=True):
+        info = probe_video(path)
+        print(f"  analysing the {length:g} s video in a fresh process ...", flush=True)
+        child = run_memory_child(
+            path, work_dir / f"out-memory-{length:g}s", annotated_video=annotated_video, timeout_s=3600
+        )
+        child.update(length_s=length, width=info.width, height=info.height, codec=info.codec)
+        child["fps"] = round(child["n_frames"] / child["wall_s"], 3) if child["n_frames"] else None
+        print(f"    peak {child['peak_rss_mb']:.0f} MB, {child['wall_s']:.1f} s", flush=True)
+        runs.append(child)
+        with contextlib.suppress(OSError):
+            path.unlink()
+    short, long = runs[0], runs[-1]
+    span_min = (long["length_s"] - short["length_s"]) / 60.0
+    growth = (long["peak_rss_mb"] - short["peak_rss_mb"]) / span_min if span_min > 0 else None
+    extrapolated = None
+    if growth is not None:
+        minutes_left = TARGET_VIDEO_MINUTES - long["length_s"] / 60.0
+        # a negative slope is measurement noise: never extrapolate below the longest run
+        extrapolated = long["peak_rss_mb"] + max(growth, 0.0) * minutes_left
+    return {
+        "annotated_video": annotated_video,
+        "build_s": round(build_s, 1),
+        "runs": runs,
+        "growth_mb_per_min": None if growth is None else round(growth, 2),
+        "extrapolated_minutes": TARGET_VIDEO_MINUTES,
+        "extrapolated_peak_mb": None if extrapolated is None else round(extrapolated, 1),
+        "target_peak_mb": TARGET_PEAK_MB,
+        "verdict": "n/a" if extrapolated is None else ("PASS" if extrapolated <= TARGET_PEAK_MB else "MISS"),
+    }
+
+
+def print_memory(mem: dict[str, Any]) -> None:
+    print()
+    what = "with" if mem["annotated_video"] else "without"
+    print(f"MEMORY  analysis ({what} the annotated video) in a fresh process per video; peak = VmHWM")
+    rows = [
+        [
+            f"{r['length_s']:g} s {r['width']}x{r['height']} {r['codec']}",
+            str(r["n_frames"]),
+            fmt(r["wall_s"], 1),
+            fmt(r["fps"]),
+            fmt(r["rss_after_imports_mb"], 0),
+            fmt(r["peak_rss_mb"], 0),
+        ]
+        for r in mem["runs"]
+    ]
+    print_table(["video", "frames", "wall s", "fps", "RSS after imports MB", "peak RSS MB"], rows, "lrrrrr")
+    print(f"  growth: {fmt(mem['growth_mb_per_min'], 1)} MB per minute of video")
+    print(
+        f"  extrapolated peak for a {mem['extrapolated_minutes']:g}-minute 1080p video: "
+        f"{fmt(mem['extrapolated_peak_mb'], 0)} MB (target <= {mem['target_peak_mb']:g} MB): {mem['verdict']}"
+    )
+
+
+# ------------------------------------------------------------------------------- main
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--video", type=Path, default=None, help="video to time (default: the bundled sample)")
+    ap.add_argument("--repeats", type=int, default=3, help="repetitions of the speed stages (median)")
+    ap.add_argument(
+        "--memory-lengths-s",
+        default="10,30",
+        help="comma-separated lengths in seconds of the 1080p videos for the memory runs",
+    )
+    ap.add_argument("--memory-annotated", action="store_true", help="memory runs also write the video")
+    ap.add_argument("--no-memory", action="store_true", help="skip the memory runs")
+    ap.add_argument("--quick", action="store_true", help="1 repetition and 4 s / 12 s memory videos")
+    ap.add_argument(
+        "--budget-s",
+        type=float,
+        default=600.0,
+        help="stop repeating the speed stages when the whole bench would take longer than this",
+    )
+    ap.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write the results")
+    ap.add_argument(
+        "--memory-child", nargs=3, metavar=("VIDEO", "OUT_DIR", "ANNOTATED"), help=argparse.SUPPRESS
+    )
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.repeats = 1
+        args.memory_lengths_s = "4,12"
+    if args.repeats < 1:
+        ap.error(f"--repeats must be >= 1, got {args.repeats}")
+    try:
+        lengths = sorted(float(x) for x in args.memory_lengths_s.split(","))
+    except ValueError:
+        ap.error(f"--memory-lengths-s must be numbers separated by commas, got {args.memory_lengths_s!r}")
+    if len(lengths) != 2 or lengths[0] <= 0 or lengths[0] == lengths[1]:
+        ap.error(f"--memory-lengths-s needs two different positive lengths, got {args.memory_lengths_s!r}")
+    args.lengths = lengths
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.memory_child:
+        return memory_child_main(*args.memory_child)
+
+    t_start = time.perf_counter()
+    video = Path(args.video) if args.video else sample_path()
+    machine = describe_machine()
+    versions = describe_versions()
+    print("medius video benchmark")
+    print(
+        f"  machine: {machine['cpu_model']}, {machine['cpus_usable']} usable of {machine['cpu_count']} "
+        f"cores, {machine['memory_total_mb']} MB RAM, load average {machine['load_average_start']}"
+    )
+    print("  versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    info = probe_video(video)
+    print(
+        f"  video: {video} ({info.width}x{info.height} {info.codec}, {info.n_frames} frames, "
+        f"{fmt(info.duration_s, 2)} s)"
+    )
+
+    print(f"  decoding every frame into memory (max_side_px={MAX_SIDE_PX}) ...", flush=True)
+    frames = list(iter_frames(video, max_side_px=MAX_SIDE_PX))
+    if not frames:
+        print(f"  {video}: no decodable frame", file=sys.stderr)
+        return 1
+    print("  warming up (model load) ...", flush=True)
+    with BlazePoseBackend() as backend:
+        for frame in frames[:5]:
+            backend.detect(frame.image, frame.time_s)
+
+    n_sample = len(frames)
+    mem_frames = sum(args.lengths) * MEMORY_VIDEO_FPS if not args.no_memory else 0.0
+
+    def over_budget(last_rep_s: float) -> bool:
+        elapsed = time.perf_counter() - t_start
+        # memory runs: about a third of a repetition's cost per sample-length of video, plus building
+        per_frame = last_rep_s / (3 * n_sample)
+        memory_s = mem_frames * per_frame * (1.3 if args.memory_annotated else 1.0) + mem_frames / 40.0
+        return elapsed + last_rep_s + memory_s > args.budget_s
+
+    results: dict[str, Any] = {"machine": machine, "versions": versions}
+    with tempfile.TemporaryDirectory(prefix="medius-bench-") as tmp:
+        work = Path(tmp)
+        print()
+        print("SPEED runs", flush=True)
+        speed = run_speed(video, frames, work, repeats=args.repeats, deadline=over_budget)
+        results["speed"] = speed
+        if not args.no_memory:
+            print()
+            print("MEMORY runs", flush=True)
+            results["memory"] = run_memory(
+                frames, work, lengths_s=args.lengths, annotated_video=args.memory_annotated
+            )
+        del frames
+        shutil.rmtree(work, ignore_errors=True)
+
+    machine["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["total_bench_s"] = round(time.perf_counter() - t_start, 1)
+    print_speed(results["speed"])
+    if "memory" in results:
+        print_memory(results["memory"])
+    print()
+    print(
+        f"machine: {machine['cpu_model']}, {machine['cpus_usable']} cores usable; load average "
+        f"{machine['load_average_start']} at the start, {machine['load_average_end']} at the end"
+    )
+    print(f"total bench time: {results['total_bench_s']:.0f} s")
+    try:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"results written to {args.json}")
+    except OSError as exc:
+        print(f"cannot write {args.json}: {exc}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
