@@ -4,6 +4,7 @@ Layers (each a package, each importing only the ones before it)::
 
     io -> pose -> kinematics -> events -> protocols -> clinic -> report -> (cli, web, batch)
 
+``medius.errors`` and ``medius.registry`` (reference data with citations) sit below them all.
 The library never imports the edges (``medius.cli``).
 """
 

@@ -1,4 +1,4 @@
-"""Input and output: video (PyAV), 2D keypoint files (OpenPose JSON, TRC), the keypoint container."""
+"""Input and output: video (PyAV), 2D keypoint files (OpenPose JSON, TRC), the keypoint containers."""
 
 from medius.io._sequence import (
     KEYPOINTS,
@@ -7,11 +7,32 @@ from medius.io._sequence import (
     keypoint_index,
     swap_left_right_names,
 )
+from medius.io.keypoint_files import (
+    MultiPersonKeypoints,
+    read_keypoints,
+    read_openpose_json,
+    read_trc,
+    write_openpose_json,
+    write_trc,
+)
+from medius.io.video import Frame, VideoInfo, VideoWriter, iter_frames, probe_video, transcode_video
 
 __all__ = [
     "KEYPOINTS",
     "LEFT_RIGHT_PAIRS",
+    "Frame",
     "Keypoints2D",
+    "MultiPersonKeypoints",
+    "VideoInfo",
+    "VideoWriter",
+    "iter_frames",
     "keypoint_index",
+    "probe_video",
+    "read_keypoints",
+    "read_openpose_json",
+    "read_trc",
     "swap_left_right_names",
+    "transcode_video",
+    "write_openpose_json",
+    "write_trc",
 ]

@@ -6,6 +6,12 @@ the sum over its frames of ``height / image height × centrality``, and the best
 kept. Another person who is present in many frames and scores close to the chosen one makes the
 choice ambiguous: the caller then refuses to judge the clip rather than risk measuring the wrong
 person.
+
+Pose models sometimes report the same person twice in one frame (BlazePose in multi-person mode
+does, when its detector re-finds someone it is already tracking). Such a duplicate would start a
+second track that then competes with the first for the person's later detections, splitting one
+person into fragments. Detections whose bounding boxes lie mostly inside another one's in the same
+frame are therefore merged first: the one with more confident points is kept.
 """
 
 from __future__ import annotations
@@ -75,6 +81,42 @@ def _boxes(pos: np.ndarray, conf: np.ndarray, min_confidence: float) -> tuple[np
     return centre, height
 
 
+def _duplicates(pos: np.ndarray, conf: np.ndarray, min_confidence: float, overlap: float) -> np.ndarray:
+    """``(frame, slot)`` mask of detections that repeat a better detection of the same frame.
+
+    Two detections are the same person when the intersection of their bounding boxes (of the
+    confident points) covers at least ``overlap`` of the smaller box. Within a frame, detections
+    are kept in order of more confident points, then higher mean confidence; a later one that
+    overlaps a kept one that much is a duplicate.
+    """
+    ok = np.isfinite(pos).all(-1) & (np.nan_to_num(conf, nan=0.0) >= min_confidence)
+    n_ok = ok.sum(-1)
+    x = np.where(ok, pos[..., 0], np.nan)
+    y = np.where(ok, pos[..., 1], np.nan)
+    mean_conf = np.where(ok, np.nan_to_num(conf, nan=0.0), 0.0).sum(-1) / np.maximum(n_ok, 1)
+    dup = np.zeros(pos.shape[:2], dtype=bool)
+    for f in np.flatnonzero((n_ok >= 4).sum(-1) >= 2):
+        slots = [s for s in range(pos.shape[1]) if n_ok[f, s] >= 4]
+        slots.sort(key=lambda s: (-int(n_ok[f, s]), -float(mean_conf[f, s]), s))
+        boxes = {
+            s: (np.nanmin(x[f, s]), np.nanmax(x[f, s]), np.nanmin(y[f, s]), np.nanmax(y[f, s])) for s in slots
+        }
+        kept: list[int] = []
+        for s in slots:
+            x0, x1, y0, y1 = boxes[s]
+            area = max(x1 - x0, 1.0) * max(y1 - y0, 1.0)
+            for k in kept:
+                kx0, kx1, ky0, ky1 = boxes[k]
+                inter = max(0.0, min(x1, kx1) - max(x0, kx0)) * max(0.0, min(y1, ky1) - max(y0, ky0))
+                other = max(kx1 - kx0, 1.0) * max(ky1 - ky0, 1.0)
+                if inter >= overlap * min(area, other):
+                    dup[f, s] = True
+                    break
+            else:
+                kept.append(s)
+    return dup
+
+
 def select_person(
     people: Any,
     *,
@@ -82,6 +124,7 @@ def select_person(
     max_link_distance: float = 0.6,
     max_gap_s: float = 1.0,
     ambiguity_ratio: float = 0.5,
+    duplicate_overlap: float = 0.7,
 ) -> tuple[Keypoints2D, PersonSelection]:
     """Select the tested person from a :class:`~medius.io.keypoint_files.MultiPersonKeypoints`.
 
@@ -98,6 +141,10 @@ def select_person(
     ambiguity_ratio
         Another track scoring at least this fraction of the chosen one, while overlapping it in
         time for at least a third of the chosen track's frames, makes the choice ambiguous.
+    duplicate_overlap
+        Two detections in one frame whose bounding boxes overlap by at least this fraction of the
+        smaller box are the same person reported twice; only the one with more confident points
+        is used.
 
     Returns
     -------
@@ -109,7 +156,10 @@ def select_person(
     conf = np.asarray(people.confidence, dtype=float)
     t = np.asarray(people.time_s, dtype=float)
     n_frames, n_slots = pos.shape[:2]
+    duplicate = _duplicates(pos, conf, min_confidence, duplicate_overlap)
     centre, height = _boxes(pos, conf, min_confidence)
+    centre[duplicate] = np.nan
+    height[duplicate] = np.nan
     if people.image_size is not None:
         width, img_h = people.image_size
     else:
@@ -193,7 +243,16 @@ def select_person(
         coverage=len(best.frames) / max(n_frames, 1),
     )
     kp = out.replace(position=pos_out, confidence=conf_out)
-    return kp.with_log("select_person", min_confidence=min_confidence, **sel.as_dict()), sel
+    return (
+        kp.with_log(
+            "select_person",
+            min_confidence=min_confidence,
+            duplicate_overlap=duplicate_overlap,
+            duplicates_dropped=int(duplicate.sum()),
+            **sel.as_dict(),
+        ),
+        sel,
+    )
 
 
 def _extend(

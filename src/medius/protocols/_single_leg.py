@@ -263,7 +263,9 @@ def analyze_single_leg(
             baseline = float(np.median(base_vals)) if base_vals.size else float("nan")
             drop = tilt - baseline
             series[f"pelvic_drop_deg_{stance}"][s : e + 1] = drop[s : e + 1]
-            local_depth = depth - float(np.nanmin(depth[max(0, s - 1) : s + 1]))
+            # depth of this rep: below the standing level at its start, in % of the stance leg
+            stance_leg = leg_len[stance] if np.isfinite(leg_len[stance]) and leg_len[stance] > 0 else ref_leg
+            local_depth = (depth - float(np.nanmin(depth[max(0, s - 1) : s + 1]))) * ref_leg / stance_leg
             per = {
                 "fppa_deg": ss["fppa_deg"],
                 "pelvic_drop_deg": drop,
