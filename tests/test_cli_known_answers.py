@@ -7,9 +7,9 @@ import csv
 import json
 
 import pytest
-from tests.conftest import five_and_five, load_result, write_synthetic
 
 from medius.io.synthetic import SyntheticRep, SyntheticSquats
+from tests.conftest import five_and_five, load_result, write_synthetic
 
 TOL_DEG = 0.5
 
