@@ -28,7 +28,7 @@ QUALITY_THRESHOLDS: dict[str, float] = {
     "min_fps": 15.0,  # below: not judgeable
     "warn_fps": 24.0,  # below: warning
     "max_swap_fraction": 0.3,  # frames needing left/right correction, above: warning
-    "max_camera_shift_pct": 2.0,  # 95th percentile background shift, % of image diagonal
+    "max_camera_shift_pct": 2.0,  # 75th percentile background shift, % of image diagonal
     "min_duration_s": 1.0,
 }
 
@@ -263,7 +263,7 @@ def check_capture(
         )
 
     if camera:
-        shift = float(camera.get("shift_p95_pct_diagonal", float("nan")))
+        shift = float(camera.get("shift_p75_pct_diagonal", float("nan")))
         checks.append(
             Check(
                 "camera_steady",
@@ -271,8 +271,8 @@ def check_capture(
                 bool(shift <= t["max_camera_shift_pct"]),
                 shift,
                 t["max_camera_shift_pct"],
-                "% of image diagonal (95th percentile)",
-                f"the background moved by up to {shift:.1f}% of the picture diagonal",
+                "% of image diagonal (75th percentile)",
+                f"the background moved by {shift:.1f}% of the picture diagonal or less in 75% of the frames",
                 fatal=False,
                 advice="Put the phone on a tripod or lean it against something stable.",
             )
