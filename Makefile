@@ -28,7 +28,7 @@ demo: install
 		if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then exit $$rc; fi
 	@echo "== 2/2 SYNTHETIC single-leg squat (generated keypoints, labelled synthetic in the report)"
 	@$(PY) -m medius.cli synth $(DEMO)/synthetic-keypoints --force
-	@$(PY) -m medius.cli analyze $(DEMO)/synthetic-keypoints --fps 30 --task single-leg-squat \
+	@$(PY) -m medius.cli analyze $(DEMO)/synthetic-keypoints --fps 30 --image-size 1080x1920 --task single-leg-squat \
 		--out $(DEMO)/synthetic-single-leg-squat --force
 	@echo
 	@echo "Reports:"

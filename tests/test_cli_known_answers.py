@@ -135,3 +135,16 @@ def test_result_schema_and_provenance(tmp_path, cli):
         assert (out / name).is_file()
     html = (out / "report.html").read_text()
     assert "SYNTHETIC" in html
+
+
+@pytest.mark.parametrize("fmt", ["openpose", "trc"])
+def test_synth_command_writes_a_labelled_synthetic_recording(tmp_path, cli, fmt):
+    folder = tmp_path / "syn"
+    code, stdout, _ = cli("synth", folder, "--format", fmt, "--reps", "2", "--noise-px", "0")
+    assert code == 0 and "Synthetic keypoints" in stdout
+    marker = json.loads((folder / "medius-synthetic.json").read_text())
+    assert marker["synthetic"] is True and len(marker["ground_truth"]) == 4
+    assert (any(folder.glob("*.json")) if fmt == "openpose" else (folder / "synthetic_px.trc").is_file())
+    assert cli("synth", folder)[0] == 6  # not empty: needs --force
+    assert cli("synth", folder, "--force", "--format", fmt)[0] == 0
+    assert cli("synth", folder, "--force", "--format", "csv")[0] == 4

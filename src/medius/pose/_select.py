@@ -163,10 +163,14 @@ def select_person(
     if people.image_size is not None:
         width, img_h = people.image_size
     else:
+        # keypoint files without an image size: a frame that holds every point with a margin
         finite = pos[np.isfinite(pos).all(-1)]
-        width = float(np.nanmax(finite[:, 0])) if finite.size else 1.0
-        img_h = float(np.nanmax(finite[:, 1])) if finite.size else 1.0
-
+        if finite.size:
+            lo, hi = finite.min(0), finite.max(0)
+            margin = 0.1 * (hi - lo)
+            width, img_h = (int(np.ceil(v)) for v in np.maximum(hi + margin + np.maximum(lo, 0), 1))
+        else:
+            width, img_h = 1, 1
     tracks: list[_Track] = []
     active: list[_Track] = []
     for f in range(n_frames):
