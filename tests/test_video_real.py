@@ -74,8 +74,10 @@ N_FRAMES_SHORT = 24
 ANALYSIS_SIDE_PX = 1280
 #: longest wait for a background job (s)
 JOB_TIMEOUT_S = 900
-#: ``MEDIUS_TEST_NUM_POSES=1`` (with ``--runxfail``) runs the short-clip pose model in
-#: single-person mode, to check the diagnosis of ``_MULTI_POSE_XFAIL``; unset: the default backend
+#: ``MEDIUS_TEST_NUM_POSES=N`` runs the short-clip pose model with N poses (default: the
+#: analysis's own single-person tracking, ``num_poses=1``). With ``num_poses=3`` (the first
+#: design) the landmarker re-detects every frame and these tests fail: the man is kept in 9-17 of
+#: the mirrored 40 frames with landmarks 40-150 px off.
 NUM_POSES = int(os.environ.get("MEDIUS_TEST_NUM_POSES") or 0) or None
 
 #: ``(median, 90th percentile)`` bounds of |difference| over the frames where both values are
@@ -111,17 +113,6 @@ _KEYPOINT_BOUNDS_PX = (8.0, 30.0)
 #: least fraction of the 40 frames in which the man must be selected (he is in view in all;
 #: BlazePose finds him from frame 3-10 on)
 _MIN_COVERAGE = 0.7
-
-_MULTI_POSE_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BlazePoseBackend(num_poses=3) runs the person detector on every frame instead of "
-        "tracking: on the mirrored 40 frames it keeps the man in 9-17 frames with landmarks "
-        "40-150 px off, on the half-size clip it has 20-110 px outliers; with num_poses=1 these "
-        "tests pass (tests/snapshots/README.md)"
-    ),
-)
-
 
 # --------------------------------------------------------------------------- shared work
 
@@ -408,7 +399,6 @@ def _coverage_failures(**chains_: Chain) -> list[str]:
 # --------------------------------------------------------------------------- 1. mirror
 
 
-@_MULTI_POSE_XFAIL
 def test_mirrored_clip_gives_the_same_keypoints_with_sides_exchanged(chains):
     orig, mirror = chains("orig"), chains("mirror")
     failures = _coverage_failures(orig=orig, mirror=mirror)
@@ -424,7 +414,6 @@ def test_mirrored_clip_gives_the_same_keypoints_with_sides_exchanged(chains):
     assert np.median(_keypoint_errors(orig.sided, unswapped)) > 4 * med
 
 
-@_MULTI_POSE_XFAIL
 def test_mirrored_clip_left_series_equal_original_right_series(chains):
     orig, mirror = chains("orig"), chains("mirror")
     failures = _coverage_failures(orig=orig, mirror=mirror)
@@ -486,7 +475,6 @@ def test_lone_man_is_one_person_despite_duplicate_detections(chains):
 # --------------------------------------------------------------------------- 2. half size
 
 
-@_MULTI_POSE_XFAIL
 def test_half_resolution_gives_the_same_series(chains):
     orig, half = chains("orig"), chains("half")
     failures = _coverage_failures(orig=orig, half=half)

@@ -97,8 +97,15 @@ class BlazePoseBackend:
     Parameters
     ----------
     num_poses
-        Most people detected per frame. Three is enough to notice other people in view and to
-        keep the tested person when someone walks past.
+        Most people detected per frame. The analysis tracks one person frame by frame
+        (``num_poses=1`` in video mode: MediaPipe then follows the person with its landmark-based
+        region of interest, which keeps the landmarks stable) and counts everyone in view with a
+        separate ``num_poses=3`` image-mode landmarker on one frame a second
+        (:class:`medius.pose.PeopleCensus`). In video mode with several poses the landmarker
+        re-detects every frame and its landmarks jump (tens of pixels on the sample clip).
+    mode
+        ``"video"`` (tracking between frames; timestamps must increase) or ``"image"`` (every
+        frame on its own).
     min_detection_confidence, min_presence_confidence, min_tracking_confidence
         MediaPipe's thresholds (see the PoseLandmarker documentation).
     """
@@ -108,7 +115,8 @@ class BlazePoseBackend:
     def __init__(
         self,
         *,
-        num_poses: int = 3,
+        num_poses: int = 1,
+        mode: str = "video",
         min_detection_confidence: float = 0.5,
         min_presence_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
@@ -118,9 +126,13 @@ class BlazePoseBackend:
         from mediapipe.tasks.python import BaseOptions, vision
 
         self._mp = mp
+        if mode not in ("video", "image"):
+            raise ValueError(f"Invalid value for 'mode'. Allowed values are 'video', 'image', but got {mode!r}.")
         self.num_poses = int(num_poses)
+        self.mode = mode
         self.params = {
             "num_poses": self.num_poses,
+            "mode": mode,
             "min_detection_confidence": min_detection_confidence,
             "min_presence_confidence": min_presence_confidence,
             "min_tracking_confidence": min_tracking_confidence,
@@ -128,7 +140,7 @@ class BlazePoseBackend:
         bundle, self._hashes = _model_bundle()
         options = vision.PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_buffer=bundle),
-            running_mode=vision.RunningMode.VIDEO,
+            running_mode=vision.RunningMode.VIDEO if mode == "video" else vision.RunningMode.IMAGE,
             num_poses=self.num_poses,
             min_pose_detection_confidence=min_detection_confidence,
             min_pose_presence_confidence=min_presence_confidence,
@@ -153,11 +165,14 @@ class BlazePoseBackend:
         img = self._mp.Image(
             image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(image_rgb)
         )
-        ms = int(round(time_s * 1000.0))
-        if ms <= self._last_ms:  # VideoMode needs strictly increasing integer milliseconds
-            ms = self._last_ms + 1
-        self._last_ms = ms
-        res = self._landmarker.detect_for_video(img, ms)
+        if self.mode == "image":
+            res = self._landmarker.detect(img)
+        else:
+            ms = int(round(time_s * 1000.0))
+            if ms <= self._last_ms:  # VideoMode needs strictly increasing integer milliseconds
+                ms = self._last_ms + 1
+            self._last_ms = ms
+            res = self._landmarker.detect_for_video(img, ms)
         people = []
         for lms in res.pose_landmarks:
             arr = np.array([(p.x, p.y, p.visibility) for p in lms], dtype=float)[self._index]

@@ -10,6 +10,7 @@ import numpy as np
 from medius.io import KEYPOINTS
 from medius.io.keypoint_files import MultiPersonKeypoints
 from medius.pose._base import PoseBackend
+from medius.pose._census import PeopleCensus
 
 __all__ = ["estimate_poses"]
 
@@ -23,6 +24,7 @@ def estimate_poses(
     on_frame: Callable[[int, float], None] | None = None,
     source: str | None = None,
     frame_observers: Iterable[Callable[[np.ndarray, float], None]] = (),
+    census: PeopleCensus | None = None,
 ) -> MultiPersonKeypoints:
     """Run ``backend`` on every frame and collect everyone it finds.
 
@@ -30,7 +32,8 @@ def estimate_poses(
     per displayed-frame px, as :func:`medius.io.video.iter_frames` gives them). Keypoints are
     returned in displayed-frame pixels. Memory grows by ``max_people × 21 × 3`` numbers a frame
     (about 1.5 kB): the frames themselves are not kept. Each of ``frame_observers`` is called
-    with ``(image, scale)`` for every frame (for example a camera-motion tracker).
+    with ``(image, scale)`` for every frame (for example a camera-motion tracker); ``census``
+    (a :class:`~medius.pose.PeopleCensus`) looks at the frames it is due on.
     """
     observers = list(frame_observers)
     k = len(KEYPOINTS)
@@ -42,6 +45,8 @@ def estimate_poses(
         people = backend.detect(frame.image, frame.time_s)[:max_people]
         for observe in observers:
             observe(frame.image, frame.scale or 1.0)
+        if census is not None:
+            census.observe(frame)
         p = np.full((max_people, k, 2), np.nan, dtype=np.float32)
         c = np.full((max_people, k), np.nan, dtype=np.float32)
         inv = 1.0 / (frame.scale or 1.0)

@@ -23,7 +23,7 @@ import numpy as np
 
 from medius.io import Keypoints2D
 
-__all__ = ["PersonSelection", "select_person"]
+__all__ = ["PersonSelection", "select_person", "select_tracked_person"]
 
 
 @dataclass
@@ -49,9 +49,11 @@ class PersonSelection:
     several_people_fraction: float
     ambiguous: bool
     coverage: float
+    tracking_agreement: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "tracking_agreement": None if self.tracking_agreement is None else round(self.tracking_agreement, 3),
             "n_tracks": self.n_tracks,
             "chosen_track": self.chosen_track,
             "chosen_score": round(self.chosen_score, 3),
@@ -269,3 +271,80 @@ def _extend(
     tr.last_time = float(t)
     centrality = max(0.1, 1.0 - abs(float(c[0]) - width / 2) / (width / 2))
     tr.score += (float(h) / max(img_h, 1.0)) * centrality
+
+
+def _centres_heights(kp: Keypoints2D, min_confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    c, h = _boxes(kp.position[:, None], kp.confidence[:, None], min_confidence)
+    return c[:, 0], h[:, 0]
+
+
+def select_tracked_person(
+    tracked: Any,
+    census: Any | None,
+    *,
+    census_interval_s: float = 1.0,
+    min_agreement: float = 0.7,
+    min_confidence: float = 0.3,
+) -> tuple[Keypoints2D, PersonSelection]:
+    """The person a single-pose tracker followed, checked against a sparse census of everyone.
+
+    Parameters
+    ----------
+    tracked
+        One slot per frame: the person the video-mode landmarker tracked.
+    census
+        Up to three people on frames ``census_interval_s`` apart (:class:`PeopleCensus`), or
+        ``None`` (then only ``tracked`` is used).
+    min_agreement
+        Fraction of census frames on which the tracked person must be the census's chosen person
+        (the one who stays largest and most central); below it the tracker followed someone else
+        and the choice is reported as ambiguous.
+
+    Notes
+    -----
+    On each census frame the tracked person "agrees" when the centre of their box lies within
+    half a body height of the chosen census person's box centre. People in view, other people's
+    presence and ambiguity come from the census.
+    """
+    kp, tsel = select_person(tracked, min_confidence=min_confidence)
+    if census is None or census.n_frames == 0:
+        return kp, tsel
+    ckp, csel = select_person(
+        census,
+        min_confidence=min_confidence,
+        max_link_distance=1.5,
+        max_gap_s=2.5 * census_interval_s,
+    )
+    fi = {int(f): i for i, f in enumerate(np.asarray(kp.frame_index))}
+    tc, th = _centres_heights(kp, min_confidence)
+    cc, ch = _centres_heights(ckp, min_confidence)
+    agree = total = 0
+    for j, f in enumerate(np.asarray(ckp.frame_index)):
+        i = fi.get(int(f))
+        if i is None or not (np.isfinite(th[i]) and np.isfinite(ch[j])):
+            continue
+        total += 1
+        if np.linalg.norm(tc[i] - cc[j]) <= 0.5 * max(ch[j], th[i]):
+            agree += 1
+    agreement = agree / total if total else None
+    lost = agreement is not None and agreement < min_agreement
+    sel = PersonSelection(
+        n_tracks=csel.n_tracks,
+        chosen_track=csel.chosen_track,
+        chosen_score=csel.chosen_score,
+        runner_up_score=csel.runner_up_score,
+        # the tracked person and a different census person are two people
+        people_in_view=max(csel.people_in_view, 1 if tsel.coverage > 0 else 0, 2 if lost else 0),
+        several_people_fraction=csel.several_people_fraction,
+        ambiguous=csel.ambiguous or lost,
+        coverage=tsel.coverage,
+        tracking_agreement=agreement,
+    )
+    out = kp.with_log(
+        "select_tracked_person",
+        census_frames=int(census.n_frames),
+        census_interval_s=census_interval_s,
+        min_agreement=min_agreement,
+        **sel.as_dict(),
+    )
+    return out, sel

@@ -2,22 +2,30 @@
 
 Drawing uses cv2 on the RGB ``ndarray`` of each decoded frame (colours below are RGB);
 decoding and H.264 encoding go through :mod:`medius.io.video`. All per-frame geometry
-(rep of each frame, head ellipse) is precomputed with numpy so that the per-frame Python
-work is a handful of cv2 calls.
+(rep of each frame, head ellipse, person box) is precomputed with numpy so that the
+per-frame Python work is a handful of cv2 calls.
 
-Face blurring is on by default: a strong blur over a generous ellipse around the head,
-computed from nose, eyes and ears (size from the ear-to-ear, eye-to-eye or shoulder
-distance). When a frame has no face point the last head region is blurred for up to
-``0.5 s``; after that, if both shoulders are known, the head region is estimated above
-the shoulders, so that a face the pose model missed is still hidden.
+Face blurring is on by default and covers everyone in the picture, from two sources:
+
+* the tested person's head, from the pose keypoints: a generous ellipse computed from nose,
+  eyes and ears (size from the ear-to-ear, eye-to-eye or shoulder distance). When a frame has
+  no face point the last head region is blurred for up to ``0.5 s``; after that, if both
+  shoulders are known, the head region is estimated above the shoulders. This works when the
+  face is turned away from the camera.
+* every face a face detector finds (:class:`FaceDetector`: MediaPipe Face Detection, run
+  offline from the models inside the mediapipe wheel), bystanders included: the face box
+  enlarged 1.6 times (hair, ears, chin), held for ``0.3 s`` after the detector last saw it.
+  Frames are written a few frames late so that a face found for the first time is also
+  blurred in the frames just before, where the detector had not looked for it yet.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +39,27 @@ from medius.report._common import (
     SIDE_COLOURS_RGB,
     SIDES,
     is_judgeable,
+    rep_at_time,
     rep_labels,
 )
 
-__all__ = ["FACE_HOLD_S", "render_annotated_video", "render_keypoint_video"]
+__all__ = [
+    "DETECTED_FACE_HOLD_S",
+    "FACE_BOX_SCALE",
+    "FACE_HOLD_S",
+    "FaceDetector",
+    "render_annotated_video",
+    "render_keypoint_video",
+]
 
 #: how long the last known head region stays blurred when the face points disappear
 FACE_HOLD_S = 0.5
+#: how long a face found by the face detector stays blurred after it was last seen (covers
+#: the detector's flicker from one frame to the next)
+DETECTED_FACE_HOLD_S = 0.3
+#: the blurred region around a detected face: the face box enlarged this many times (the box
+#: covers brows to chin; the enlargement covers hair, ears and chin)
+FACE_BOX_SCALE = 1.6
 #: time around a rep's deepest frame during which "DEEPEST" is shown
 _DEEPEST_FLASH_S = 0.2
 
@@ -68,6 +90,8 @@ _WARN = (255, 110, 110)
 #: lighter tints of the side colours, readable as text on the dark panel
 _SIDE_TEXT = {"left": (110, 180, 240), "right": (245, 150, 70)}
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
+#: where the value panel may go, in order of preference: (0 left / 1 right, 0 top / 1 bottom)
+_PANEL_CORNERS = ((0, 0), (0, 1), (1, 0), (1, 1))
 
 
 # ---------------------------------------------------------------------------- geometry
@@ -128,6 +152,35 @@ def compute_head_ellipses(keypoints: Keypoints2D) -> tuple[np.ndarray, np.ndarra
     return ellipse, estimate
 
 
+def compute_person_boxes(keypoints: Keypoints2D) -> np.ndarray:
+    """Box around the tested person per frame, head included, in displayed-frame px.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(time, 4)``: x0, y0, x1, y1 of every known keypoint and of the head ellipse of
+        :func:`compute_head_ellipses`; NaN where the frame has no keypoint.
+    """
+    pos = keypoints.position
+    ok = np.all(np.isfinite(pos), axis=2)
+    x0 = np.where(ok, pos[..., 0], np.inf).min(axis=1)
+    y0 = np.where(ok, pos[..., 1], np.inf).min(axis=1)
+    x1 = np.where(ok, pos[..., 0], -np.inf).max(axis=1)
+    y1 = np.where(ok, pos[..., 1], -np.inf).max(axis=1)
+    head, _ = compute_head_ellipses(keypoints)
+    box = np.stack(
+        [
+            np.fmin(x0, head[:, 0] - head[:, 2]),
+            np.fmin(y0, head[:, 1] - head[:, 3]),
+            np.fmax(x1, head[:, 0] + head[:, 2]),
+            np.fmax(y1, head[:, 1] + head[:, 3]),
+        ],
+        axis=1,
+    )
+    box[~ok.any(axis=1)] = np.nan
+    return box
+
+
 class _HeadTracker:
     """The head ellipse to blur in each frame: face points, else the last one for 0.5 s, else shoulders."""
 
@@ -184,6 +237,318 @@ def blur_ellipse(image: np.ndarray, ellipse: Sequence[float]) -> None:
     )
     mask = cv2.GaussianBlur(mask, (0, 0), sigmaX=feather / 2.0)[..., None]
     image[y0:y1, x0:x1] = (crop * (1.0 - mask) + blurred * mask + 0.5).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------- face detection
+#: tile side as a fraction of the frame's long side (400 px tiles at 1280 px): the full-range
+#: model sees its input at 192 px, so in a tile a face of ~2 % of the long side (24 px at
+#: 1280 px) is still ~12 px there, which it finds
+_TILE_FRACTION = 5 / 16
+#: the smallest tile side (smaller tiles would only be upscaled)
+_MIN_TILE_PX = 192
+#: overlap of neighbouring tiles, as a fraction of the tile side
+_TILE_OVERLAP = 0.2
+#: side of the crop around a known face, in face widths (the short-range model finds a face
+#: that fills a fifth of its picture reliably)
+_FOLLOW_CROP_FACES = 5.0
+_FOLLOW_MIN_PX = 64
+#: the fastest face motion believed, in face widths per second (a walking bystander: ~8)
+_MAX_FACE_SPEED = 12.0
+#: weight of the newest measurement in the smoothed face velocity
+_VELOCITY_WEIGHT = 0.3
+
+
+def _tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Start offsets of overlapping tiles of side ``tile`` covering ``length`` px."""
+    if tile >= length:
+        return [0]
+    n = math.ceil((length - overlap) / (tile - overlap))
+    return [round(i * (length - tile) / (n - 1)) for i in range(n)]
+
+
+def compute_face_ellipse(box: Sequence[float], grow_x_px: float = 0.0, grow_y_px: float = 0.0) -> np.ndarray:
+    """The ellipse ``(cx, cy, semi_x, semi_y)`` blurred over a detected face box ``(cx, cy, w, h)``.
+
+    The box (brows to chin) is enlarged :data:`FACE_BOX_SCALE` times, a quarter more in height,
+    and moved up by a tenth of its height, so that hair, ears and chin are covered too;
+    ``grow_x_px`` / ``grow_y_px`` are added to the semi-axes.
+    """
+    cx, cy, w, h = (float(v) for v in box[:4])
+    return np.array(
+        [
+            cx,
+            cy - 0.1 * h,
+            0.5 * FACE_BOX_SCALE * w + grow_x_px,
+            0.5 * FACE_BOX_SCALE * 1.25 * h + grow_y_px,
+        ]
+    )
+
+
+@dataclass
+class _FaceTrack:
+    box: np.ndarray  # cx, cy, w, h in image px, where last seen
+    time_s: float  # when last seen
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # px/s
+    seen_now: bool = True
+    n_seen: int = 1
+
+
+class FaceDetector:
+    """Every face in the frames of one video, for blurring: MediaPipe Face Detection, offline.
+
+    Runs the two face-detection models shipped inside the mediapipe wheel through
+    ``mp.solutions.face_detection.FaceDetection`` (nothing is downloaded): the *full-range*
+    model looks for faces, the *short-range* model follows each known face from frame to frame
+    in a small crop around it.
+
+    The full-range model sees its input at 192 x 192 px, so on a whole 1280 x 720 frame it
+    misses faces smaller than about 80 px (a person filmed full-length 3 m away has a face of
+    about 25 px). The frame is therefore searched in overlapping square tiles of 5/16 of its
+    long side (400 px at 1280 px; faces from about 2 % of the long side) and as a whole (large
+    faces). :meth:`update` searches every window on the first frame, then one window per frame
+    in turn (every window once per :attr:`scan_cycle_frames` frames), and follows the faces it
+    knows in every frame; a face not seen again is held for ``hold_s``, moved along its last
+    velocity with the region stretched to cover both "stopped" and "kept going".
+
+    Create one per video and :meth:`close` it after (or use it as a context manager).
+
+    Parameters
+    ----------
+    min_confidence
+        Score a detection of the full-range model needs to start a new face (0-1).
+    follow_confidence
+        Score the short-range model needs to confirm a known face near where it was (0-1).
+    hold_s
+        How long a face stays in the output of :meth:`update` after it was last seen.
+    """
+
+    def __init__(
+        self,
+        *,
+        min_confidence: float = 0.5,
+        follow_confidence: float = 0.4,
+        hold_s: float = DETECTED_FACE_HOLD_S,
+    ) -> None:
+        for name, value in (("min_confidence", min_confidence), ("follow_confidence", follow_confidence)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 < value <= 1.0:
+                raise ValueError(f"{name} must be a number in (0, 1], got {value!r}")
+        if isinstance(hold_s, bool) or not isinstance(hold_s, int | float) or not 0.0 <= hold_s < math.inf:
+            raise ValueError(f"hold_s must be a finite number >= 0, got {hold_s!r}")
+        from medius.pose._mediapipe import _quiet_mediapipe_logs
+
+        _quiet_mediapipe_logs()
+        import mediapipe as mp
+
+        solution = mp.solutions.face_detection
+        self.hold_s = float(hold_s)
+        self._full = solution.FaceDetection(model_selection=1, min_detection_confidence=float(min_confidence))
+        self._short = solution.FaceDetection(
+            model_selection=0, min_detection_confidence=float(follow_confidence)
+        )
+        self._tracks: list[_FaceTrack] = []
+        self._size: tuple[int, int] | None = None
+        self._windows: list[tuple[int, int, int, int]] = []
+        self._next_window = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        """Release the two models (idempotent)."""
+        for model in (self._full, self._short):
+            if model is not None:
+                with contextlib.suppress(Exception):
+                    model.close()
+        self._full = self._short = None
+
+    def __enter__(self) -> FaceDetector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ geometry
+    @staticmethod
+    def scan_windows(width: int, height: int) -> list[tuple[int, int, int, int]]:
+        """The windows ``(x0, y0, x1, y1)`` searched for faces: the whole frame, then the tiles."""
+        tile = max(_MIN_TILE_PX, round(_TILE_FRACTION * max(width, height)))
+        tw, th = min(tile, width), min(tile, height)
+        overlap = round(_TILE_OVERLAP * tile)
+        windows = [(0, 0, width, height)]
+        if (tw, th) != (width, height):
+            windows += [
+                (x, y, x + tw, y + th)
+                for y in _tile_starts(height, th, overlap)
+                for x in _tile_starts(width, tw, overlap)
+            ]
+        return windows
+
+    @property
+    def scan_cycle_frames(self) -> int:
+        """Frames between two searches of the same window (known after the first frame; else 1)."""
+        return max(1, len(self._windows))
+
+    # ------------------------------------------------------------------ detection
+    def _run(self, model: Any, image: np.ndarray, window: tuple[int, int, int, int]) -> list[np.ndarray]:
+        """Detections ``(cx, cy, w, h, score)`` of one model in one window, in image px."""
+        x0, y0, x1, y1 = window
+        crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+        if crop.shape[0] < 2 or crop.shape[1] < 2:
+            return []
+        result = model.process(crop)
+        ch, cw = crop.shape[:2]
+        out = []
+        for det in result.detections or ():
+            box = det.location_data.relative_bounding_box
+            w, h = box.width * cw, box.height * ch
+            if not (w > 0 and h > 0):
+                continue
+            cx, cy = x0 + (box.xmin + 0.5 * box.width) * cw, y0 + (box.ymin + 0.5 * box.height) * ch
+            out.append(np.array([cx, cy, w, h, float(det.score[0])]))
+        return out
+
+    @staticmethod
+    def _merge(detections: list[np.ndarray]) -> list[np.ndarray]:
+        """Detections of the same face in overlapping windows reduced to the best one."""
+        kept: list[np.ndarray] = []
+        for det in sorted(detections, key=lambda d: -d[4]):
+            if all(np.hypot(*(det[:2] - k[:2])) >= 0.5 * max(det[2], k[2]) for k in kept):
+                kept.append(det)
+        return kept
+
+    def detect(self, image: np.ndarray) -> np.ndarray:
+        """All faces in one RGB image, searched in every window (no tracking, no hold).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, 5)``: centre x, centre y, width, height (image px) and score of each face,
+            best first.
+        """
+        self._check_open()
+        h, w = image.shape[:2]
+        found = [d for win in self.scan_windows(w, h) for d in self._run(self._full, image, win)]
+        merged = self._merge(found)
+        return np.array(merged).reshape(-1, 5)
+
+    def follow(self, image: np.ndarray, box: Sequence[float]) -> np.ndarray | None:
+        """The face near ``box`` ``(cx, cy, w, h)`` in ``image``, or None where none is found.
+
+        One run of the short-range model on a square crop of five face widths around the box
+        centre; the detection nearest the centre is taken if it lies within about a face width
+        and has about the same size.
+        """
+        self._check_open()
+        h, w = image.shape[:2]
+        cx, cy, fw = float(box[0]), float(box[1]), max(float(box[2]), 1.0)
+        if not (0.0 <= cx < w and 0.0 <= cy < h):
+            return None
+        side = int(round(min(max(_FOLLOW_CROP_FACES * fw, _FOLLOW_MIN_PX), w, h)))
+        x0 = min(max(int(round(cx - side / 2)), 0), w - side)
+        y0 = min(max(int(round(cy - side / 2)), 0), h - side)
+        best, best_d = None, math.inf
+        for det in self._run(self._short, image, (x0, y0, x0 + side, y0 + side)):
+            d = float(np.hypot(det[0] - cx, det[1] - cy))
+            if d < best_d and d <= 0.9 * max(fw, det[2]) and 0.5 <= det[2] / fw <= 2.0:
+                best, best_d = det, d
+        return best
+
+    def _check_open(self) -> None:
+        if self._full is None:
+            raise RuntimeError("this FaceDetector is closed; create a new one")
+
+    # ------------------------------------------------------------------ tracking
+    def _see(self, track: _FaceTrack, det: np.ndarray, time_s: float) -> None:
+        dt = time_s - track.time_s
+        if dt > 0:
+            v_new = (det[:2] - track.box[:2]) / dt
+            v = (
+                v_new
+                if track.n_seen == 1
+                else (1 - _VELOCITY_WEIGHT) * track.velocity + _VELOCITY_WEIGHT * v_new
+            )
+            limit = _MAX_FACE_SPEED * float(det[2])
+            speed = float(np.hypot(*v))
+            track.velocity = v * (limit / speed) if speed > limit else v
+        track.box = det[:4].copy()
+        track.time_s = time_s
+        track.seen_now = True
+        track.n_seen += 1
+
+    def _predicted(self, track: _FaceTrack, time_s: float) -> np.ndarray:
+        box = track.box.copy()
+        box[:2] += track.velocity * (time_s - track.time_s)
+        return box
+
+    def update(self, image: np.ndarray, time_s: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Faces to blur in the next frame of the video.
+
+        Parameters
+        ----------
+        image
+            the frame, RGB ``(height, width, 3)`` uint8.
+        time_s
+            its time; frames must come in time order.
+
+        Returns
+        -------
+        ellipses
+            ``(cx, cy, semi_x, semi_y)`` in image px of every face seen in this frame or in
+            the last ``hold_s`` (see :func:`compute_face_ellipse`).
+        new_faces
+            the boxes ``(cx, cy, w, h)`` of the faces seen for the first time in this frame
+            (the caller may look for them in the frames before with :meth:`follow`).
+        """
+        self._check_open()
+        h, w = image.shape[:2]
+        if self._size != (w, h):  # first frame (or a new size): search everywhere, forget all
+            self._size = (w, h)
+            self._windows = self.scan_windows(w, h)
+            self._tracks = []
+            windows = self._windows
+            self._next_window = 0
+        else:
+            windows = [self._windows[self._next_window]]
+            self._next_window = (self._next_window + 1) % len(self._windows)
+        for track in self._tracks:
+            track.seen_now = False
+            found = self.follow(image, self._predicted(track, time_s))
+            if found is not None:
+                self._see(track, found, time_s)
+        new_faces = []
+        found = self._merge([d for win in windows for d in self._run(self._full, image, win)])
+        for det in found:
+            near, near_d = None, math.inf
+            for track in self._tracks:
+                centre = track.box[:2] if track.seen_now else self._predicted(track, time_s)[:2]
+                d = float(np.hypot(*(det[:2] - centre)))
+                if d < near_d and d < 0.75 * max(det[2], track.box[2]):
+                    near, near_d = track, d
+            if near is None:
+                self._tracks.append(_FaceTrack(box=det[:4].copy(), time_s=time_s))
+                new_faces.append(det[:4].copy())
+            elif not near.seen_now:
+                self._see(near, det, time_s)
+        kept: list[_FaceTrack] = []
+        for track in self._tracks:
+            box = self._predicted(track, time_s)
+            if time_s - track.time_s > self.hold_s + 1e-9 or not (0 <= box[0] < w and 0 <= box[1] < h):
+                continue
+            if track.seen_now and any(
+                k.seen_now and np.hypot(*(k.box[:2] - track.box[:2])) < 0.5 * max(k.box[2], track.box[2])
+                for k in kept
+            ):
+                continue  # two tracks on one face: keep the older
+            kept.append(track)
+        self._tracks = kept
+        ellipses = []
+        for track in kept:
+            if track.seen_now:
+                ellipses.append(compute_face_ellipse(track.box))
+            else:  # between "stopped where last seen" and "kept its velocity"
+                shift = track.velocity * (time_s - track.time_s)
+                box = track.box.copy()
+                box[:2] += 0.5 * shift
+                ellipses.append(compute_face_ellipse(box, 0.5 * abs(shift[0]), 0.5 * abs(shift[1])))
+        return ellipses, new_faces
 
 
 # ---------------------------------------------------------------------------- text
@@ -303,7 +668,9 @@ class _Overlay:
         self.index_of = {int(fi): row for row, fi in enumerate(np.asarray(keypoints.frame_index))}
         self.names = {name: i for i, name in enumerate(keypoints.keypoint_names)}
         self.has_points = np.any(np.all(np.isfinite(keypoints.position), axis=2), axis=1)
+        self.person_box = compute_person_boxes(keypoints)
         self._half_dt = 0.5 * dt if dt > 0 else 1e-3
+        self._corner = 0  # where the value panel was drawn last (index in _PANEL_CORNERS)
 
     def row_for(self, frame_index: int, time_s: float) -> int | None:
         """The keypoint row of a decoded frame (by frame index, else by nearest timestamp)."""
@@ -386,13 +753,25 @@ class _Overlay:
                 cv2.circle(img, p, st.lw + 1, _WHITE, -1, cv2.LINE_AA)
 
         self._draw_progress(img, time_s, st)
-        self._draw_panel(img, row, rep_i, st)
+        self._draw_panel(img, row, rep_i, st, self.person_box[row] * scale)
         if (
             rep is not None
             and rep.get("bottom_s") is not None
             and abs(time_s - rep["bottom_s"]) <= _DEEPEST_FLASH_S
         ):
             self._draw_flash(img, "DEEPEST", SIDE_COLOURS_RGB[rep["side"]], st)
+
+    def draw_status(self, img: np.ndarray, time_s: float) -> None:
+        """The progress bar and the panel alone, for a frame without the tested person.
+
+        The panel shows the rep at ``time_s`` without values ("Not judgeable - see the report"
+        when the result is not judgeable), so that the banner is on every frame.
+        """
+        h, w = img.shape[:2]
+        st = _Style.for_size(w, h)
+        rep_i = rep_at_time(self.reps, time_s)
+        self._draw_progress(img, time_s, st)
+        self._draw_panel(img, None, -1 if rep_i is None else rep_i, st, None)
 
     def _draw_progress(self, img: np.ndarray, time_s: float, st: _Style) -> None:
         w = img.shape[1]
@@ -408,7 +787,11 @@ class _Overlay:
         cv2.rectangle(img, (0, st.bar_h - max(1, st.bar_h // 4)), (x, st.bar_h - 1), _WHITE, -1)
         cv2.line(img, (x, 0), (x, st.bar_h + st.pad // 2), _WHITE, max(2, st.lw + 1))
 
-    def _panel_lines(self, row: int, rep_i: int) -> list[tuple[str, tuple[int, int, int]]]:
+    def _value(self, key: str, side: str, row: int | None) -> float:
+        return float("nan") if row is None else float(self.values[(key, side)][row])
+
+    def _panel_lines(self, row: int | None, rep_i: int) -> list[tuple[str, tuple[int, int, int]]]:
+        """The panel's text lines and colours; values are ``--`` where ``row`` is None."""
         lines: list[tuple[str, tuple[int, int, int]]] = []
         if not self.judgeable:
             lines.append(("Not judgeable - see the report", _WARN))
@@ -422,15 +805,15 @@ class _Overlay:
                     _SIDE_TEXT[side],
                 )
             )
-            lines.append((f"Knee FPPA   {_fmt(self.values[('fppa_deg', side)][row])}", _WHITE))
-            lines.append((f"Pelvic drop {_fmt(self.values[('pelvic_drop_deg', side)][row])}", _WHITE))
-            lines.append((f"Trunk lean  {_fmt(self.values[('trunk_lean_deg', side)][row])}", _WHITE))
+            lines.append((f"Knee FPPA   {_fmt(self._value('fppa_deg', side, row))}", _WHITE))
+            lines.append((f"Pelvic drop {_fmt(self._value('pelvic_drop_deg', side, row))}", _WHITE))
+            lines.append((f"Trunk lean  {_fmt(self._value('trunk_lean_deg', side, row))}", _WHITE))
         else:
             lines.append(("Between reps", _WHITE))
             for side in SIDES:
                 lines.append(
                     (
-                        f"{side.capitalize()} knee FPPA {_fmt(self.values[('fppa_deg', side)][row])}",
+                        f"{side.capitalize()} knee FPPA {_fmt(self._value('fppa_deg', side, row))}",
                         _SIDE_TEXT[side],
                     )
                 )
@@ -438,13 +821,38 @@ class _Overlay:
             lines.append(("SYNTHETIC DATA - demo only", _WARN))
         return lines
 
-    def _draw_panel(self, img: np.ndarray, row: int, rep_i: int, st: _Style) -> None:
+    def _panel_origin(
+        self, img_w: int, img_h: int, width: int, height: int, st: _Style, person: np.ndarray | None
+    ) -> tuple[int, int]:
+        """Top-left corner of the panel: top-left of the frame unless it would cover the person.
+
+        The corners are tried in the order of :data:`_PANEL_CORNERS`; the panel stays where it
+        was while it covers nothing, else goes to the first corner free of the person's box
+        (enlarged by the padding), else to the one covering the least of it.
+        """
+        xs = (st.pad, max(0, img_w - st.pad - width))
+        ys = (st.bar_h + st.pad, max(st.bar_h + st.pad, img_h - st.pad - height))
+        origins = [(xs[cx], ys[cy]) for cx, cy in _PANEL_CORNERS]
+        if person is None or not np.all(np.isfinite(person)):
+            return origins[self._corner]
+        px0, py0, px1, py1 = person[0] - st.pad, person[1] - st.pad, person[2] + st.pad, person[3] + st.pad
+        overlaps = [
+            max(0.0, min(x + width, px1) - max(x, px0)) * max(0.0, min(y + height, py1) - max(y, py0))
+            for x, y in origins
+        ]
+        if overlaps[self._corner] > 0:
+            self._corner = int(np.argmin(overlaps))  # the first of equal ones
+        return origins[self._corner]
+
+    def _draw_panel(
+        self, img: np.ndarray, row: int | None, rep_i: int, st: _Style, person: np.ndarray | None
+    ) -> None:
         lines = self._panel_lines(row, rep_i)
         sizes = [_text_size(text, st.font_scale, st.font_thickness) for text, _ in lines]
         line_h = int(max(h for _, h in sizes) * 1.75)
         width = max(w for w, _ in sizes) + 2 * st.pad
         height = line_h * len(lines) + st.pad
-        x0, y0 = st.pad, st.bar_h + st.pad
+        x0, y0 = self._panel_origin(img.shape[1], img.shape[0], width, height, st, person)
         x1, y1 = min(img.shape[1], x0 + width), min(img.shape[0], y0 + height)
         img[y0:y1, x0:x1] = (img[y0:y1, x0:x1] * 0.35).astype(np.uint8)
         for k, (text, colour) in enumerate(lines):
@@ -493,8 +901,16 @@ def render_annotated_video(
     the pelvis line, the trunk line with a vertical reference, a progress bar with the reps,
     a panel with the rep (``Rep 2 - left stance (L1)``) and the current FPPA, pelvic drop and
     trunk lean of the stance side (both knees' FPPA between reps) and a ``DEEPEST`` flash at
-    each rep's deepest frame. A not-judgeable result shows no values. Frames without keypoints
-    are written unannotated. Faces are blurred in every frame unless ``blur_faces`` is False.
+    each rep's deepest frame. A not-judgeable result shows no values, only a "Not judgeable -
+    see the report" banner. Frames without keypoints get the progress bar and the panel (without
+    values). The panel sits in the top-left corner unless it would cover the tested person; it
+    then moves to another corner (bottom-left first).
+
+    Unless ``blur_faces`` is False, every face is blurred in every frame: the tested person's
+    head from the keypoints, and every face :class:`FaceDetector` finds (bystanders included),
+    held for :data:`DETECTED_FACE_HOLD_S` after it was last seen. Frames leave for the encoder
+    one scan cycle of the face detector late (9 frames at 1280 x 720), so that a face found for
+    the first time is followed back into the frames before and blurred there too.
 
     Parameters
     ----------
@@ -510,7 +926,7 @@ def render_annotated_video(
         the filtered keypoints in displayed-frame px; rows are matched to decoded frames by
         ``frame_index`` (or, failing that, by timestamp).
     blur_faces
-        blur a generous ellipse around the head in every frame (default True).
+        blur every face in every frame (default True).
     max_side_px
         decode size, as in :func:`medius.io.video.iter_frames` (keypoints are scaled with
         ``frame.scale``).
@@ -525,26 +941,74 @@ def render_annotated_video(
     heads = _HeadTracker(keypoints) if blur_faces else None
     n_written = 0
     with contextlib.ExitStack() as stack:
+        faces = stack.enter_context(FaceDetector()) if blur_faces else None
         writer: VideoWriter | None = None
+        pending: deque[_PendingFrame] = deque()
+
+        def flush(item: _PendingFrame) -> None:
+            img = item.image if item.image.flags.writeable else item.image.copy()
+            for ellipse in item.ellipses:
+                blur_ellipse(img, ellipse)
+            if item.row is not None and overlay.has_points[item.row]:
+                overlay.draw(img, item.row, item.time_s, item.scale)
+            else:
+                overlay.draw_status(img, item.time_s)
+            writer.write(img, item.time_s)
+
         for frame in iter_frames(video_path, max_side_px=max_side_px):
-            img = frame.image if frame.image.flags.writeable else frame.image.copy()
             if writer is None:
-                h, w = img.shape[:2]
+                h, w = frame.image.shape[:2]
                 writer = stack.enter_context(
                     VideoWriter(out_path, w, h, fps_hint=_fps_hint(result, keypoints))
                 )
             row = overlay.row_for(frame.index, frame.time_s)
+            item = _PendingFrame(frame.image, frame.time_s, frame.scale, row)
             if heads is not None:
                 region = heads.region(row, frame.time_s)
                 if region is not None:
-                    blur_ellipse(img, np.asarray(region) * frame.scale)
-            if row is not None and overlay.has_points[row]:
-                overlay.draw(img, row, frame.time_s, frame.scale)
-            writer.write(img, frame.time_s)
+                    item.ellipses.append(np.asarray(region) * frame.scale)
+            if faces is not None:
+                ellipses, new_faces = faces.update(frame.image, frame.time_s)
+                item.ellipses.extend(ellipses)
+                for box in new_faces:
+                    _follow_back(faces, pending, box, frame.time_s)
+            pending.append(item)
+            lookback = faces.scan_cycle_frames if faces is not None else 0
+            while len(pending) > lookback:
+                flush(pending.popleft())
             n_written += 1
+        while pending:
+            flush(pending.popleft())
     if n_written == 0:
         raise InvalidInputError("no frame could be decoded to annotate", path=video_path)
     return out_path
+
+
+@dataclass
+class _PendingFrame:
+    """A decoded frame waiting to be blurred, annotated and written."""
+
+    image: np.ndarray
+    time_s: float
+    scale: float
+    row: int | None
+    ellipses: list[np.ndarray] = field(default_factory=list)
+
+
+def _follow_back(faces: FaceDetector, pending: deque[_PendingFrame], box: np.ndarray, time_s: float) -> None:
+    """Blur a face first found at ``time_s`` in the frames before it too, newest first.
+
+    The face is followed back with :meth:`FaceDetector.follow`; where it is not found its last
+    region is used, until it has not been seen for the detector's hold time.
+    """
+    current, seen_s = box, time_s
+    for item in reversed(pending):
+        found = faces.follow(item.image, current)
+        if found is not None:
+            current, seen_s = found[:4], item.time_s
+        elif seen_s - item.time_s > faces.hold_s + 1e-9:
+            break
+        item.ellipses.append(compute_face_ellipse(current))
 
 
 def render_keypoint_video(
@@ -599,5 +1063,7 @@ def render_keypoint_video(
             img = background.copy()
             if overlay.has_points[row]:
                 overlay.draw(img, row, float(time_s), scale, draw_head=True)
+            else:
+                overlay.draw_status(img, float(time_s))
             writer.write(img, float(time_s) - shift_s)
     return out_path

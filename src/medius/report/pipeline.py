@@ -37,10 +37,14 @@ from medius.io._motion import CameraMotionTracker
 from medius.io.keypoint_files import MultiPersonKeypoints, read_keypoints
 from medius.io.synthetic import read_marker
 from medius.io.video import iter_frames, probe_video
-from medius.pose import BlazePoseBackend
-from medius.pose._run import estimate_poses
-from medius.pose._select import select_person
-from medius.pose._sides import correct_left_right
+from medius.pose import (
+    BlazePoseBackend,
+    PeopleCensus,
+    correct_left_right,
+    estimate_poses,
+    select_person,
+    select_tracked_person,
+)
 from medius.protocols import METRICS, TASKS, AnalysisParameters, SingleLegAnalysis, analyze_single_leg
 from medius.protocols._interpret import interpret_summary, metric_definitions
 from medius.report.annotate import render_annotated_video, render_keypoint_video
@@ -59,6 +63,8 @@ __all__ = [
 
 #: version of the ``result.json`` schema (docs/result-schema.md)
 SCHEMA_VERSION = "1.0"
+#: seconds between the frames on which everyone in view is counted (medius.pose.PeopleCensus)
+CENSUS_INTERVAL_S = 1.0
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".3gp", ".mts")
 KEYPOINT_SUFFIXES = (".json", ".trc")
 PROGRESS = Callable[[str, int, int | None], None]
@@ -234,26 +240,38 @@ def analyze_path(
         if kind == "video":
             tracker = CameraMotionTracker()
             total = vinfo.n_frames
-            with BlazePoseBackend() as backend:
-                pose_model = backend.describe()
+            with (
+                BlazePoseBackend(num_poses=1, mode="video") as backend,
+                BlazePoseBackend(num_poses=3, mode="image") as census_backend,
+            ):
+                census = PeopleCensus(census_backend, interval_s=CENSUS_INTERVAL_S)
+                pose_model = {
+                    **backend.describe(),
+                    "census": {**census_backend.describe(), "interval_s": CENSUS_INTERVAL_S},
+                }
                 people = estimate_poses(
                     iter_frames(path, max_side_px=max_side_px),
                     backend,
                     image_size=(vinfo.width, vinfo.height),
+                    max_people=1,
                     on_frame=lambda i, t: say("pose", i + 1, total),
                     frame_observers=[tracker.update],
+                    census=census,
                 )
+                census_people = census.result((vinfo.width, vinfo.height))
             camera = tracker.summary((vinfo.width, vinfo.height))
             if people.n_frames == 0:
                 raise InvalidInputError("the video has no decodable frames", path=path)
         else:
             say("reading keypoints", 0, None)
+            census_people = None
             people = read_keypoints(path, fps=fps, image_size=image_size)
             synthetic_marker = read_marker(path)
             pose_model = {"name": f"precomputed keypoints ({people.source})", "backend": people.source}
         info["sha256"] = _sha256(path)
         outcome = _analyze_people(
             people,
+            census=census_people,
             task=task,
             side=side,
             camera=camera,
@@ -308,13 +326,19 @@ def analyze_path(
 def _analyze_people(
     people: MultiPersonKeypoints,
     *,
+    census: MultiPersonKeypoints | None = None,
     task: str,
     side: str,
     camera: dict[str, float] | None,
     image_size_known: bool,
     params: AnalysisParameters,
 ) -> tuple[SingleLegAnalysis, Keypoints2D, dict[str, Any], dict[str, Any]]:
-    kp, sel = select_person(people)
+    if census is not None:
+        # video: one tracked person per frame, checked against the census of everyone in view
+        kp, sel = select_tracked_person(people, census, census_interval_s=CENSUS_INTERVAL_S)
+    else:
+        # keypoint files: several people per frame, choose and track here
+        kp, sel = select_person(people)
     kp, sides = correct_left_right(kp, expected_facing="camera")
     analysis = analyze_single_leg(
         kp,
