@@ -23,6 +23,7 @@ import pytest
 
 from medius.errors import OutputError
 from medius.io._sequence import KEYPOINTS, Keypoints2D
+from medius.io.samples import sample_path
 from medius.io.video import VideoWriter, iter_frames, probe_video
 from medius.report import (
     plot_rep_values,
@@ -33,7 +34,16 @@ from medius.report import (
     write_plots,
 )
 from medius.report._common import metric_label, metric_unit
-from medius.report.annotate import _HeadTracker, _Overlay
+from medius.report.annotate import (
+    DETECTED_FACE_HOLD_S,
+    FaceDetector,
+    _follow_back,
+    _HeadTracker,
+    _Overlay,
+    _PendingFrame,
+    _Style,
+    compute_face_ellipse,
+)
 
 W, H = 320, 480
 FPS = 15.0
@@ -682,3 +692,207 @@ def test_render_keypoint_video_rejects_a_bad_size(world: dict, tmp_path: Path) -
             keypoints=world["keypoints"],
             size=(0, 10),
         )
+
+
+# ---------------------------------------------------------------------------- value panel
+def test_panel_goes_top_left_but_moves_off_the_person_and_stays_where_it_covers_nothing(
+    world: dict,
+) -> None:
+    ov = _Overlay(world["result"], world["series"], world["keypoints"])
+    st = _Style.for_size(W, H)
+    width, height = 120, 60
+    top, bottom = st.bar_h + st.pad, H - st.pad - height
+    left, right = st.pad, W - st.pad - width
+    far = np.array([200.0, 300.0, 260.0, 380.0])  # touches no corner
+    assert ov._panel_origin(W, H, width, height, st, far) == (left, top)
+    on_top_left = np.array([20.0, 30.0, 80.0, 200.0])  # a head near the top-left corner
+    assert ov._panel_origin(W, H, width, height, st, on_top_left) == (left, bottom)
+    # the panel stays at the bottom while it covers nothing, also in frames without the person
+    assert ov._panel_origin(W, H, width, height, st, far) == (left, bottom)
+    assert ov._panel_origin(W, H, width, height, st, None) == (left, bottom)
+    tall_on_the_left = np.array([20.0, 30.0, 80.0, 470.0])  # covers both left corners
+    assert ov._panel_origin(W, H, width, height, st, tall_on_the_left) == (right, top)
+    everywhere = np.array([0.0, 0.0, float(W), float(H)])  # every corner covered alike: the first
+    assert ov._panel_origin(W, H, width, height, st, everywhere) == (left, top)
+
+
+def test_not_judgeable_banner_is_on_every_frame_also_without_the_person(world: dict, tmp_path: Path) -> None:
+    kp = world["keypoints"]
+    pos = kp.position.copy()
+    pos[30:] = np.nan  # the person is lost from 2 s on
+    out = render_annotated_video(
+        world["video"],
+        tmp_path / "banner.mp4",
+        result=make_not_judgeable(world["result"]),
+        series=world["series"],
+        keypoints=kp.replace(position=pos),
+        blur_faces=False,
+    )
+    frames_in, _ = _decode(world["video"])
+    frames_out, _ = _decode(out)
+    for row in (10, 40):  # with and without the person
+        panel_in = frames_in[row][12:30, 8:150].astype(float)
+        panel_out = frames_out[row][12:30, 8:150].astype(int)
+        assert panel_out.mean() < 0.7 * panel_in.mean(), row  # the dark panel is drawn
+        red = (panel_out[..., 0] > 180) & (panel_out[..., 1] < 150) & (panel_out[..., 2] < 150)
+        assert red.sum() > 20, row  # the red "Not judgeable" text
+    assert np.abs(frames_out[40][60:, 150:].astype(float) - frames_in[40][60:, 150:]).mean() < 2.0
+
+
+# ---------------------------------------------------------------------------- face detector
+def test_face_detector_searches_the_whole_frame_and_overlapping_tiles() -> None:
+    windows = FaceDetector.scan_windows(1280, 720)
+    assert windows[0] == (0, 0, 1280, 720)
+    tiles = windows[1:]
+    assert {(x1 - x0, y1 - y0) for x0, y0, x1, y1 in tiles} == {(400, 400)}  # 5/16 of 1280 px
+    assert sorted({t[0] for t in tiles}) == [0, 293, 587, 880]
+    assert sorted({t[1] for t in tiles}) == [0, 320]
+    covered = np.zeros((720, 1280), bool)
+    for x0, y0, x1, y1 in tiles:
+        covered[y0:y1, x0:x1] = True
+    assert covered.all()
+    # portrait: the same tiles turned; small frames: tiles of at least 192 px (the model's input)
+    assert len(FaceDetector.scan_windows(720, 1280)) == 9
+    assert {(x1 - x0, y1 - y0) for x0, y0, x1, y1 in FaceDetector.scan_windows(320, 480)[1:]} == {(192, 192)}
+    assert FaceDetector.scan_windows(160, 120) == [(0, 0, 160, 120)]
+
+
+def test_face_ellipse_is_the_face_box_enlarged_to_cover_hair_ears_and_chin() -> None:
+    # box 20 x 24 px: semi-axes 1.6 x 20 / 2 and 1.6 x 1.25 x 24 / 2, centre 0.1 x 24 px higher
+    np.testing.assert_allclose(compute_face_ellipse((100.0, 200.0, 20.0, 24.0)), [100.0, 197.6, 16.0, 24.0])
+    np.testing.assert_allclose(
+        compute_face_ellipse((100.0, 200.0, 20.0, 24.0), 5.0, 7.0), [100.0, 197.6, 21.0, 31.0]
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"min_confidence": 0}, r"min_confidence must be a number in \(0, 1\], got 0"),
+        ({"follow_confidence": 1.5}, r"follow_confidence must be a number in \(0, 1\], got 1.5"),
+        ({"hold_s": -0.1}, r"hold_s must be a finite number >= 0, got -0.1"),
+    ],
+)
+def test_face_detector_rejects_bad_parameters(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        FaceDetector(**kwargs)
+
+
+def test_face_detector_sees_no_face_in_the_stick_figure_world_and_refuses_work_once_closed(
+    world: dict,
+) -> None:
+    frames, times = _decode(world["video"])
+    with FaceDetector() as faces:
+        for image, time_s in zip(frames[:4], times[:4], strict=True):
+            assert faces.update(image, time_s) == ([], [])
+        assert faces.scan_cycle_frames == 2 * 7  # every 2nd frame one of 7 windows of 320 x 480
+        assert faces.detect(frames[0]).shape == (0, 5)
+    with pytest.raises(RuntimeError, match="this FaceDetector is closed; create a new one"):
+        faces.update(frames[0], 0.0)
+
+
+class _FollowStub:
+    """Stands in for FaceDetector.follow: finds the face 5 px further left in each earlier frame
+    marked visible (pixel [0, 0, 0] == 1), nothing in the others."""
+
+    hold_s = DETECTED_FACE_HOLD_S
+
+    def follow(self, image: np.ndarray, box: np.ndarray) -> np.ndarray | None:
+        if image[0, 0, 0] != 1:
+            return None
+        return np.array([box[0] - 5.0, box[1], box[2], box[3], 0.9])
+
+
+def test_a_new_face_is_followed_back_and_held_for_the_hold_time_before_it() -> None:
+    fps = 30.0
+    pending = []
+    for i in range(15):  # frames 0-14 wait for the encoder; the face is found in frame 15
+        image = np.zeros((4, 4, 3), np.uint8)
+        image[0, 0, 0] = 1 if i >= 12 else 0  # the detector can follow it back to frame 12
+        pending.append(_PendingFrame(image, i / fps, 1.0, i))
+    _follow_back(_FollowStub(), pending, np.array([100.0, 50.0, 20.0, 20.0]), 15 / fps)
+    # frames 14, 13, 12: followed, 5 px further left each; frames 11 back to 3: frame 12's region,
+    # held for 0.3 s (9 frames); frames 0-2: nothing
+    for i, x in ((14, 95.0), (13, 90.0), (12, 85.0)):
+        assert len(pending[i].ellipses) == 1
+        np.testing.assert_allclose(pending[i].ellipses[0], compute_face_ellipse((x, 50.0, 20.0, 20.0)))
+    for i in range(3, 12):
+        np.testing.assert_allclose(pending[i].ellipses[0], compute_face_ellipse((85.0, 50.0, 20.0, 20.0)))
+    assert all(pending[i].ellipses == [] for i in range(3))
+
+
+# ---------------------------------------------------------------------------- real video
+#: frames of the real sample cut for the bystander test: the man stands on the roof while a
+#: woman walks past in the foreground, seen from the side
+_CLIP_FRAMES = range(60, 101)
+
+
+def _sharpness(image: np.ndarray, centre: tuple[float, float], half_px: int = 10) -> float:
+    """Variance of the Laplacian in a square around ``centre`` (a blurred face has little)."""
+    x, y = (int(round(v)) for v in centre)
+    patch = np.ascontiguousarray(image[y - half_px : y + half_px, x - half_px : x + half_px])
+    return float(cv2.Laplacian(cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var())
+
+
+@pytest.fixture(scope="module")
+def bystander_clip(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Frames 60-100 of the sample at 1280 x 720, annotated with no keypoints at all (the tested
+    person unknown), so that every blurred face is the face detector's work."""
+    folder = tmp_path_factory.mktemp("bystander")
+    clip = folder / "clip.mp4"
+    with VideoWriter(clip, 1280, 720, fps_hint=30.0, crf=12, preset="ultrafast") as writer:
+        for frame in iter_frames(sample_path(), max_side_px=1280):
+            if frame.index > _CLIP_FRAMES[-1]:
+                break
+            if frame.index >= _CLIP_FRAMES[0]:
+                writer.write(frame.image, (frame.index - _CLIP_FRAMES[0]) / 30.0)
+    n = len(_CLIP_FRAMES)
+    t = np.arange(n) / 30.0
+    nobody = Keypoints2D(
+        position=np.full((n, len(KEYPOINTS), 2), np.nan),
+        confidence=np.zeros((n, len(KEYPOINTS))),
+        time_s=t,
+        image_size=(1280, 720),
+        source="none",
+    )
+    out = render_annotated_video(
+        clip,
+        folder / "annotated.mp4",
+        result=make_not_judgeable(make_result()),
+        series={"time_s": t},
+        keypoints=nobody,
+    )
+    frames_in, _ = _decode(clip)
+    frames_out, _ = _decode(out)
+    assert len(frames_in) == len(frames_out) == n
+    return {"in": frames_in, "out": frames_out}
+
+
+@pytest.mark.video
+def test_bystanders_face_is_blurred_by_the_face_detector(bystander_clip: dict) -> None:
+    frames_in, frames_out = bystander_clip["in"], bystander_clip["out"]
+    # the reviewed probe of tests/snapshots/sports2d_demo.json: the woman's face in frame 85
+    woman_85 = (843, 405)
+    assert _sharpness(frames_in[85 - 60], woman_85) > 200
+    assert _sharpness(frames_out[85 - 60], woman_85) < 0.05 * _sharpness(frames_in[85 - 60], woman_85)
+    # every face the detector finds in the lower half (the woman walking past), every 5th frame
+    found = 0
+    with FaceDetector() as faces:
+        for i in range(0, len(frames_in), 5):
+            for cx, cy, *_ in faces.detect(frames_in[i]):
+                if cy > 300:
+                    found += 1
+                    sharp_in, sharp_out = (
+                        _sharpness(frames_in[i], (cx, cy)),
+                        _sharpness(frames_out[i], (cx, cy)),
+                    )
+                    assert sharp_out < 0.1 * sharp_in, (i, cx, cy, sharp_in, sharp_out)
+    assert found >= 6
+    # the man on the roof (no keypoints given here) is blurred by the detector alone
+    for frame, centre in ((60, (457, 93)), (80, (463, 93)), (85, (469, 90))):
+        i = frame - 60
+        assert _sharpness(frames_out[i], centre) < 0.25 * _sharpness(frames_in[i], centre), frame
+    # and the rest stays sharp: the louvres of the shed
+    louvres = (300, 470)
+    for i in (0, 20, 40):
+        assert _sharpness(frames_out[i], louvres, 60) > 0.8 * _sharpness(frames_in[i], louvres, 60)

@@ -716,16 +716,33 @@ def test_tested_persons_face_is_blurred(snapshot_run, expected_snapshot):
         assert annotated < 0.25 * original, f"{who}: Laplacian variance {annotated:.0f} vs {original:.0f}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="render_annotated_video blurs only the selected person's face: the woman walking past "
-    "and the man on the grass stay recognisable (reported to the integrator)",
-)
-def test_bystanders_faces_are_blurred(snapshot_run, expected_snapshot):
+@pytest.fixture(scope="module")
+def bystander_ratios(snapshot_run, expected_snapshot) -> dict[str, tuple[float, float]]:
+    """``who -> (sharpness in the annotated video, in the input)`` of the bystander probes."""
     ratios = _probe_ratios(snapshot_run, expected_snapshot["face_probes"]["bystanders"])
-    for who, annotated, original in ratios:
-        assert original > 50.0, f"{who}: the probe is not on a detailed face ({original:.0f})"
-        assert annotated < 0.25 * original, f"{who}: Laplacian variance {annotated:.0f} vs {original:.0f}"
+    return {who: (annotated, original) for who, annotated, original in ratios}
+
+
+@pytest.mark.parametrize(
+    "who",
+    [
+        "the woman walking past, frame 85",
+        "the woman walking past, frame 120",
+        pytest.param(
+            "the man on the grass, frame 200",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="crouching with his head turned down after the back-flip: the face detector "
+                "(frontal/profile faces) finds no face there and the pose selection has lost him, "
+                "so no keypoint head region covers him (reported to the integrator)",
+            ),
+        ),
+    ],
+)
+def test_bystanders_faces_are_blurred(bystander_ratios, who):
+    annotated, original = bystander_ratios[who]
+    assert original > 50.0, f"{who}: the probe is not on a detailed face ({original:.0f})"
+    assert annotated < 0.25 * original, f"{who}: Laplacian variance {annotated:.0f} vs {original:.0f}"
 
 
 # --------------------------------------------------------------------------- 5. mirrored sample

@@ -15,8 +15,9 @@ Face blurring is on by default and covers everyone in the picture, from two sour
 * every face a face detector finds (:class:`FaceDetector`: MediaPipe Face Detection, run
   offline from the models inside the mediapipe wheel), bystanders included: the face box
   enlarged 1.6 times (hair, ears, chin), held for ``0.3 s`` after the detector last saw it.
-  Frames are written a few frames late so that a face found for the first time is also
-  blurred in the frames just before, where the detector had not looked for it yet.
+  Frames are written about a second late (36 frames at 1280 x 720) so that a face found for
+  the first time is also blurred in the frames before, where the detector had not looked for
+  it yet or had missed it.
 """
 
 from __future__ import annotations
@@ -251,11 +252,30 @@ _TILE_OVERLAP = 0.2
 #: side of the crop around a known face, in face widths (the short-range model finds a face
 #: that fills a fifth of its picture reliably)
 _FOLLOW_CROP_FACES = 5.0
+#: the same for the full-range model, tried where the short-range one finds nothing
+_FOLLOW_WIDE_CROP_FACES = 8.0
 _FOLLOW_MIN_PX = 64
+#: one window is searched every this many frames (the faces already found are followed in
+#: every frame)
+_SCAN_STRIDE_FRAMES = 2
+#: frames wait for the encoder this many scan cycles, so that a face the detector missed in
+#: one search of its window is still followed back to where it came into view
+_LOOKBACK_CYCLES = 2
+#: most memory held by the frames waiting for the encoder (see render_annotated_video)
+_LOOKBACK_MAX_BYTES = 160 * 2**20
 #: the fastest face motion believed, in face widths per second (a walking bystander: ~8)
 _MAX_FACE_SPEED = 12.0
 #: weight of the newest measurement in the smoothed face velocity
 _VELOCITY_WEIGHT = 0.3
+
+
+def _inside(box: np.ndarray, ellipses: np.ndarray) -> bool:
+    """Whether the centre of ``box`` lies in one of the ``(n, 4)`` ellipses."""
+    if ellipses.size == 0:
+        return False
+    dx = (box[0] - ellipses[:, 0]) / np.maximum(ellipses[:, 2], 1e-9)
+    dy = (box[1] - ellipses[:, 1]) / np.maximum(ellipses[:, 3], 1e-9)
+    return bool(np.any(dx * dx + dy * dy <= 1.0))
 
 
 def _tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -305,10 +325,14 @@ class FaceDetector:
     misses faces smaller than about 80 px (a person filmed full-length 3 m away has a face of
     about 25 px). The frame is therefore searched in overlapping square tiles of 5/16 of its
     long side (400 px at 1280 px; faces from about 2 % of the long side) and as a whole (large
-    faces). :meth:`update` searches every window on the first frame, then one window per frame
-    in turn (every window once per :attr:`scan_cycle_frames` frames), and follows the faces it
-    knows in every frame; a face not seen again is held for ``hold_s``, moved along its last
-    velocity with the region stretched to cover both "stopped" and "kept going".
+    faces). :meth:`update` searches every window on the first frame, then one window every
+    second frame in turn (every window once per :attr:`scan_cycle_frames` frames: 18 at
+    1280 x 720), and follows the faces it knows in every frame; a face not seen again is held
+    for ``hold_s``, moved along its last velocity with the region stretched to cover both
+    "stopped" and "kept going". Cost per frame: one full-range run every second frame plus one
+    short-range run per face followed (on a 2.5 GHz Xeon core about 7.5-9 ms per full-range
+    run and 2.7-3 ms per short-range run: about 4.5 ms per frame with no face to follow, 7 ms
+    with one).
 
     Create one per video and :meth:`close` it after (or use it as a context manager).
 
@@ -348,7 +372,7 @@ class FaceDetector:
         self._tracks: list[_FaceTrack] = []
         self._size: tuple[int, int] | None = None
         self._windows: list[tuple[int, int, int, int]] = []
-        self._next_window = 0
+        self._frame_count = 0
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -384,7 +408,7 @@ class FaceDetector:
     @property
     def scan_cycle_frames(self) -> int:
         """Frames between two searches of the same window (known after the first frame; else 1)."""
-        return max(1, len(self._windows))
+        return max(1, _SCAN_STRIDE_FRAMES * len(self._windows))
 
     # ------------------------------------------------------------------ detection
     def _run(self, model: Any, image: np.ndarray, window: tuple[int, int, int, int]) -> list[np.ndarray]:
@@ -417,6 +441,11 @@ class FaceDetector:
     def detect(self, image: np.ndarray) -> np.ndarray:
         """All faces in one RGB image, searched in every window (no tracking, no hold).
 
+        Parameters
+        ----------
+        image
+            RGB ``(height, width, 3)`` uint8.
+
         Returns
         -------
         numpy.ndarray
@@ -430,26 +459,30 @@ class FaceDetector:
         return np.array(merged).reshape(-1, 5)
 
     def follow(self, image: np.ndarray, box: Sequence[float]) -> np.ndarray | None:
-        """The face near ``box`` ``(cx, cy, w, h)`` in ``image``, or None where none is found.
+        """The face near ``box`` ``(cx, cy, w, h)`` in ``image``: ``(cx, cy, w, h, score)``, or None.
 
-        One run of the short-range model on a square crop of five face widths around the box
-        centre; the detection nearest the centre is taken if it lies within about a face width
-        and has about the same size.
+        The short-range model runs on a square crop of five face widths around the box centre;
+        where it finds nothing, the full-range model runs on a crop of eight face widths. The
+        detection nearest the centre is taken if it lies within about a face width and has about
+        the same size (half to twice the width).
         """
         self._check_open()
         h, w = image.shape[:2]
         cx, cy, fw = float(box[0]), float(box[1]), max(float(box[2]), 1.0)
         if not (0.0 <= cx < w and 0.0 <= cy < h):
             return None
-        side = int(round(min(max(_FOLLOW_CROP_FACES * fw, _FOLLOW_MIN_PX), w, h)))
-        x0 = min(max(int(round(cx - side / 2)), 0), w - side)
-        y0 = min(max(int(round(cy - side / 2)), 0), h - side)
-        best, best_d = None, math.inf
-        for det in self._run(self._short, image, (x0, y0, x0 + side, y0 + side)):
-            d = float(np.hypot(det[0] - cx, det[1] - cy))
-            if d < best_d and d <= 0.9 * max(fw, det[2]) and 0.5 <= det[2] / fw <= 2.0:
-                best, best_d = det, d
-        return best
+        for model, faces in ((self._short, _FOLLOW_CROP_FACES), (self._full, _FOLLOW_WIDE_CROP_FACES)):
+            side = int(round(min(max(faces * fw, _FOLLOW_MIN_PX), w, h)))
+            x0 = min(max(int(round(cx - side / 2)), 0), w - side)
+            y0 = min(max(int(round(cy - side / 2)), 0), h - side)
+            best, best_d = None, math.inf
+            for det in self._run(model, image, (x0, y0, x0 + side, y0 + side)):
+                d = float(np.hypot(det[0] - cx, det[1] - cy))
+                if d < best_d and d <= 0.9 * max(fw, det[2]) and 0.5 <= det[2] / fw <= 2.0:
+                    best, best_d = det, d
+            if best is not None:
+                return best
+        return None
 
     def _check_open(self) -> None:
         if self._full is None:
@@ -478,7 +511,9 @@ class FaceDetector:
         box[:2] += track.velocity * (time_s - track.time_s)
         return box
 
-    def update(self, image: np.ndarray, time_s: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def update(
+        self, image: np.ndarray, time_s: float, covered: Sequence[Sequence[float]] = ()
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Faces to blur in the next frame of the video.
 
         Parameters
@@ -487,6 +522,10 @@ class FaceDetector:
             the frame, RGB ``(height, width, 3)`` uint8.
         time_s
             its time; frames must come in time order.
+        covered
+            ellipses ``(cx, cy, semi_x, semi_y)`` (image px) blurred anyway, such as the tested
+            person's head from the keypoints: faces centred inside them are neither reported
+            nor followed, which saves the cost of following them.
 
         Returns
         -------
@@ -504,10 +543,14 @@ class FaceDetector:
             self._windows = self.scan_windows(w, h)
             self._tracks = []
             windows = self._windows
-            self._next_window = 0
+            self._frame_count = 0
+        elif self._frame_count % _SCAN_STRIDE_FRAMES == 0:
+            windows = [self._windows[(self._frame_count // _SCAN_STRIDE_FRAMES) % len(self._windows)]]
         else:
-            windows = [self._windows[self._next_window]]
-            self._next_window = (self._next_window + 1) % len(self._windows)
+            windows = []
+        self._frame_count += 1
+        cover = np.asarray(covered, dtype=float).reshape(-1, 4)
+        self._tracks = [t for t in self._tracks if not _inside(self._predicted(t, time_s), cover)]
         for track in self._tracks:
             track.seen_now = False
             found = self.follow(image, self._predicted(track, time_s))
@@ -516,6 +559,8 @@ class FaceDetector:
         new_faces = []
         found = self._merge([d for win in windows for d in self._run(self._full, image, win)])
         for det in found:
+            if _inside(det, cover):
+                continue
             near, near_d = None, math.inf
             for track in self._tracks:
                 centre = track.box[:2] if track.seen_now else self._predicted(track, time_s)[:2]
@@ -909,8 +954,9 @@ def render_annotated_video(
     Unless ``blur_faces`` is False, every face is blurred in every frame: the tested person's
     head from the keypoints, and every face :class:`FaceDetector` finds (bystanders included),
     held for :data:`DETECTED_FACE_HOLD_S` after it was last seen. Frames leave for the encoder
-    one scan cycle of the face detector late (9 frames at 1280 x 720), so that a face found for
-    the first time is followed back into the frames before and blurred there too.
+    two scan cycles of the face detector late (36 frames at 1280 x 720, at most 160 MB of
+    frames), so that a face found for the first time is followed back into the frames before
+    and blurred there too.
 
     Parameters
     ----------
@@ -968,12 +1014,17 @@ def render_annotated_video(
                 if region is not None:
                     item.ellipses.append(np.asarray(region) * frame.scale)
             if faces is not None:
-                ellipses, new_faces = faces.update(frame.image, frame.time_s)
+                ellipses, new_faces = faces.update(frame.image, frame.time_s, covered=item.ellipses)
                 item.ellipses.extend(ellipses)
                 for box in new_faces:
                     _follow_back(faces, pending, box, frame.time_s)
             pending.append(item)
-            lookback = faces.scan_cycle_frames if faces is not None else 0
+            lookback = 0
+            if faces is not None:
+                lookback = min(
+                    _LOOKBACK_CYCLES * faces.scan_cycle_frames,
+                    _LOOKBACK_MAX_BYTES // max(1, frame.image.nbytes),
+                )
             while len(pending) > lookback:
                 flush(pending.popleft())
             n_written += 1
