@@ -57,6 +57,9 @@ __all__ = [
 FACE_HOLD_S = 0.5
 #: how long a face found by the face detector stays blurred after it was last seen (covers
 #: the detector's flicker from one frame to the next)
+#: x264 preset of the annotated video: "superfast" encodes ~25 % faster than "veryfast" for a
+#: file about twice as large (measured on the sample at 1280x720), which the report can still embed
+ANNOTATED_PRESET = "superfast"
 DETECTED_FACE_HOLD_S = 0.3
 #: the blurred region around a detected face: the face box enlarged this many times (the box
 #: covers brows to chin; the enlargement covers hair, ears and chin)
@@ -1005,7 +1008,7 @@ def render_annotated_video(
             if writer is None:
                 h, w = frame.image.shape[:2]
                 writer = stack.enter_context(
-                    VideoWriter(out_path, w, h, fps_hint=_fps_hint(result, keypoints))
+                    VideoWriter(out_path, w, h, fps_hint=_fps_hint(result, keypoints), preset=ANNOTATED_PRESET)
                 )
             row = overlay.row_for(frame.index, frame.time_s)
             item = _PendingFrame(frame.image, frame.time_s, frame.scale, row)
