@@ -55,11 +55,11 @@ __all__ = [
 
 #: how long the last known head region stays blurred when the face points disappear
 FACE_HOLD_S = 0.5
-#: how long a face found by the face detector stays blurred after it was last seen (covers
-#: the detector's flicker from one frame to the next)
 #: x264 preset of the annotated video: "superfast" encodes ~25 % faster than "veryfast" for a
 #: file about twice as large (measured on the sample at 1280x720), which the report can still embed
 ANNOTATED_PRESET = "superfast"
+#: how long a face found by the face detector stays blurred after it was last seen (covers
+#: the detector's flicker from one frame to the next)
 DETECTED_FACE_HOLD_S = 0.3
 #: the blurred region around a detected face: the face box enlarged this many times (the box
 #: covers brows to chin; the enlargement covers hair, ears and chin)
