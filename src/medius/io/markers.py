@@ -279,15 +279,17 @@ def _unit_factor(unit: str, path: Path, where: str) -> float:
     return LENGTH_UNITS_M[u]
 
 
-def _check_units_arg(units: str | None) -> str | None:
+def _check_units_arg(units: str | None) -> Literal["mm", "m"] | None:
     if units is None:
         return None
-    if units not in ("mm", "m"):
-        raise ValueError(
-            f"Invalid value for the 'units' parameter. Allowed values are 'mm', 'm' and None, "
-            f"but got {units!r} instead."
-        )
-    return units
+    if units == "mm":
+        return "mm"
+    if units == "m":
+        return "m"
+    raise ValueError(
+        f"Invalid value for the 'units' parameter. Allowed values are 'mm', 'm' and None, "
+        f"but got {units!r} instead."
+    )
 
 
 def _strip_subject_prefixes(labels: Sequence[str]) -> tuple[list[str], str | None]:
@@ -351,6 +353,44 @@ def _c3d_events(params: Any) -> list[dict[str, Any]]:
     return events
 
 
+def _c3d_truncation(path: Path) -> tuple[int, int] | None:
+    """``(announced, complete)`` frame counts if the file is shorter than its header says.
+
+    ezc3d reads a truncated file silently (it shortens its own frame count), so the raw
+    header is checked: words 2-5 (points, analog samples per frame, first and last frame),
+    the scale factor (negative: 4-byte floats, else 2-byte integers) and the first data
+    block. Only Intel (little-endian) files with fewer than 65535 frames are checked.
+    """
+    import struct
+
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(512)
+            size = path.stat().st_size
+            if len(head) < 20 or head[1] != 0x50:
+                return None
+            p_block = head[0]
+            fh.seek((p_block - 1) * 512 + 3)
+            proc = fh.read(1)
+    except OSError:
+        return None
+    if proc != bytes([84]):
+        return None
+    n_pts, n_analog, first, last = struct.unpack("<HHHH", head[2:10])
+    (scale,) = struct.unpack("<f", head[12:16])
+    (data_block,) = struct.unpack("<H", head[16:18])
+    if last == 65535 or last < first or data_block < 1:
+        return None
+    per_value = 4 if scale < 0 else 2
+    per_frame = (4 * n_pts + n_analog) * per_value
+    if per_frame == 0:
+        return None
+    announced = last - first + 1
+    have = size - (data_block - 1) * 512
+    complete = max(0, have // per_frame)
+    return (announced, complete) if complete < announced else None
+
+
 def read_c3d(path: str | Path) -> Markers3D:
     """Read the marker trajectories and gait events of a C3D file (through ezc3d).
 
@@ -402,10 +442,11 @@ def read_c3d(path: str | Path) -> Markers3D:
             "medius needs marker trajectories",
             path=p,
         )
-    expected = int(header["last_frame"]) - int(header["first_frame"]) + 1
-    if expected > n_frames and expected < 65535:
+    truncated = _c3d_truncation(p)
+    if truncated is not None:
         raise InvalidInputError(
-            f"truncated C3D file: the header announces {expected} frames but {n_frames} could be read",
+            f"truncated C3D file: the header announces {truncated[0]} frames but the file holds "
+            f"only {truncated[1]} complete frames",
             path=p,
         )
 
@@ -460,7 +501,7 @@ def read_c3d(path: str | Path) -> Markers3D:
         labels=tuple(marker_names),
         time_s=time_s,
         rate_hz=rate,
-        events=events,
+        events=tuple(events),
         source=str(p),
         model_outputs=outputs,
     )
@@ -796,9 +837,9 @@ def read_marker_text(
     if rest and all(matches) and len(rest) % 3 == 0:
         ok = True
         for j in range(0, len(rest), 3):
-            trio = matches[j : j + 3]
-            names = {m.group("name") for m in trio if m}
-            axes = "".join(m.group("axis").upper() for m in trio if m)
+            found = matches[j : j + 3]
+            names = {m.group("name") for m in found if m}
+            axes = "".join(m.group("axis").upper() for m in found if m)
             if len(names) != 1 or axes != "XYZ":
                 ok = False
                 break

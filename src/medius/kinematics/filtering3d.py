@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -65,7 +65,9 @@ def _unpack(kp: Keypoints2D, markers: Markers3D) -> np.ndarray:
 
 def _per_marker_log(entry: dict[str, Any], count_keys: tuple[str, ...], by_key: str | None) -> dict[str, Any]:
     """The 2D log entry, with counts halved (each marker was two tracks) and marker names."""
-    out = {k: v for k, v in entry.items() if k not in ("operation", "datetime", "confidence_of_filled_points")}
+    out = {
+        k: v for k, v in entry.items() if k not in ("operation", "datetime", "confidence_of_filled_points")
+    }
     for k in count_keys:
         if k in out:
             out[k] = int(out[k]) // 2
@@ -111,7 +113,7 @@ def fill_gaps(
         If ``max_gap_s`` is negative or not finite, or ``method`` is unknown.
     """
     gap = check_real("max_gap_s", max_gap_s, low=0.0)
-    meth = check_option("method", method, ("cubic", "linear"))
+    meth = cast(Literal["cubic", "linear"], check_option("method", method, ("cubic", "linear")))
     kp = interpolate_gaps(_pack(markers), max_gap_s=gap, method=meth)
     entry = _per_marker_log(kp.log[-1], _COUNT_KEYS_GAPS, "filled_by_keypoint")
     return markers.replace(position=_unpack(kp, markers)).with_log("fill_gaps", **entry)

@@ -37,7 +37,7 @@ import yaml
 
 from medius.errors import InputNotFoundError, InvalidInputError
 from medius.io.markers import Markers3D
-from medius.kinematics._validation import check_real
+from medius.kinematics._validation import ParameterError, check_real
 
 __all__ = [
     "BUILTIN_MARKER_SETS",
@@ -294,11 +294,8 @@ def load_marker_set(name_or_path: str | Path = "plug-in-gait") -> MarkerSet:
         text, or leaves a required role unmapped.
     """
     if isinstance(name_or_path, str) and name_or_path in BUILTIN_MARKER_SETS:
-        text = (
-            resources.files("medius.kinematics")
-            .joinpath("markersets", BUILTIN_MARKER_SETS[name_or_path])
-            .read_text(encoding="utf-8")
-        )
+        resource = resources.files("medius.kinematics") / "markersets" / BUILTIN_MARKER_SETS[name_or_path]
+        text = resource.read_text(encoding="utf-8")
         return _parse_marker_set(yaml.safe_load(text), None, "built-in")
     p = Path(name_or_path)
     if not p.exists():
@@ -426,9 +423,9 @@ def calibrate_clusters(
         ``{"left_thigh": ["LHJC", "LTHI", "LKNE"]}``. Virtual points (a hip centre added with
         :meth:`~medius.io.markers.Markers3D.with_markers`) may be used.
     anatomical
-        the labels to reconstruct: a mapping segment -> labels, or a plain list, in which case
-        each label goes with the segment whose technical markers are nearest in the static
-        trial (the mean distance; the assignment is logged).
+        the labels to reconstruct, as a mapping segment -> labels (the segment that carries
+        each: a medial knee marker moves with the thigh, a medial malleolus with the shank);
+        a plain list is accepted when there is a single cluster.
     max_rms_m
         largest accepted median (over frames) root-mean-square residual of a cluster's rigid
         fit, in metres. A larger one means the two trials do not match (another subject,
@@ -449,11 +446,14 @@ def calibrate_clusters(
         marker missing from the static trial, no static frame with the whole cluster, or a
         median fit residual above ``max_rms_m``; or a cluster with fewer than 3 markers or
         collinear markers. The message names the trial, the segment and the marker.
+    medius.kinematics.ParameterError
+        ``clusters`` empty, ``anatomical`` naming an unknown segment, or a list of labels
+        with several clusters (which segment carries which marker is not guessed).
     """
     limit = check_real("max_rms_m", max_rms_m, low=0.0, low_inclusive=False)
     clusters = {str(k): [str(x) for x in v] for k, v in clusters.items()}
     if not clusters:
-        raise ValueError(
+        raise ParameterError(
             "Invalid value for the 'clusters' parameter. Allowed values are non-empty mappings of "
             "segment -> technical marker labels, but got an empty mapping instead."
         )
@@ -479,33 +479,26 @@ def calibrate_clusters(
         assign = {str(k): [str(x) for x in v] for k, v in anatomical.items()}
         unknown = [k for k in assign if k not in clusters]
         if unknown:
-            raise ValueError(
+            raise ParameterError(
                 f"Invalid value for the 'anatomical' parameter. Allowed segments are "
                 f"{', '.join(map(repr, clusters))}, but got {', '.join(map(repr, unknown))} instead."
             )
-        auto = False
+    elif isinstance(anatomical, str) or len(clusters) != 1:
+        raise ParameterError(
+            "Invalid value for the 'anatomical' parameter. Allowed values are a mapping "
+            "{segment: [labels]} (or a list of labels when there is a single cluster), but got "
+            f"{anatomical!r} instead. Say which segment carries each anatomical marker: a medial "
+            "knee marker belongs to the thigh, a medial malleolus to the shank."
+        )
     else:
-        assign = {seg: [] for seg in clusters}
-        auto = True
-    labels_all = (
-        [lab for labs in assign.values() for lab in labs] if not auto else [str(x) for x in anatomical]
-    )
-    for lab in labels_all:
+        assign = {next(iter(clusters)): [str(x) for x in anatomical]}
+    for lab in (x for labs in assign.values() for x in labs):
         if not static.has(lab):
             raise err(
                 f"static and moving trials do not match: anatomical marker {lab!r} is not in the "
                 f"static trial{_close(lab, static.labels)}",
                 static,
             )
-    if auto:
-        centroids = {
-            seg: np.nanmedian(np.stack([static.xyz(x) for x in tech], 1), axis=0)
-            for seg, tech in clusters.items()
-        }
-        for lab in labels_all:
-            p = np.nanmedian(static.xyz(lab), axis=0)
-            dist = {seg: float(np.nanmean(np.linalg.norm(c - p, axis=-1))) for seg, c in centroids.items()}
-            assign[min(dist, key=lambda s: dist[s])].append(lab)
 
     new: dict[str, np.ndarray] = {}
     report: dict[str, Any] = {}
@@ -555,7 +548,6 @@ def calibrate_clusters(
         "calibrate_clusters",
         method="least-squares rigid-body fit (Söderkvist & Wedin 1993, SVD)",
         static=static.source,
-        anatomical_assignment="nearest cluster in the static trial" if auto else "given",
         max_rms_m=limit,
         segments=report,
     )
