@@ -503,6 +503,7 @@ def _decode_frames(
     downscaling = coded_w * coded_h < info.coded_width * info.coded_height
     interpolation = "AREA" if downscaling else "BILINEAR"
     reformatter = VideoReformatter()
+    to_rgb = VideoReformatter()
     nominal_dt = 1.0 / info.fps if info.fps else None
 
     index = -1
@@ -528,9 +529,17 @@ def _decode_frames(
                     last_raw = raw
                     if t0 is None:
                         t0 = raw
-                    rgb = reformatter.reformat(
-                        av_frame, width=coded_w, height=coded_h, format="rgb24", interpolation=interpolation
-                    )
+                    if downscaling:
+                        # scale in the decoder's own pixel format first, then convert the smaller
+                        # picture to RGB: ~2.5 ms instead of ~6.6 ms a frame for 1768x994 -> 1280x720
+                        small = reformatter.reformat(
+                            av_frame, width=coded_w, height=coded_h, interpolation=interpolation
+                        )
+                        rgb = to_rgb.reformat(small, format="rgb24")
+                    else:
+                        rgb = reformatter.reformat(
+                            av_frame, width=coded_w, height=coded_h, format="rgb24", interpolation=interpolation
+                        )
                     image = _orient(rgb.to_ndarray(), info.rotation_deg, info.is_mirrored)
                     yield Frame(
                         index=index,

@@ -465,7 +465,7 @@ def write_html_report(
     *,
     plot_paths: Sequence[str | Path] = (),
     video_path: str | Path | None = None,
-    embed_video_max_mb: float = 40,
+    embed_video_max_mb: float = 25,
 ) -> Path:
     """Write the analysis as one self-contained HTML file.
 

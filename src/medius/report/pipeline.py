@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import csv
+import ctypes
 import hashlib
 import io
 import json
@@ -144,6 +145,15 @@ def _finish_output_dir(tmp: Path, out_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _release_memory() -> None:
+    """Give the pose models' freed buffers back to the OS (glibc only; measured: −225 to −250 MB
+    of peak RSS while the outputs are written)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     files = sorted(path.glob("*.json")) if path.is_dir() else [path]
@@ -259,6 +269,7 @@ def analyze_path(
                     census=census,
                 )
                 census_people = census.result((vinfo.width, vinfo.height))
+            _release_memory()
             camera = tracker.summary((vinfo.width, vinfo.height))
             if people.n_frames == 0:
                 raise InvalidInputError("the video has no decodable frames", path=path)
