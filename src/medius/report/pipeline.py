@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import ctypes
 import hashlib
@@ -148,10 +149,8 @@ def _finish_output_dir(tmp: Path, out_dir: Path) -> None:
 def _release_memory() -> None:
     """Give the pose models' freed buffers back to the OS (glibc only; measured: −225 to −250 MB
     of peak RSS while the outputs are written)."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not glibc
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 def _sha256(path: Path) -> str:
