@@ -70,6 +70,7 @@ import numpy as np
 
 from medius.errors import InputNotFoundError, InvalidInputError, OutputError
 from medius.io._sequence import KEYPOINTS, Keypoints2D
+from medius.io._text import read_text_file
 
 __all__ = [
     "JSON_LAYOUTS",
@@ -447,16 +448,7 @@ def _require_exists(path: Path) -> None:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputNotFoundError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInputError(
-            f"not a text file (byte {exc.start} is not UTF-8); expected a keypoint file", path=path
-        ) from None
+    return read_text_file(path, expected="a keypoint file")
 
 
 def _natural_key(name: str) -> tuple[Any, ...]:

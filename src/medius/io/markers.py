@@ -34,6 +34,7 @@ from typing import Any, Literal
 import numpy as np
 
 from medius.errors import InputNotFoundError, InvalidInputError, OutputError
+from medius.io._text import read_text_file
 
 __all__ = [
     "EVENT_KINDS",
@@ -584,16 +585,7 @@ def write_c3d(markers: Markers3D, path: str | Path) -> Path:
 # text formats: TRC and tab/comma-separated marker tables
 # ---------------------------------------------------------------------------------------
 def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputNotFoundError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInputError(
-            f"not a text file (byte {exc.start} is not UTF-8); expected a marker table", path=path
-        ) from None
+    return read_text_file(path, expected="a marker table")
 
 
 def _number(cell: str, path: Path, line_no: int, column: str) -> float:
