@@ -111,18 +111,16 @@ def correct_left_right(
     else:
         facing = expected_facing
 
-    pos = kp.position.copy()
-    conf = kp.confidence.copy()
     names = kp.keypoint_names
-    pairs = [(i, names.index("right_" + n[5:])) for i, n in enumerate(names) if n.startswith("left_")]
     whole = 0
+    swapped = kp
     if facing in ("camera", "away"):
         sign = 1.0 if facing == "camera" else -1.0
         wrong = clear & (np.sign(np.nan_to_num(order)) == -sign)
         whole = int(wrong.sum())
-        for i, j in pairs:
-            pos[wrong, i], pos[wrong, j] = kp.position[wrong, j], kp.position[wrong, i]
-            conf[wrong, i], conf[wrong, j] = kp.confidence[wrong, j], kp.confidence[wrong, i]
+        swapped = kp.swap_left_right(frames=np.flatnonzero(wrong))
+    pos = swapped.position.copy()
+    conf = swapped.confidence.copy()
 
     def chain_swaps(root: str, parent: str, chain: tuple[str, ...]) -> int:
         li, ri = names.index("left_" + root), names.index("right_" + root)

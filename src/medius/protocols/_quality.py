@@ -46,6 +46,8 @@ class Check:
     message: str
     fatal: bool = False
     advice: str = ""
+    #: shown as a warning when the check passes but the capture is still less than ideal
+    warning: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         v = self.value
@@ -145,6 +147,7 @@ def check_capture(
                 msg,
                 fatal=True,
                 advice="Film the tested person alone, or with others well out of the picture.",
+                warning=msg if several > 0.05 else "",
             )
         )
 
@@ -178,6 +181,9 @@ def check_capture(
             + (" (low; 30 Hz or more is better)" if fps_ok and fps < t["warn_fps"] else ""),
             fatal=True,
             advice="Film at 30 frames per second or more.",
+            warning=f"Frame rate: median frame rate {fps:.1f} Hz (low; 30 Hz or more is better)"
+            if fps_ok and fps < t["warn_fps"]
+            else "",
         )
     )
 
@@ -199,6 +205,9 @@ def check_capture(
             }[view],
             fatal=True,
             advice="Place the phone in front of the person, at hip height, square to them.",
+            warning="The camera is at an angle to the person: frontal-plane angles are distorted."
+            if view == "oblique"
+            else "",
         )
     )
 

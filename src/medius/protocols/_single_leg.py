@@ -9,12 +9,13 @@ frame and time, and its value at the deepest point.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
-from medius.events import Rep, SquatRepDetector, detect_stance_side
+from medius.events import SquatRepDetector, detect_stance_side
 from medius.io import Keypoints2D
 from medius.kinematics.angles2d import (
     compute_depth_pct,
@@ -185,14 +186,7 @@ def analyze_single_leg(
             warnings.append(f"{c.label}: {c.message}")
     if any(c.fatal and c.passed is False for c in checks):
         return _fail(task, checks, view, warnings, keypoints=kp, params=p)
-    fps_check = next(c for c in checks if c.id == "frame_rate")
-    if isinstance(fps_check.value, float) and fps_check.value < 24:
-        warnings.append(f"Frame rate: {fps_check.message}")
-    sel_check = next((c for c in checks if c.id == "single_person"), None)
-    if sel_check is not None and isinstance(sel_check.value, float) and sel_check.value > 0.05:
-        warnings.append(sel_check.message)
-    if view == "oblique":
-        warnings.append("The camera is at an angle to the person: frontal-plane angles are distorted.")
+    warnings += [c.warning for c in checks if c.warning and c.passed]
 
     cutoff = min(p.cutoff_hz, 0.4 * kp.fps)
     if cutoff < p.cutoff_hz:
@@ -246,10 +240,7 @@ def analyze_single_leg(
         if stance is None:
             notes.append(f"stance leg unclear ({evidence.get('reason', 'no evidence')})")
             status = "partial"
-        entry = Rep(
-            rep=rep.rep, side=stance, status=status, start=s, bottom=b, end=e, start_s=rep.start_s,
-            bottom_s=rep.bottom_s, end_s=rep.end_s, depth_pct=rep.depth_pct, note="; ".join(notes),
-        ).as_dict()
+        entry = dataclasses.replace(rep, side=stance, status=status, note="; ".join(notes)).as_dict()
         entry["start_frame"], entry["bottom_frame"], entry["end_frame"] = int(fi[s]), int(fi[b]), int(fi[e])
         entry["stance_evidence"] = evidence
         metrics: dict[str, Any] = {}
