@@ -79,8 +79,10 @@ def swap_left_right_names(names: Sequence[str]) -> list[str]:
     return out
 
 
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+def provenance_entry(operation: str, **params: Any) -> dict[str, Any]:
+    """One provenance step, as every container's ``with_log`` appends it: the operation, its
+    parameters and counts, and the time (UTC, seconds)."""
+    return {"operation": operation, **params, "datetime": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
 
 
 @dataclass(frozen=True)
@@ -180,8 +182,7 @@ class Keypoints2D:
 
     def with_log(self, operation: str, **params: Any) -> Keypoints2D:
         """A copy with one provenance entry appended."""
-        entry = {"operation": operation, **params, "datetime": _now()}
-        return replace(self, log=(*self.log, entry))
+        return replace(self, log=(*self.log, provenance_entry(operation, **params)))
 
     def slice_frames(self, sel: slice | np.ndarray) -> Keypoints2D:
         assert self.frame_index is not None

@@ -57,7 +57,6 @@ Every error a user can cause is an :class:`~medius.errors.InputNotFoundError` or
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import math
 import re
@@ -69,7 +68,7 @@ from typing import Any
 import numpy as np
 
 from medius.errors import InputNotFoundError, InvalidInputError, OutputError
-from medius.io._sequence import KEYPOINTS, Keypoints2D
+from medius.io._sequence import KEYPOINTS, Keypoints2D, provenance_entry
 from medius.io._text import read_text_file
 
 __all__ = [
@@ -84,10 +83,6 @@ __all__ = [
     "write_openpose_json",
     "write_trc",
 ]
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 # ---------------------------------------------------------------------------------------
@@ -232,8 +227,7 @@ class MultiPersonKeypoints:
 
     def with_log(self, operation: str, **params: Any) -> MultiPersonKeypoints:
         """A copy with one provenance entry appended."""
-        entry = {"operation": operation, **params, "datetime": _now()}
-        return replace(self, log=(*self.log, entry))
+        return replace(self, log=(*self.log, provenance_entry(operation, **params)))
 
     def with_image_size(self, image_size: tuple[int, int]) -> MultiPersonKeypoints:
         """A copy with a known ``(width, height)``."""

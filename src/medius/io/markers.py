@@ -22,7 +22,6 @@ one-line message that names the file.
 
 from __future__ import annotations
 
-import datetime as _dt
 import difflib
 import math
 import re
@@ -34,6 +33,7 @@ from typing import Any, Literal
 import numpy as np
 
 from medius.errors import InputNotFoundError, InvalidInputError, OutputError
+from medius.io._sequence import provenance_entry
 from medius.io._text import read_text_file
 
 __all__ = [
@@ -62,10 +62,6 @@ _C3D_OUTPUT_GROUPS: tuple[tuple[str, str], ...] = (
     ("POWERS", "POWER_UNITS"),
     ("SCALARS", "SCALAR_UNITS"),
 )
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def _normalise_event(ev: Mapping[str, Any]) -> dict[str, Any]:
@@ -206,8 +202,7 @@ class Markers3D:
 
     def with_log(self, operation: str, **params: Any) -> Markers3D:
         """A copy with one provenance entry appended."""
-        entry = {"operation": operation, **params, "datetime": _now()}
-        return replace(self, log=(*self.log, entry))
+        return replace(self, log=(*self.log, provenance_entry(operation, **params)))
 
     def with_markers(self, new: Mapping[str, np.ndarray]) -> Markers3D:
         """A copy with markers added (or replaced, for a label already present).
