@@ -56,6 +56,7 @@ __all__ = [
     "format_reference_values",
     "load_registry",
     "parse_registry",
+    "parse_registry_documents",
     "read_registry",
     "registry_markdown_table",
 ]
@@ -420,9 +421,78 @@ def _check_kinds(kind: str | Iterable[str] | None) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------------------- loading
 @lru_cache(maxsize=1)
 def load_registry() -> Registry:
-    """The registry shipped with medius (``medius/registry/references.yaml``), validated and cached."""
-    text = resources.files(__package__).joinpath(_PACKAGED_NAME).read_text(encoding="utf-8")
-    return parse_registry(text, path=f"medius/registry/{_PACKAGED_NAME}")
+    """The registry shipped with medius, validated and cached.
+
+    It is ``medius/registry/references.yaml`` (units, tasks, the movement-screen metrics and their
+    references) merged with every other ``*.yaml`` file of that folder, in name order (for example
+    ``gait.yaml``, ``strength.yaml``): each extra file has the same schema, may leave out any
+    top-level key but ``schema_version``, and may not redefine a unit, task or metric.
+    """
+    folder = resources.files(__package__)
+    names = [_PACKAGED_NAME] + sorted(
+        e.name for e in folder.iterdir() if e.name.endswith(".yaml") and e.name != _PACKAGED_NAME
+    )
+    texts = [(f"medius/registry/{n}", folder.joinpath(n).read_text(encoding="utf-8")) for n in names]
+    return parse_registry_documents(texts)
+
+
+def parse_registry_documents(texts: Iterable[tuple[str, str]]) -> Registry:
+    """Parse several registry YAML documents (``(name, text)`` pairs) and validate them as one.
+
+    The first document is the main one and must carry every top-level key; the others add units,
+    tasks, metrics and references. A unit, task or metric defined twice is a problem, as is a
+    reference id used twice (checked by the main validation).
+    """
+    texts = list(texts)
+    if not texts:
+        raise RegistryError(["no registry documents"])
+    merged: dict[str, Any] | None = None
+    problems: list[str] = []
+    for name, text in texts:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise RegistryError([f"YAML does not parse: {' '.join(str(exc).split())}"], path=name) from exc
+        if not isinstance(data, dict):
+            raise RegistryError([f"top level must be a mapping; got {type(data).__name__}"], path=name)
+        if merged is None:
+            merged = {
+                k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v)
+                for k, v in data.items()
+            }
+            continue
+        for key, value in data.items():
+            if key not in _TOP_KEYS:
+                problems.append(f"{name}: unknown top-level key {key!r} (allowed: {', '.join(_TOP_KEYS)})")
+            elif key == "schema_version":
+                if value != _SCHEMA_VERSION:
+                    problems.append(f"{name}: schema_version must be {_SCHEMA_VERSION}; got {value!r}")
+            elif value is None:
+                continue
+            elif key in ("units", "tasks"):
+                if not isinstance(value, dict):
+                    problems.append(f"{name}: {key} must be a mapping")
+                    continue
+                for k, v in value.items():
+                    if k in merged.setdefault(key, {}):
+                        problems.append(f"{name}: {key[:-1]} {k!r} is already defined")
+                    merged[key][k] = v
+            else:
+                if not isinstance(value, list):
+                    problems.append(f"{name}: {key} must be a list")
+                    continue
+                if key == "metrics":
+                    have = {m.get("name") for m in merged.get("metrics") or [] if isinstance(m, dict)}
+                    for m in value:
+                        if isinstance(m, dict) and m.get("name") in have:
+                            problems.append(f"{name}: metric {m.get('name')!r} is already defined")
+                merged.setdefault(key, []).extend(value)
+    if problems:
+        raise RegistryError(problems, path=texts[0][0])
+    return parse_registry(
+        yaml.safe_dump(merged, sort_keys=False, allow_unicode=True),
+        path=", ".join(n for n, _ in texts) if len(texts) > 1 else texts[0][0],
+    )
 
 
 def read_registry(path: str | Path) -> Registry:
