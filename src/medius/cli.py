@@ -7,15 +7,12 @@ Exit codes (also in ``docs/cli.md`` and :mod:`medius.errors`): 0 success, 1 inte
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
-import traceback
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,6 +20,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from medius import __version__
+from medius._cli_common import console, err
+from medius._cli_common import guarded as _guarded
 from medius.errors import MediusError
 
 app = typer.Typer(
@@ -38,11 +37,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err = Console(stderr=True)
-console = Console()
-
-F = TypeVar("F", bound=Callable[..., Any])
-
 
 class TaskName(StrEnum):
     single_leg_squat = "single-leg-squat"
@@ -58,40 +52,6 @@ class SideName(StrEnum):
 class SexName(StrEnum):
     female = "female"
     male = "male"
-
-
-def _fail(exc: MediusError) -> typer.Exit:
-    err.print(f"medius: error: {exc}", markup=False, highlight=False, soft_wrap=True)
-    return typer.Exit(exc.exit_code)
-
-
-def _guarded(fn: F) -> F:
-    """Turn user errors into one line and an exit code, and bugs into one line plus exit 1."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort, typer.BadParameter):
-            raise
-        except MediusError as exc:
-            raise _fail(exc) from None
-        except KeyboardInterrupt:
-            err.print("medius: interrupted; nothing was written", markup=False)
-            raise typer.Exit(130) from None
-        except Exception as exc:  # a bug: say so plainly, traceback only on request
-            if os.environ.get("MEDIUS_DEBUG"):
-                traceback.print_exc()
-            err.print(
-                f"medius: internal error: {type(exc).__name__}: {exc} "
-                "(this is a bug in medius; set MEDIUS_DEBUG=1 to see the traceback)",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _parse_size(text: str | None) -> tuple[int, int] | None:
@@ -329,6 +289,26 @@ def _hide_native_logs() -> None:
         os.close(devnull)
     except (OSError, ValueError):  # pragma: no cover - no fd 2 (embedded use)
         pass
+
+
+# Commands that live beside this module (clinic, web app, batch): each module has ``register(app)``.
+_COMMAND_MODULES = ("medius.cli_clinic", "medius.web.cli", "medius.batch.cli")
+
+
+def _register_commands() -> None:
+    import importlib
+    import importlib.util
+
+    for name in _COMMAND_MODULES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:  # its parent package is not there
+            found = False
+        if found:
+            importlib.import_module(name).register(app)
+
+
+_register_commands()
 
 
 def main() -> None:
