@@ -102,6 +102,7 @@ def _doc(*entries: dict, screen: bool = False) -> dict:
                 "definition": "knee frontal-plane projection angle.",
                 "sign_convention": "positive = valgus",
                 "caveat": "2D composite.",
+                **({"screen_tasks": ["step-down"]} if screen else {}),
             },
             {
                 "name": "hip_abduction_strength_pct_bw",
@@ -230,7 +231,7 @@ def test_no_provisional_fact_is_marked_verified():
     (none,) = reg.references_for("fppa_deg", "single-leg-squat", sex="male", kind="no_reference")
     assert none.id == "fppa.sls.male.no_reference" and "women only" in none.reason
     # the running pelvic-drop cut-off is unverified: only a no_reference entry exists
-    running = reg.references_for("pelvic_drop_deg", "running")
+    running = reg.references_for("pelvic_drop_deg", "run")
     assert [r.kind for r in running] == ["no_reference"]
 
 
@@ -238,7 +239,7 @@ def test_no_provisional_fact_is_marked_verified():
 @pytest.mark.parametrize("sex", ["female", "male"])
 def test_every_screen_metric_has_a_reference_or_says_why_not(task, sex):
     reg = load_registry()
-    for metric in reg.metrics:
+    for metric in (n for n, m in reg.metrics.items() if task in m.screen_tasks):
         refs = reg.references_for(metric, task, sex=sex, kind=INTERPRETIVE_KINDS + ("no_reference",))
         assert refs, (metric, task, sex)
     for metric in ("pelvic_drop_deg", "trunk_lean_deg", "hip_adduction_deg", "depth_pct"):
@@ -590,26 +591,19 @@ def test_screen_tasks_must_cover_every_metric_for_both_sexes():
         _parse(doc)
     msg = str(info.value)
     assert "metric 'fppa_deg' in screen task 'step-down' has no entry for sex 'male'" in msg
-    assert (
-        "metric 'hip_abduction_strength_pct_bw' in screen task 'step-down' has no entry for sex 'female'"
-        in msg
-    )
-    covered = _doc(
-        _entry("fppa.test.any.test2020"),
-        _entry(
-            "strength.none",
-            metric="hip_abduction_strength_pct_bw",
-            kind="no_reference",
-            low=None,
-            high=None,
-            unit="pct_bw",
-            reason="No sourced value.",
-            study_task=None,
-            status="provisional",
-        ),
-        screen=True,
-    )
-    assert len(_parse(covered).references) == 2
+    # a metric outside the screen (no screen_tasks) needs no entry
+    assert "hip_abduction_strength_pct_bw" not in msg
+    covered = _doc(_entry("fppa.test.any.test2020"), screen=True)
+    assert len(_parse(covered).references) == 1
+
+
+def test_screen_tasks_of_a_metric_must_be_screen_tasks():
+    doc = _doc(_entry("fppa.test.any.test2020"))
+    doc["metrics"][0]["screen_tasks"] = ["step-down", "hopping"]
+    with pytest.raises(RegistryError) as info:
+        _parse(doc)
+    assert "metric 'fppa_deg': task 'step-down' in screen_tasks is not a screen task" in str(info.value)
+    assert "metric 'fppa_deg': screen task 'hopping' is not a known task" in str(info.value)
 
 
 def test_read_registry_from_a_file(tmp_path):

@@ -173,6 +173,9 @@ class MetricDefinition:
     definition: str
     sign_convention: str
     caveat: str
+    #: the screen tasks this metric is part of: each must have, per sex, a reference or a
+    #: ``no_reference`` entry for it (empty for metrics outside the movement screen)
+    screen_tasks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -617,7 +620,11 @@ def _parse_metrics(
         name = spec.get("name")
         where = f"metric {name!r}" if isinstance(name, str) else f"metric #{i + 1} (no name)"
         n_before = len(problems)
-        _check_keys(where, spec, _METRIC_FIELDS, (), problems)
+        _check_keys(where, spec, _METRIC_FIELDS, ("screen_tasks",), problems)
+        screen_tasks = spec.get("screen_tasks", [])
+        if not isinstance(screen_tasks, list) or not all(isinstance(t, str) for t in screen_tasks):
+            problems.append(f"{where}: field 'screen_tasks' must be a list of task names; got {screen_tasks!r}")
+            screen_tasks = []
         for field_name in _METRIC_FIELDS:
             value = spec.get(field_name)
             if field_name in spec and (not isinstance(value, str) or not value.strip()):
@@ -628,7 +635,9 @@ def _parse_metrics(
         if isinstance(unit, str) and units and unit not in units:
             problems.append(f"{where}: field 'unit' {unit!r} is not a known unit (known: {', '.join(units)})")
         if len(problems) == n_before:
-            out[str(name)] = MetricDefinition(**{f: _clean(spec[f]) for f in _METRIC_FIELDS})
+            out[str(name)] = MetricDefinition(
+                **{f: _clean(spec[f]) for f in _METRIC_FIELDS}, screen_tasks=tuple(screen_tasks)
+            )
     return out
 
 
@@ -875,10 +884,16 @@ def _check_screen_coverage(
     metrics: Mapping[str, MetricDefinition],
     problems: list[str],
 ) -> None:
-    """Every metric in every screen task must have, per sex, a reference or a ``no_reference`` entry."""
+    """Every metric of every screen task must have, per sex, a reference or a ``no_reference`` entry."""
     covering = INTERPRETIVE_KINDS + ("no_reference",)
+    for name, m in metrics.items():
+        for t in m.screen_tasks:
+            if t not in tasks:
+                problems.append(f"metric {name!r}: screen task {t!r} is not a known task")
+            elif not tasks[t].screen:
+                problems.append(f"metric {name!r}: task {t!r} in screen_tasks is not a screen task")
     for task in (t for t in tasks.values() if t.screen):
-        for metric in metrics:
+        for metric in (n for n, m in metrics.items() if task.name in m.screen_tasks):
             for sex in ("female", "male"):
                 if not any(
                     r.metric == metric
