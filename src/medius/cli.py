@@ -41,6 +41,21 @@ app = typer.Typer(
 class TaskName(StrEnum):
     single_leg_squat = "single-leg-squat"
     step_down = "step-down"
+    walk = "walk"
+    run = "run"
+
+
+class EventSource(StrEnum):
+    auto = "auto"
+    markers = "markers"
+    force_plates = "force-plates"
+    file = "file"
+
+
+class ViewName(StrEnum):
+    auto = "auto"
+    back = "back"
+    front = "front"
 
 
 class SideName(StrEnum):
@@ -112,7 +127,8 @@ def analyze(
         Path,
         typer.Argument(
             help="A video (MP4/MOV/..., any phone video), a folder of videos, an OpenPose BODY_25 JSON "
-            "folder (one file per frame) or a TRC file of pixel keypoints (Sports2D, Pose2Sim).",
+            "folder (one file per frame), a TRC file of pixel keypoints (Sports2D, Pose2Sim), or a lab "
+            "marker trial: C3D, TRC in mm/m, or a tab-separated marker table (name + X/Y/Z columns).",
             show_default=False,
         ),
     ],
@@ -137,12 +153,29 @@ def analyze(
     sex: Annotated[
         SexName | None, typer.Option(help="The person's sex, to pick sex-specific reference ranges.")
     ] = None,
+    static: Annotated[
+        Path | None,
+        typer.Option(help="Marker trials: the static calibration trial of the same session (C3D/TRC/text)."),
+    ] = None,
+    marker_set: Annotated[
+        str,
+        typer.Option(help="Marker trials: 'plug-in-gait' (built in) or a marker-set YAML file (docs/lab-kinematics.md)."),
+    ] = "plug-in-gait",
+    events: Annotated[
+        EventSource,
+        typer.Option(help="Marker trials, walk/run: gait events from the markers, the force plates, both (auto) "
+                     "or the file's own events."),
+    ] = EventSource.auto,
+    view: Annotated[
+        ViewName, typer.Option(help="Walk/run videos: the camera is behind (back) or in front of the person.")
+    ] = ViewName.auto,
 ) -> None:
-    """Analyse a single-leg squat or step-down filmed from the front.
+    """Analyse a single-leg squat or step-down filmed from the front, or walking / running filmed from
+    behind, from a video, keypoints or a lab marker trial.
 
-    Writes OUT/result.json, OUT/reps.csv, OUT/annotated.mp4, plots and a self-contained
-    OUT/report.html. A capture that cannot be judged still gets a report saying why, and exit
-    code 5.
+    Writes OUT/result.json, OUT/reps.csv (OUT/stances.csv for walk/run), OUT/annotated.mp4, plots
+    and a self-contained OUT/report.html. A capture that cannot be judged still gets a report
+    saying why, and exit code 5.
     """
     from medius.report.pipeline import VIDEO_SUFFIXES, input_kind
 
@@ -156,6 +189,10 @@ def analyze(
         fps=fps,
         image_size=size,
         sex=sex.value if sex else None,
+        static=static,
+        marker_set=marker_set,
+        events=events.value,
+        view=view.value,
     )
     kind = input_kind(input)
     if kind == "video-folder":
@@ -209,14 +246,27 @@ def _print_summary(oc: Any) -> None:
         for s in ("left", "right"):
             table.add_column(f"{s} mean ± SD (n)")
         table.add_column("L − R")
+        stat = r.get("summary_statistic", {})
         for m, d in r["metrics"].items():
+            if m not in r["summary"]["left"]:
+                continue
             cells = []
             for s in ("left", "right"):
                 v = r["summary"][s][m]
                 cells.append("–" if v["mean"] is None else f"{v['mean']:.1f} ± {v['sd'] or 0:.1f} ({v['n']})")
             diff = r["summary"]["difference"][m]["left_minus_right"]
-            table.add_row(f"{d['label']} [{d['unit_symbol']}]", *cells, "–" if diff is None else f"{diff:+.1f}")
+            label = d["label"] + (" at mid-stance" if stat.get(m) == "at_mid_stance" else " (peak)" if m in stat else "")
+            table.add_row(f"{label} [{d['unit_symbol']}]", *cells, "–" if diff is None else f"{diff:+.1f}")
         console.print(table)
+        gait = r.get("gait") or {}
+        if gait.get("cadence_steps_per_min") is not None:
+            console.print(f"Cadence: {gait['cadence_steps_per_min']:.1f} steps/min", markup=False, highlight=False)
+        tr = r.get("trendelenburg") or {}
+        for s in ("left", "right"):
+            if tr.get(s):
+                console.print(tr[s]["text"], markup=False, highlight=False, soft_wrap=True)
+        if tr.get("rule"):
+            console.print(f"Rule: {tr['rule']['text']}", markup=False, highlight=False, soft_wrap=True)
         for w in r["quality"]["warnings"]:
             err.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
     console.print(f"Report: {oc.report_path}", markup=False, highlight=False, soft_wrap=True)

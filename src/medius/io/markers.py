@@ -40,7 +40,10 @@ __all__ = [
     "EVENT_KINDS",
     "LENGTH_UNITS_M",
     "Markers3D",
+    "MARKER_SUFFIXES",
     "read_c3d",
+    "read_markers",
+    "trc_units",
     "read_marker_text",
     "read_trc_3d",
     "write_c3d",
@@ -967,4 +970,54 @@ def _table_to_markers(
         time_from=time_from,
         rate_hz=rate,
         n_missing_points=int((~m.present()).sum()),
+    )
+
+
+#: file suffixes read as 3D marker data (``.trc`` only when its units are not pixels)
+MARKER_SUFFIXES: tuple[str, ...] = (".c3d", ".trc", ".txt", ".tsv", ".csv")
+
+
+def trc_units(path: str | Path) -> str | None:
+    """The ``Units`` value of a TRC header (``"mm"``, ``"m"``, ``"px"``, ...), or None if absent."""
+    p = Path(path)
+    try:
+        with p.open("r", encoding="utf-8", errors="replace") as fh:
+            lines = [fh.readline() for _ in range(3)]
+    except OSError:
+        return None
+    keys, values = lines[1].rstrip("\r\n").split("\t"), lines[2].rstrip("\r\n").split("\t")
+    for k, v in zip(keys, values, strict=False):
+        if k.strip().lower() == "units":
+            return v.strip() or None
+    return None
+
+
+def read_markers(
+    path: str | Path, *, units: Literal["mm", "m"] | None = None, rate_hz: float | None = None
+) -> Markers3D:
+    """Read 3D marker trajectories by file type: C3D, TRC (mm/m) or a marker text table.
+
+    Parameters
+    ----------
+    path
+        ``.c3d`` (:func:`read_c3d`), ``.trc`` (:func:`read_trc_3d`) or ``.txt``/``.tsv``/``.csv``
+        (:func:`read_marker_text`).
+    units, rate_hz
+        for text tables (and TRC units) without them in the header.
+
+    Raises
+    ------
+    InputNotFoundError, InvalidInputError
+        as the reader for that type.
+    """
+    p = _require_file(path, "marker file")
+    suffix = p.suffix.lower()
+    if suffix == ".c3d":
+        return read_c3d(p)
+    if suffix == ".trc":
+        return read_trc_3d(p, units=units)
+    if suffix in (".txt", ".tsv", ".csv"):
+        return read_marker_text(p, units=units, rate_hz=rate_hz)
+    raise InvalidInputError(
+        f"not a marker file type medius reads ({', '.join(MARKER_SUFFIXES)})", path=p
     )

@@ -132,6 +132,12 @@ class MarkerSet:
         ``"built-in"`` or the YAML path.
     dropped
         after :meth:`resolve`: the optional roles whose marker the trial lacks, role -> label.
+    clusters, anatomical
+        the static calibration (YAML key ``static_calibration``): segment -> technical markers
+        (a cluster of at least 3, which may include the virtual hip centres ``@left_hip_centre``
+        / ``@right_hip_centre``), and segment -> anatomical markers present only in the static
+        trial, carried into the moving trial by :func:`calibrate_clusters`. Empty when the set
+        has no static calibration.
     """
 
     name: str
@@ -139,6 +145,8 @@ class MarkerSet:
     description: str = ""
     source: str = "built-in"
     dropped: Mapping[str, str] = field(default_factory=dict)
+    clusters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    anatomical: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = [r for r in self.markers if r not in ROLES]
@@ -146,6 +154,10 @@ class MarkerSet:
             raise ValueError(f"unknown role(s) {', '.join(map(repr, unknown))}; known: {', '.join(ROLES)}")
         object.__setattr__(self, "markers", MappingProxyType(dict(self.markers)))
         object.__setattr__(self, "dropped", MappingProxyType(dict(self.dropped)))
+        object.__setattr__(self, "clusters", MappingProxyType({k: tuple(v) for k, v in self.clusters.items()}))
+        object.__setattr__(
+            self, "anatomical", MappingProxyType({k: tuple(v) for k, v in self.anatomical.items()})
+        )
 
     def label(self, role: str) -> str | None:
         """The marker label of a role, or None if the set does not use it."""
@@ -227,7 +239,11 @@ class MarkerSet:
                 f"marker set {self.name!r} needs both PSIS markers (left_psis, right_psis) or the sacrum",
                 path=None if self.source == "built-in" else self.source,
             )
-        return MarkerSet(self.name, kept, self.description, self.source, dropped)
+        return MarkerSet(self.name, kept, self.description, self.source, dropped, self.clusters, self.anatomical)
+
+
+#: virtual markers a static-calibration cluster may use (computed in both trials before the fit)
+VIRTUAL_MARKERS: tuple[str, ...] = ("@left_hip_centre", "@right_hip_centre")
 
 
 def _parse_marker_set(doc: Any, path: Path | None, source: str) -> MarkerSet:
@@ -238,11 +254,10 @@ def _parse_marker_set(doc: Any, path: Path | None, source: str) -> MarkerSet:
 
     if not isinstance(doc, dict):
         raise bad("the file must be a mapping with 'name' and 'markers'")
-    unknown_top = [k for k in doc if k not in ("name", "description", "markers")]
+    allowed_top = ("name", "description", "markers", "static_calibration")
+    unknown_top = [k for k in doc if k not in allowed_top]
     if unknown_top:
-        raise bad(
-            f"unknown key(s) {', '.join(map(repr, unknown_top))}; allowed: 'name', 'description', 'markers'"
-        )
+        raise bad(f"unknown key(s) {', '.join(map(repr, unknown_top))}; allowed: {', '.join(map(repr, allowed_top))}")
     name = doc.get("name") or (path.stem if path is not None else "marker-set")
     if not isinstance(name, str):
         raise bad(f"'name' must be text, got {name!r}")
@@ -268,7 +283,35 @@ def _parse_marker_set(doc: Any, path: Path | None, source: str) -> MarkerSet:
         raise bad(f"required role(s) not mapped: {', '.join(missing)}")
     if not all(r in mapped for r in _POSTERIOR) and "sacrum" not in mapped:
         raise bad("map both 'left_psis' and 'right_psis', or 'sacrum'")
-    return MarkerSet(name=name, markers=mapped, description=desc.strip(), source=source)
+    clusters: dict[str, list[str]] = {}
+    anatomical: dict[str, list[str]] = {}
+    cal = doc.get("static_calibration")
+    if cal is not None:
+        if not isinstance(cal, dict) or set(cal) - {"clusters", "anatomical"} or "clusters" not in cal:
+            raise bad("'static_calibration' must be a mapping with 'clusters' and 'anatomical' (segment: [markers])")
+        for key, target in (("clusters", clusters), ("anatomical", anatomical)):
+            block = cal.get(key) or {}
+            if not isinstance(block, dict):
+                raise bad(f"static_calibration.{key} must be a mapping of segment: [marker labels]")
+            for seg, labels in block.items():
+                if not isinstance(labels, list) or not all(isinstance(x, str) and x.strip() for x in labels):
+                    raise bad(f"static_calibration.{key}.{seg} must be a list of marker labels, got {labels!r}")
+                target[str(seg)] = [x.strip() for x in labels]
+        for seg, labels in clusters.items():
+            if len(labels) < 3:
+                raise bad(f"static_calibration.clusters.{seg}: a cluster needs at least 3 markers, got {len(labels)}")
+            bad_virtual = [x for x in labels if x.startswith("@") and x not in VIRTUAL_MARKERS]
+            if bad_virtual:
+                raise bad(
+                    f"static_calibration.clusters.{seg}: unknown virtual marker(s) {', '.join(bad_virtual)}; "
+                    f"known: {', '.join(VIRTUAL_MARKERS)}"
+                )
+        orphan = [seg for seg in anatomical if seg not in clusters]
+        if orphan:
+            raise bad(f"static_calibration.anatomical: segment(s) {', '.join(orphan)} have no cluster")
+    return MarkerSet(
+        name=name, markers=mapped, description=desc.strip(), source=source, clusters=clusters, anatomical=anatomical
+    )
 
 
 def load_marker_set(name_or_path: str | Path = "plug-in-gait") -> MarkerSet:

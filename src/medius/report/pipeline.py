@@ -37,8 +37,11 @@ from medius.errors import InputNotFoundError, InvalidInputError, OutputError
 from medius.io import Keypoints2D
 from medius.io._motion import CameraMotionTracker
 from medius.io.keypoint_files import MultiPersonKeypoints, read_keypoints
+from medius.io.markers import Markers3D, read_markers, trc_units
 from medius.io.synthetic import read_marker
 from medius.io.video import iter_frames, probe_video
+from medius.kinematics.angles3d import project_frontal
+from medius.kinematics.labtrial import prepare_lab_trial
 from medius.pose import (
     BlazePoseBackend,
     PeopleCensus,
@@ -47,11 +50,25 @@ from medius.pose import (
     select_person,
     select_tracked_person,
 )
-from medius.protocols import METRICS, TASKS, AnalysisParameters, SingleLegAnalysis, analyze_single_leg
+from medius.protocols import (
+    GAIT_METRICS,
+    GAIT_TASKS,
+    METRICS,
+    STANCE_SCALARS,
+    TASKS,
+    AnalysisParameters,
+    GaitAnalysis,
+    GaitParameters,
+    SingleLegAnalysis,
+    analyze_gait_keypoints,
+    analyze_gait_lab,
+    analyze_single_leg,
+)
+from medius.protocols._gait import SUMMARY_STAT
 from medius.protocols._interpret import interpret_summary, metric_definitions
 from medius.report.annotate import render_annotated_video, render_keypoint_video
 from medius.report.html import write_html_report
-from medius.report.plots import write_plots
+from medius.report.plots import write_gait_plots, write_plots
 
 __all__ = [
     "KEYPOINT_SUFFIXES",
@@ -69,6 +86,13 @@ SCHEMA_VERSION = "1.0"
 CENSUS_INTERVAL_S = 1.0
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".3gp", ".mts")
 KEYPOINT_SUFFIXES = (".json", ".trc")
+#: input kinds that are 3D marker data (lab trials)
+MARKER_KINDS = ("c3d", "marker-trc", "marker-text")
+#: metrics whose definitions a gait result carries (the angles, then the per-stance scalars)
+GAIT_DEFINED_METRICS = (*GAIT_METRICS, "pelvic_drop_midstance_deg", "step_width_pct", "step_width_cm",
+                        "cadence_steps_per_min")
+#: how the gait events of a lab trial are found (``analyze_path(events=...)``)
+EVENT_SOURCES = ("auto", "markers", "force-plates", "file")
 PROGRESS = Callable[[str, int, int | None], None]
 
 
@@ -90,7 +114,12 @@ class AnalysisOutcome:
 
 
 def input_kind(path: Path) -> str:
-    """``"video"``, ``"openpose-json"``, ``"trc"`` or ``"video-folder"`` for an existing path."""
+    """What an existing path holds.
+
+    ``"video"``, ``"openpose-json"`` (a file or a folder of them), ``"trc"`` (2D keypoints in
+    pixels), ``"video-folder"``, or lab marker data: ``"c3d"``, ``"marker-trc"`` (a TRC in mm or
+    m) and ``"marker-text"`` (a ``.txt``/``.tsv``/``.csv`` table of marker X/Y/Z columns).
+    """
     if not path.exists():
         raise InputNotFoundError("no such file or folder", path=path)
     if path.is_dir():
@@ -103,7 +132,12 @@ def input_kind(path: Path) -> str:
     if suffix == ".json":
         return "openpose-json"
     if suffix == ".trc":
-        return "trc"
+        units = (trc_units(path) or "").lower()
+        return "marker-trc" if units in ("mm", "cm", "m") else "trc"
+    if suffix == ".c3d":
+        return "c3d"
+    if suffix in (".txt", ".tsv", ".csv"):
+        return "marker-text"
     return "video"
 
 
@@ -209,8 +243,18 @@ def analyze_path(
     max_side_px: int = 1280,
     params: AnalysisParameters | None = None,
     progress: PROGRESS | None = None,
+    static: str | Path | None = None,
+    marker_set: str | Path = "plug-in-gait",
+    events: str = "auto",
+    view: str = "auto",
+    gait_params: GaitParameters | None = None,
 ) -> AnalysisOutcome:
-    """Analyse one video or keypoint file and write the output folder.
+    """Analyse one video, keypoint file or lab marker trial and write the output folder.
+
+    ``static``, ``marker_set`` and ``events`` apply to marker trials (C3D, TRC in mm/m, marker
+    text tables): the static calibration trial, the marker set (``"plug-in-gait"`` or a YAML
+    path) and where the gait events come from (:data:`EVENT_SOURCES`). ``view`` applies to gait
+    videos (``"auto"``, ``"back"``, ``"front"``).
 
     Raises :class:`~medius.errors.MediusError` subclasses for bad input or output; a capture that
     cannot be judged is *not* an exception: the outcome says so (exit code 5) and the folder holds
@@ -220,9 +264,21 @@ def analyze_path(
     out_dir = Path(out_dir)
     if task not in TASKS:
         raise InvalidInputError(f"unknown task {task!r}; allowed: {', '.join(TASKS)}")
+    if events not in EVENT_SOURCES:
+        raise InvalidInputError(f"unknown event source {events!r}; allowed: {', '.join(EVENT_SOURCES)}")
+    if view not in ("auto", "back", "front"):
+        raise InvalidInputError(f"unknown camera view {view!r}; allowed: auto, back, front")
     kind = input_kind(path)
     if kind == "video-folder":
         raise InvalidInputError("is a folder of videos; analyse each video on its own", path=path)
+    if static is not None and kind not in MARKER_KINDS:
+        raise InvalidInputError("a static trial (--static) applies only to marker trials (C3D, TRC, text)", path=path)
+    if kind in MARKER_KINDS:
+        return _analyze_markers(
+            path, kind=kind, task=task, out_dir=out_dir, force=force, static=static, marker_set=marker_set,
+            events=events, sex=sex, annotated_video=annotated_video, gait_params=gait_params, params=params,
+            say=progress or (lambda stage, done, total: None),
+        )
     params = params or AnalysisParameters()
     info: dict[str, Any] = {"name": path.name, "kind": kind}
     camera: dict[str, float] | None = None
@@ -287,6 +343,8 @@ def analyze_path(
             camera=camera,
             image_size_known=kind == "video" or image_size is not None or people.image_size is not None,
             params=params,
+            view=view,
+            gait_params=gait_params,
         )
         analysis, kp_sel, selection, side_check = outcome
         t = kp_sel.time_s
@@ -308,6 +366,7 @@ def analyze_path(
             keypoints=analysis.keypoints if analysis.keypoints is not None else kp_sel,
             options={
                 "side": side,
+                "view": view,
                 "blur_faces": blur_faces,
                 "max_side_px": max_side_px,
                 "fps": fps,
@@ -333,6 +392,154 @@ def analyze_path(
     return AnalysisOutcome(result=result, out_dir=out_dir, judgeable=analysis.judgeable)
 
 
+def _lab_events(
+    markers: Markers3D, angles: Any, path: Path, kind: str, task: str, source: str
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The gait events of a lab trial and where they came from.
+
+    ``auto``: from the markers over the whole trial; on a C3D with force plates, each contact a
+    plate saw replaces the marker event of the same foot and kind within 0.1 s (the plate is the
+    reference method). ``markers``, ``force-plates`` or ``file`` (the C3D's own EVENT times) use
+    that source alone.
+    """
+    from medius.events import detect_events_force_plates, detect_events_markers
+    from medius.io.force_plates import read_force_plates
+
+    info: dict[str, Any] = {"requested": source}
+    if source == "file":
+        evs = [dict(e) for e in markers.events if e.get("kind") in ("foot_strike", "foot_off") and e.get("side")]
+        if not evs:
+            raise InvalidInputError("the trial holds no foot-strike / foot-off events (--events file)", path=path)
+        info.update(used="file", n=len(evs))
+        return evs, info
+    plates = read_force_plates(path) if kind == "c3d" else None
+    fp_events: list[dict[str, Any]] = []
+    if plates is not None and len(plates.plates) > 0:
+        fp = detect_events_force_plates(plates, angles)
+        fp_events = [dict(e, source="force_plate") for e in fp.events]
+        info["force_plate_notes"] = list(fp.notes)
+    info["force_plates"] = 0 if plates is None else len(plates.plates)
+    if source == "force-plates":
+        if not fp_events:
+            raise InvalidInputError("no foot contacts on force plates in this trial (--events force-plates)", path=path)
+        info.update(used="force-plates", n=len(fp_events))
+        return fp_events, info
+    found = detect_events_markers(angles, task=task)  # type: ignore[arg-type]
+    mk = [dict(e, source="markers") for e in found.events]
+    info["marker_method"] = found.method
+    info["marker_notes"] = list(found.notes)
+    if source == "markers" or not fp_events:
+        info.update(used="markers", n=len(mk))
+        return mk, info
+    replaced = []
+    out = list(mk)
+    for fe in fp_events:
+        near = [
+            (abs(m["time_s"] - fe["time_s"]), i)
+            for i, m in enumerate(out)
+            if m.get("source") == "markers" and m["side"] == fe["side"] and m["kind"] == fe["kind"]
+            and abs(m["time_s"] - fe["time_s"]) <= 0.1
+        ]
+        if near:
+            d, i = min(near)
+            replaced.append({"side": fe["side"], "kind": fe["kind"], "time_s": round(fe["time_s"], 4),
+                             "marker_minus_plate_ms": round(1000 * (out[i]["time_s"] - fe["time_s"]), 1)})
+            out[i] = fe
+        else:
+            out.append(fe)
+    out.sort(key=lambda e: e["time_s"])
+    info.update(used="markers + force plates", n=len(out), replaced_by_force_plates=replaced)
+    return out, info
+
+
+def _analyze_markers(
+    path: Path,
+    *,
+    kind: str,
+    task: str,
+    out_dir: Path,
+    force: bool,
+    static: str | Path | None,
+    marker_set: str | Path,
+    events: str,
+    sex: str | None,
+    annotated_video: bool,
+    gait_params: GaitParameters | None,
+    params: AnalysisParameters | None,
+    say: PROGRESS,
+) -> AnalysisOutcome:
+    """A lab marker trial: read, calibrate, model, events, per-stance metrics, outputs."""
+    say("reading markers", 0, None)
+    markers = read_markers(path)
+    static_m = read_markers(Path(static)) if static is not None else None
+    if markers.n_frames == 0 or not np.isfinite(markers.position).any():
+        raise InvalidInputError("the trial has no 3D point data", path=path)
+    gp = gait_params or GaitParameters()
+    info: dict[str, Any] = {
+        "name": path.name,
+        "kind": kind,
+        "rate_hz": round(float(markers.rate_hz), 3),
+        "n_frames": int(markers.n_frames),
+        "n_markers": len(markers.labels),
+        "duration_s": round(float(markers.time_s[-1] - markers.time_s[0]), 4),
+        "units": "m",
+        "static": Path(static).name if static is not None else None,
+    }
+    tmp = prepare_output_dir(out_dir, force=force)
+    try:
+        info["sha256"] = _sha256(path)
+        if static is not None:
+            info["static_sha256"] = _sha256(Path(static))
+        cutoff = gp.cutoff_hz(task) if task in GAIT_TASKS else (params or AnalysisParameters()).cutoff_hz
+        say("lab model", 0, None)
+        angles, lab_info = prepare_lab_trial(markers, marker_set=marker_set, static=static_m, cutoff_hz=cutoff)
+        options = {"static": info["static"], "marker_set": str(marker_set), "events": events, "sex": sex}
+        if task in GAIT_TASKS:
+            say("gait events", 0, None)
+            evs, ev_info = _lab_events(markers, angles, path, kind, task, events)
+            analysis: SingleLegAnalysis | GaitAnalysis = analyze_gait_lab(
+                angles, evs, task=task, params=gp,  # type: ignore[arg-type]
+                parameters={"lab_model": lab_info, "events": ev_info},
+            )
+            keypoints = analysis.keypoints
+        else:
+            keypoints = project_frontal(angles.joint_centres, angles.axes)
+            analysis = analyze_single_leg(keypoints, task=task, facing="camera", params=params)  # type: ignore[arg-type]
+            analysis.parameters["lab_model"] = lab_info
+            analysis.warnings.append(
+                "Lab trial: the single-leg metrics are measured on the frontal projection of the joint centres."
+            )
+        assert keypoints is not None
+        result = build_result(
+            analysis,
+            task=task,
+            input_info=info,
+            selection={"people_in_view": 1, "method": "lab trial (one subject)"},
+            side_check={},
+            pose_model=None,
+            sex=sex,
+            synthetic=read_marker(path),
+            keypoints=keypoints,
+            options=options,
+        )
+        say("writing outputs", 0, None)
+        write_outputs(
+            result,
+            analysis,
+            tmp,
+            video_path=None,
+            blur_faces=False,
+            annotated_video=annotated_video,
+            max_side_px=1280,
+            keypoints=keypoints,
+        )
+        _finish_output_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return AnalysisOutcome(result=result, out_dir=out_dir, judgeable=analysis.judgeable)
+
+
 def _analyze_people(
     people: MultiPersonKeypoints,
     *,
@@ -342,13 +549,30 @@ def _analyze_people(
     camera: dict[str, float] | None,
     image_size_known: bool,
     params: AnalysisParameters,
-) -> tuple[SingleLegAnalysis, Keypoints2D, dict[str, Any], dict[str, Any]]:
+    view: str = "auto",
+    gait_params: GaitParameters | None = None,
+) -> tuple[SingleLegAnalysis | GaitAnalysis, Keypoints2D, dict[str, Any], dict[str, Any]]:
     if census is not None:
         # video: one tracked person per frame, checked against the census of everyone in view
         kp, sel = select_tracked_person(people, census, census_interval_s=CENSUS_INTERVAL_S)
     else:
         # keypoint files: several people per frame, choose and track here
         kp, sel = select_person(people)
+    if task in GAIT_TASKS:
+        # walking and running are filmed from behind unless told otherwise
+        kp, sides = correct_left_right(kp, expected_facing="camera" if view == "front" else "away")
+        gait = analyze_gait_keypoints(
+            kp,
+            task=task,  # type: ignore[arg-type]
+            view=view,  # type: ignore[arg-type]
+            facing=sides.facing,
+            selection=sel.as_dict(),
+            side_check=sides.as_dict(),
+            camera=camera,
+            image_size_known=image_size_known,
+            params=gait_params,
+        )
+        return gait, kp, sel.as_dict(), sides.as_dict()
     kp, sides = correct_left_right(kp, expected_facing="camera")
     analysis = analyze_single_leg(
         kp,
@@ -365,7 +589,7 @@ def _analyze_people(
 
 
 def build_result(
-    analysis: SingleLegAnalysis,
+    analysis: SingleLegAnalysis | GaitAnalysis,
     *,
     task: str,
     input_info: dict[str, Any],
@@ -379,8 +603,10 @@ def build_result(
 ) -> dict[str, Any]:
     """Assemble the versioned ``result.json`` document."""
     judgeable = analysis.judgeable
+    gait = isinstance(analysis, GaitAnalysis)
+    metrics = GAIT_METRICS if gait else METRICS
     interpretation = (
-        interpret_summary(analysis.summary, task=task, metrics=METRICS, sex=sex) if judgeable else []
+        interpret_summary(analysis.summary, task=task, metrics=metrics, sex=sex) if judgeable else []
     )
     result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -403,8 +629,8 @@ def build_result(
             "left_right_swaps_corrected": int(side_check.get("whole_body_swaps", 0))
             + int(side_check.get("leg_swaps", 0)),
         },
-        "metrics": metric_definitions(METRICS),
-        "reps": analysis.reps if judgeable else [],
+        "metrics": metric_definitions(GAIT_DEFINED_METRICS if gait else METRICS),
+        "reps": [] if gait else (analysis.reps if judgeable else []),
         "summary": analysis.summary if judgeable else {},
         "interpretation": interpretation,
         "provenance": {
@@ -419,6 +645,18 @@ def build_result(
         },
         "files": {},
     }
+    if isinstance(analysis, GaitAnalysis):
+        result["stances"] = analysis.stances if judgeable else []
+        result["events"] = analysis.events
+        result["gait"] = analysis.gait if judgeable else {}
+        result["trendelenburg"] = analysis.trendelenburg if judgeable else {}
+        result["summary_statistic"] = {m: SUMMARY_STAT[m] for m in GAIT_METRICS}
+        if analysis.frontal_2d:
+            result["frontal_2d"] = {
+                "what": "the same per-stance metrics measured on the frontal projection of the lab joint "
+                "centres (as a camera behind the person would see them), for side-by-side comparison with video",
+                "summary": analysis.summary.get("frontal_2d", {}) if judgeable else {},
+            }
     if synthetic:
         result["synthetic_ground_truth"] = synthetic.get("ground_truth")
         result["synthetic_spec"] = synthetic.get("spec")
@@ -436,6 +674,65 @@ REPS_CSV_COLUMNS = (
     "bottom_frame",
     "end_frame",
 )
+
+
+STANCES_CSV_COLUMNS = (
+    "stance",
+    "side",
+    "status",
+    "foot_strike_s",
+    "mid_stance_s",
+    "foot_off_s",
+    "foot_strike_frame",
+    "mid_stance_frame",
+    "foot_off_frame",
+)
+
+
+def stances_csv_text(result: dict[str, Any]) -> str:
+    """One row per stance: timing, ``<metric>_peak``, ``<metric>_peak_s``, ``<metric>_at_mid_stance``,
+    the per-stance values (stance and step time, step width) and, for lab trials, the same metrics
+    from the frontal projection as ``frontal_2d_<metric>_...``."""
+    stances = result.get("stances", [])
+    lab = any("frontal_2d" in r for r in stances)
+    buf = io.StringIO()
+    cols = list(STANCES_CSV_COLUMNS)
+    for m in GAIT_METRICS:
+        cols += [f"{m}_peak", f"{m}_peak_s", f"{m}_at_mid_stance"]
+    cols += list(STANCE_SCALARS)
+    if lab:
+        for m in GAIT_METRICS:
+            cols += [f"frontal_2d_{m}_peak", f"frontal_2d_{m}_at_mid_stance"]
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in stances:
+        row = [r.get(c) for c in STANCES_CSV_COLUMNS]
+        for m in GAIT_METRICS:
+            v = r.get("metrics", {}).get(m, {})
+            row += [v.get("peak"), v.get("peak_s"), v.get("at_mid_stance")]
+        row += [r.get("values", {}).get(k) for k in STANCE_SCALARS]
+        if lab:
+            for m in GAIT_METRICS:
+                v = r.get("frontal_2d", {}).get(m, {})
+                row += [v.get("peak"), v.get("at_mid_stance")]
+        w.writerow(["" if x is None else x for x in row])
+    return buf.getvalue()
+
+
+def _stances_as_reps(result: dict[str, Any]) -> dict[str, Any]:
+    """The result as the annotated-video renderer reads it: each stance as a "rep" from foot strike
+    (start) through mid-stance (bottom) to foot off (end)."""
+    reps = [
+        {
+            **st,
+            "rep": st["stance"],
+            "start_s": st["foot_strike_s"],
+            "bottom_s": st["mid_stance_s"],
+            "end_s": st["foot_off_s"],
+        }
+        for st in result.get("stances", [])
+    ]
+    return {**result, "reps": reps}
 
 
 def reps_csv_text(result: dict[str, Any]) -> str:
@@ -468,13 +765,16 @@ def write_outputs(
     max_side_px: int,
     keypoints: Keypoints2D,
 ) -> None:
-    """Write result.json, reps.csv, plots, the annotated video and report.html into ``folder``."""
+    """Write result.json, reps.csv (stances.csv for gait), plots, the annotated video and report.html."""
     folder = Path(folder)
     series = analysis.series
-    files: dict[str, Any] = {"result": "result.json", "csv": "reps.csv", "report": "report.html"}
+    gait = isinstance(analysis, GaitAnalysis)
+    csv_name = "stances.csv" if gait else "reps.csv"
+    files: dict[str, Any] = {"result": "result.json", "csv": csv_name, "report": "report.html"}
     plots: list[Path] = []
     if analysis.judgeable and series:
-        plots = write_plots(result, series, folder)
+        plots = write_gait_plots(result, series, folder) if gait else write_plots(result, series, folder)
+    draw_result = _stances_as_reps(result) if gait else result
     files["plots"] = [p.name for p in plots]
     video_out = None
     if annotated_video:
@@ -483,17 +783,17 @@ def write_outputs(
             render_annotated_video(
                 video_path,
                 video_out,
-                result=result,
+                result=draw_result,
                 series=series,
                 keypoints=keypoints,
                 blur_faces=blur_faces,
                 max_side_px=max_side_px,
             )
         else:
-            render_keypoint_video(video_out, result=result, series=series, keypoints=keypoints)
+            render_keypoint_video(video_out, result=draw_result, series=series, keypoints=keypoints)
         files["video"] = video_out.name
     result["files"] = files
-    (folder / "reps.csv").write_text(reps_csv_text(result), encoding="utf-8")
+    (folder / csv_name).write_text(stances_csv_text(result) if gait else reps_csv_text(result), encoding="utf-8")
     (folder / "result.json").write_text(
         json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )

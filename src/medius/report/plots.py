@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,10 @@ __all__ = [
     "TIMESERIES_PLOT_NAME",
     "plot_rep_values",
     "plot_timeseries",
+    "STANCE_CURVES_PLOT_NAME",
+    "plot_stance_curves",
+    "stance_normalised",
+    "write_gait_plots",
     "write_plots",
 ]
 
@@ -511,3 +516,84 @@ def write_plots(result: Mapping[str, Any], series: Mapping[str, Any], out_dir: s
     if result.get("reps"):
         paths.append(plot_rep_values(result, out_dir / REP_VALUES_PLOT_NAME))
     return paths
+
+
+# ------------------------------------------------------------------------------------ gait
+#: file name of the stance-normalised curves (:func:`plot_stance_curves`)
+STANCE_CURVES_PLOT_NAME = "plot_stance_curves.svg"
+#: the angle metrics drawn over the stance phase, in this order
+_STANCE_METRICS = ("pelvic_drop_deg", "hip_adduction_deg", "trunk_lean_deg", "fppa_deg")
+
+
+def stance_normalised(
+    values: np.ndarray, time_s: np.ndarray, strike_s: float, off_s: float, n_points: int = 101
+) -> np.ndarray:
+    """One stance of a series resampled to ``n_points`` from foot strike (0 %) to foot off (100 %).
+
+    Linear interpolation in time; NaN where the stance has no finite sample nearby.
+    """
+    t = np.asarray(time_s, dtype=float)
+    v = np.asarray(values, dtype=float)
+    grid = np.linspace(strike_s, off_s, n_points)
+    ok = np.isfinite(v) & (t >= strike_s - 0.05) & (t <= off_s + 0.05)
+    if ok.sum() < 2:
+        return np.full(n_points, np.nan)
+    out = np.interp(grid, t[ok], v[ok], left=np.nan, right=np.nan)
+    return out
+
+
+def plot_stance_curves(result: Mapping[str, Any], series: Mapping[str, Any], path: str | Path) -> Path:
+    """Mean ± SD over the stances of each side, time-normalised to stance (0–100 %), left vs right.
+
+    One panel per angle metric (pelvic drop, hip adduction, trunk lean, FPPA) that the series holds;
+    the band is ± 1 SD over the complete stances of that side; the dotted vertical line marks
+    mid-stance; the Trendelenburg rule's cut-off is drawn on the pelvic-drop panel.
+    """
+    path = Path(path)
+    t = np.asarray(series["time_s"], dtype=float)
+    stances = [s for s in result.get("stances", []) if s.get("status") == "complete"]
+    metrics = [m for m in _STANCE_METRICS if any(f"{m}_{s}" in series for s in SIDES)]
+    pct = np.linspace(0, 100, 101)
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(7.2, 1.9 * len(metrics) + 0.6))
+        axes = fig.subplots(len(metrics), 1, sharex=True, squeeze=False)[:, 0]
+        _set_margins(fig, left_in=0.75, right_in=0.2, top_in=0.45, bottom_in=0.45, hspace=0.35)
+        for ax, metric in zip(axes, metrics, strict=True):
+            for side in SIDES:
+                curves = np.array(
+                    [
+                        stance_normalised(series[f"{metric}_{side}"], t, s["foot_strike_s"], s["foot_off_s"])
+                        for s in stances
+                        if s["side"] == side and f"{metric}_{side}" in series
+                    ]
+                )
+                if curves.size == 0 or not np.isfinite(curves).any():
+                    continue
+                with warnings.catch_warnings():  # all-NaN columns at the stance edges
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    mean = np.nanmean(curves, axis=0)
+                    sd = np.nanstd(curves, axis=0, ddof=1) if len(curves) > 1 else np.zeros_like(mean)
+                colour = SIDE_COLOURS_HEX[side]
+                ax.plot(pct, mean, color=colour, lw=1.6, label=f"{side} stance (n = {len(curves)})")
+                ax.fill_between(pct, mean - sd, mean + sd, color=colour, alpha=0.18, lw=0)
+            ax.axvline(50, color="#888888", lw=0.8, ls=":")
+            ax.axhline(0, color="#999999", lw=0.6)
+            if metric == "pelvic_drop_deg":
+                rule = (result.get("trendelenburg") or {}).get("rule") or {}
+                if rule.get("cutoff") is not None:
+                    ax.axhline(rule["cutoff"], color="#b03030", lw=0.9, ls="--",
+                               label=_plain(f"Trendelenburg rule {rule['cutoff']:g}° at mid-stance"))
+            ax.set_ylabel(_axis_label(result, metric))
+            ax.legend(loc="upper right", fontsize=7, frameon=False, ncols=3)
+        axes[-1].set_xlabel("stance (% from foot strike to foot off)")
+        axes[-1].set_xlim(0, 100)
+        fig.suptitle(_plain("Per-stance curves: mean ± SD over the stances of each leg"), fontsize=9.5)
+        return _save(fig, path)
+
+
+def write_gait_plots(result: Mapping[str, Any], series: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
+    """The plots of a gait result: the stance-normalised curves (nothing for a not-judgeable result)."""
+    out_dir = Path(out_dir)
+    if not is_judgeable(result) or not result.get("stances"):
+        return []
+    return [plot_stance_curves(result, series, out_dir / STANCE_CURVES_PLOT_NAME)]

@@ -1,0 +1,696 @@
+"""Walking and running, filmed from behind (or the front) or captured with markers: per-stance metrics.
+
+One metric engine serves both sources. It takes frontal-plane angle series (from video keypoints,
+or from the frontal projection of lab joint centres, or the 3D angles of the lab model) and the
+stance phases found from the gait events, and measures for each stance of each side:
+
+* ``pelvic_drop_deg``: contralateral pelvic drop, the tilt of the hip line against the horizontal,
+  positive when the free (swing) side is lower. Its **peak** is the largest value during stance
+  (Bramah et al. 2018's "peak contralateral pelvic drop"); its value **at mid-stance** is the tilt at
+  50 % of the stance time.
+* ``hip_adduction_deg``: hip adduction of the stance leg (peak = largest value in stance).
+* ``trunk_lean_deg``: lateral trunk lean, positive towards the stance leg (peak = the signed value
+  farthest from zero, as in the single-leg tasks).
+* ``fppa_deg``: knee frontal-plane projection angle of the stance leg (reported at mid-stance;
+  peak = farthest from zero).
+* ``step_width_pct`` (and ``step_width_cm`` for lab data): the side-to-side distance of the stance
+  foot at its strike from the other foot's line of progression (between that foot's previous and
+  next strikes), in % of the distance between the hip centres (and in centimetres for lab data).
+* ``stance_time_s`` and ``step_time_s`` (this foot strike to the other foot's next strike).
+
+Absolute angles (pelvic drop, trunk lean) are measured against the horizontal / vertical of the
+image (video) or of the lab (markers): a camera that is not level biases them, one side up and the
+other down by the roll angle. The per-side Trendelenburg-pattern flag applies the registry's rule
+(``trendelenburg_pattern`` entries) to the median pelvic drop at mid-stance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from medius.io import Keypoints2D
+from medius.kinematics.angles2d import compute_segment_length, compute_side_series
+from medius.kinematics.filtering import preprocess
+from medius.protocols._quality import Check, check_capture
+from medius.registry import load_registry
+
+__all__ = [
+    "GAIT_METRICS",
+    "GAIT_TASKS",
+    "STANCE_SCALARS",
+    "GaitAnalysis",
+    "GaitParameters",
+    "StancePhase",
+    "analyze_gait_keypoints",
+    "evaluate_trendelenburg",
+    "measure_stances",
+    "stances_from_events",
+    "summarize_stances",
+]
+
+SIDES = ("left", "right")
+
+#: the gait tasks, with the advice printed when a capture cannot be judged
+GAIT_TASKS: dict[str, dict[str, str]] = {
+    "walk": {
+        "label": "Walking",
+        "how_to_film": (
+            "Film from behind (or the front), phone level at hip height, 3–5 m away, whole body in the "
+            "picture; walk at your usual speed away from the camera (or on a treadmill) for at least "
+            "ten steps."
+        ),
+    },
+    "run": {
+        "label": "Running",
+        "how_to_film": (
+            "Film from behind on a treadmill (or on a straight path), phone level at hip height, 2–4 m "
+            "away, whole body in the picture, at 60 frames per second if the phone offers it; run at "
+            "your usual pace for at least 20 seconds."
+        ),
+    },
+}
+
+#: angle metrics measured per stance, in report order
+GAIT_METRICS: tuple[str, ...] = ("pelvic_drop_deg", "hip_adduction_deg", "trunk_lean_deg", "fppa_deg")
+
+#: how the peak of each metric is taken within a stance
+PEAK_RULE: dict[str, Literal["max", "abs"]] = {
+    "pelvic_drop_deg": "max",
+    "hip_adduction_deg": "max",
+    "trunk_lean_deg": "abs",
+    "fppa_deg": "abs",
+}
+
+#: the per-stance statistic the side summary and the interpretation use
+SUMMARY_STAT: dict[str, str] = {
+    "pelvic_drop_deg": "peak",
+    "hip_adduction_deg": "peak",
+    "trunk_lean_deg": "peak",
+    "fppa_deg": "at_mid_stance",
+}
+
+#: scalar values per stance (not angle curves)
+STANCE_SCALARS: tuple[str, ...] = ("stance_time_s", "step_time_s", "step_width_pct", "step_width_cm")
+
+
+@dataclass(frozen=True)
+class GaitParameters:
+    """Every tunable parameter of the gait analysis; recorded in the result's provenance."""
+
+    min_confidence: float = 0.5
+    max_gap_s: float = 0.25
+    #: low-pass cut-off of the keypoints / markers, per task
+    cutoff_hz_walk: float = 6.0
+    cutoff_hz_run: float = 10.0
+    filter_order: int = 4
+    #: fewer complete stances than this on both sides together: not judgeable
+    min_complete_stances: int = 2
+    #: fewer per side: warning
+    warn_stances_per_side: int = 5
+    #: a stance longer than this (s) is not a gait stance (standing still)
+    max_stance_s: float = 2.0
+
+    def cutoff_hz(self, task: str) -> float:
+        return self.cutoff_hz_run if task == "run" else self.cutoff_hz_walk
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class StancePhase:
+    """One stance phase: foot strike to foot off of one side, as sample indices of the series."""
+
+    side: Literal["left", "right"]
+    strike: int
+    off: int
+    #: the other foot's next strike after this strike (for the step time), when known
+    next_other_strike: int | None = None
+    #: the other foot's last strike before this strike (for the step width), when known
+    previous_other_strike: int | None = None
+
+    @property
+    def mid(self) -> int:
+        return int(round(0.5 * (self.strike + self.off)))
+
+
+@dataclass
+class GaitAnalysis:
+    """What the gait protocol returns: the JSON-able parts and the per-frame series for the report."""
+
+    task: str
+    judgeable: bool
+    checks: list[Check]
+    view: str
+    reasons: list[str]
+    advice: list[str]
+    warnings: list[str]
+    stances: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    gait: dict[str, Any] = field(default_factory=dict)
+    trendelenburg: dict[str, Any] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    series: dict[str, np.ndarray] = field(default_factory=dict)
+    keypoints: Keypoints2D | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    #: lab trials: the same metrics from the frontal projection of the markers, per stance
+    frontal_2d: bool = False
+
+    @property
+    def reps(self) -> list[dict[str, Any]]:  # the name the single-leg protocol uses
+        return self.stances
+
+
+# ------------------------------------------------------------------------------------ events
+def stances_from_events(
+    events: Sequence[Mapping[str, Any]], time_s: np.ndarray, *, max_stance_s: float = 2.0
+) -> tuple[list[StancePhase], list[str]]:
+    """Pair each foot strike with the same foot's next foot off: the stance phases.
+
+    Parameters
+    ----------
+    events
+        ``{"side", "kind": "foot_strike" | "foot_off", "time_s"}`` dicts, any order.
+    time_s
+        ``(time,)`` sample times of the series the stances index into.
+    max_stance_s
+        a strike whose foot off comes later than this is not paired (the person stood still).
+
+    Returns
+    -------
+    (stances, notes)
+        the stance phases in time order, and one note per strike left unpaired and why.
+    """
+    t = np.asarray(time_s, dtype=float)
+    notes: list[str] = []
+
+    def idx(ts: float) -> int:
+        return int(np.clip(np.searchsorted(t, ts - 1e-9), 0, t.size - 1))
+
+    by_side: dict[str, list[tuple[float, str]]] = {s: [] for s in SIDES}
+    for e in events:
+        if e.get("side") in SIDES and e.get("kind") in ("foot_strike", "foot_off"):
+            by_side[e["side"]].append((float(e["time_s"]), str(e["kind"])))
+    strikes = {s: sorted(ts for ts, k in by_side[s] if k == "foot_strike") for s in SIDES}
+    out: list[StancePhase] = []
+    for s in SIDES:
+        seq = sorted(by_side[s])
+        other = "right" if s == "left" else "left"
+        for i, (ts, kind) in enumerate(seq):
+            if kind != "foot_strike":
+                continue
+            nxt = seq[i + 1] if i + 1 < len(seq) else None
+            if nxt is None:
+                notes.append(f"{s} foot strike at {ts:.3f} s: no foot off after it (end of the recording)")
+                continue
+            if nxt[1] != "foot_off":
+                notes.append(f"{s} foot strike at {ts:.3f} s: followed by another strike, not a foot off")
+                continue
+            if nxt[0] - ts > max_stance_s:
+                notes.append(f"{s} foot strike at {ts:.3f} s: foot off {nxt[0] - ts:.2f} s later, not a gait stance")
+                continue
+            later = [x for x in strikes[other] if x > ts]
+            earlier = [x for x in strikes[other] if x < ts]
+            out.append(
+                StancePhase(
+                    side=s,  # type: ignore[arg-type]
+                    strike=idx(ts),
+                    off=idx(nxt[0]),
+                    next_other_strike=idx(later[0]) if later else None,
+                    previous_other_strike=idx(earlier[-1]) if earlier else None,
+                )
+            )
+    out.sort(key=lambda p: p.strike)
+    return out, notes
+
+
+# ------------------------------------------------------------------------------------ metrics
+def _round(x: float | None, nd: int = 2) -> float | None:
+    return None if x is None or not np.isfinite(x) else round(float(x), nd)
+
+
+def _peak(values: np.ndarray, rule: str, t: np.ndarray, fi: np.ndarray, p: StancePhase) -> dict[str, Any]:
+    seg = values[p.strike : p.off + 1]
+    out: dict[str, Any] = {"peak": None, "peak_s": None, "peak_frame": None, "at_mid_stance": None}
+    if np.isfinite(seg).any():
+        k = int(np.nanargmax(seg if rule == "max" else np.abs(seg))) + p.strike
+        out.update(peak=_round(values[k]), peak_s=round(float(t[k]), 4), peak_frame=int(fi[k]))
+    if np.isfinite(values[p.mid]):
+        out["at_mid_stance"] = _round(values[p.mid])
+    return out
+
+
+def measure_stances(
+    series: Mapping[str, np.ndarray],
+    stances: Sequence[StancePhase],
+    time_s: np.ndarray,
+    *,
+    frame_index: np.ndarray | None = None,
+    foot_ml: Mapping[str, np.ndarray] | None = None,
+    hip_width: float | None = None,
+    metres_per_unit: float | None = None,
+) -> list[dict[str, Any]]:
+    """Measure every stance: the per-stance rows of the result.
+
+    Parameters
+    ----------
+    series
+        ``"<metric>_<side>"`` -> ``(time,)`` degrees for each metric of :data:`GAIT_METRICS` and
+        side, **as seen with that side as the stance leg** (pelvic drop positive = the other side
+        lower, trunk lean positive = towards that side, ...). Missing keys give ``None`` values.
+    stances
+        the stance phases (:func:`stances_from_events`).
+    time_s, frame_index
+        ``(time,)`` sample times and the frame numbers to report (default: ``0..n-1``).
+    foot_ml
+        ``side`` -> ``(time,)`` side-to-side (medio-lateral) position of that foot, in the units of
+        ``hip_width``; the step width is the distance of the stance foot at its strike from the
+        other foot's line of progression (interpolated between its previous and next strikes, or
+        its previous strike alone at the end of the recording).
+    hip_width
+        distance between the hip centres in the same units (the step-width scale).
+    metres_per_unit
+        when the units are metric (lab data), the factor to metres (``step_width_cm`` is then given).
+
+    Returns
+    -------
+    list of dict
+        one row per stance: ``stance`` (1-based), ``side``, ``status``, times and frames of foot
+        strike, mid-stance and foot off, ``metrics`` (per metric ``peak``, ``peak_s``,
+        ``peak_frame``, ``at_mid_stance``) and ``values`` (the scalars of :data:`STANCE_SCALARS`).
+    """
+    t = np.asarray(time_s, dtype=float)
+    fi = np.arange(t.size) if frame_index is None else np.asarray(frame_index)
+    nan = np.full(t.size, np.nan)
+    rows: list[dict[str, Any]] = []
+    for n, p in enumerate(stances, start=1):
+        metrics = {m: _peak(np.asarray(series.get(f"{m}_{p.side}", nan), float), PEAK_RULE[m], t, fi, p)
+                   for m in GAIT_METRICS}
+        other = "right" if p.side == "left" else "left"
+        values: dict[str, Any] = {
+            "stance_time_s": round(float(t[p.off] - t[p.strike]), 4),
+            "step_time_s": round(float(t[p.next_other_strike] - t[p.strike]), 4)
+            if p.next_other_strike is not None
+            else None,
+            "step_width_pct": None,
+            "step_width_cm": None,
+        }
+        if foot_ml is not None and hip_width and p.previous_other_strike is not None:
+            # the other foot's line of progression at this strike: between its previous and next
+            # strikes (a person drifting sideways keeps the same step width)
+            ml_o = float(foot_ml[other][p.previous_other_strike])
+            if p.next_other_strike is not None and p.next_other_strike > p.previous_other_strike:
+                a = (t[p.strike] - t[p.previous_other_strike]) / (t[p.next_other_strike] - t[p.previous_other_strike])
+                ml_o += float(a) * (float(foot_ml[other][p.next_other_strike]) - ml_o)
+            width = abs(float(foot_ml[p.side][p.strike]) - ml_o)
+            if np.isfinite(width):
+                values["step_width_pct"] = _round(100.0 * width / hip_width, 1)
+                if metres_per_unit:
+                    values["step_width_cm"] = _round(100.0 * width * metres_per_unit, 1)
+        rows.append(
+            {
+                "stance": n,
+                "side": p.side,
+                "status": "complete",
+                "foot_strike_s": round(float(t[p.strike]), 4),
+                "mid_stance_s": round(float(t[p.mid]), 4),
+                "foot_off_s": round(float(t[p.off]), 4),
+                "foot_strike_frame": int(fi[p.strike]),
+                "mid_stance_frame": int(fi[p.mid]),
+                "foot_off_frame": int(fi[p.off]),
+                "metrics": metrics,
+                "values": values,
+            }
+        )
+    return rows
+
+
+def _stats(vals: list[float]) -> dict[str, Any]:
+    arr = np.asarray([v for v in vals if v is not None], dtype=float)
+    return {
+        "mean": _round(float(arr.mean())) if arr.size else None,
+        "sd": _round(float(arr.std(ddof=1))) if arr.size > 1 else None,
+        "n": int(arr.size),
+    }
+
+
+def summarize_stances(stances: Sequence[Mapping[str, Any]], key: str = "metrics") -> dict[str, Any]:
+    """Per side: mean, SD (n-1) and n of each metric's summary statistic over the complete stances.
+
+    Each angle metric is summarised by :data:`SUMMARY_STAT` (``mean`` etc. at the top level, as in
+    the single-leg tasks) and also gives ``peak`` and ``at_mid_stance`` separately; the scalars of
+    :data:`STANCE_SCALARS` are summarised too. ``difference`` holds left minus right.
+    ``key`` picks the metric block of each row (``"metrics"``, or ``"frontal_2d"`` for lab data).
+    """
+    out: dict[str, Any] = {"left": {}, "right": {}, "difference": {}}
+    done = [r for r in stances if r.get("status") == "complete" and r.get(key)]
+    for s in SIDES:
+        rows = [r for r in done if r["side"] == s]
+        for m in GAIT_METRICS:
+            per = {stat: _stats([r[key].get(m, {}).get(stat) for r in rows]) for stat in ("peak", "at_mid_stance")}
+            out[s][m] = {**per[SUMMARY_STAT[m]], "statistic": SUMMARY_STAT[m], **per}
+        if key == "metrics":
+            for v in STANCE_SCALARS:
+                out[s][v] = _stats([r["values"].get(v) for r in rows])
+    for m in out["left"]:
+        lm, rm = out["left"][m]["mean"], out["right"][m]["mean"]
+        out["difference"][m] = {"left_minus_right": _round(lm - rm) if lm is not None and rm is not None else None}
+    return out
+
+
+def compute_gait_summary(stances: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Trial-level gait values: cadence (steps/min from all foot strikes), counts of stances and strides."""
+    strikes = sorted(float(e["time_s"]) for e in events if e.get("kind") == "foot_strike" and e.get("side") in SIDES)
+    cadence = None
+    if len(strikes) >= 3:
+        step = float(np.median(np.diff(strikes)))
+        cadence = _round(60.0 / step, 1) if step > 0 else None
+    return {
+        "cadence_steps_per_min": cadence,
+        "n_foot_strikes": {s: sum(1 for e in events if e.get("kind") == "foot_strike" and e.get("side") == s) for s in SIDES},
+        "n_stances": {s: sum(1 for r in stances if r["side"] == s and r["status"] == "complete") for s in SIDES},
+    }
+
+
+def evaluate_trendelenburg(summary: Mapping[str, Any], task: str) -> dict[str, Any]:
+    """The per-side Trendelenburg-pattern flag: the registry's rule on the mid-stance pelvic drop.
+
+    The rule is the registry's ``cutoff`` entry for ``pelvic_drop_midstance_deg`` in this task: a
+    side is flagged when the median... mean pelvic drop at mid-stance of its stances is at or above
+    the cut-off. Returns per side ``flag`` (``True``/``False``/``None`` when not measurable),
+    ``value``, and the rule with its source and status.
+    """
+    reg = load_registry()
+    refs = reg.references_for("pelvic_drop_midstance_deg", task, kind="cutoff")
+    if not refs:
+        return {"rule": None, "left": None, "right": None}
+    ref = refs[0]
+    symbol = reg.unit(ref.unit).symbol
+    rule = {
+        "reference_id": ref.id,
+        "text": (
+            f"Trendelenburg pattern: the pelvis on the swing-leg side drops at mid-stance (single support) by "
+            f"{ref.cutoff:g}{symbol} or more, on average over the stances of that leg "
+            f"({ref.source}{'; provisional' if ref.provisional else ''})."
+        ),
+        "cutoff": ref.cutoff,
+        "unit": ref.unit,
+        "source": ref.source,
+        "reference": ref.reference,
+        "population": ref.population,
+        "provisional": ref.provisional,
+        "notes": ref.notes,
+    }
+    out: dict[str, Any] = {"rule": rule}
+    for s in SIDES:
+        v = summary.get(s, {}).get("pelvic_drop_deg", {}).get("at_mid_stance", {}).get("mean")
+        out[s] = {
+            "flag": None if v is None else bool(v >= ref.cutoff),
+            "value": v,
+            "text": (
+                f"{s} stance: pelvic drop at mid-stance {v:.1f}{symbol} "
+                + ("— at or above" if v >= ref.cutoff else "— below")
+                + f" the {ref.cutoff:g}{symbol} of the rule: "
+                + ("Trendelenburg pattern." if v >= ref.cutoff else "no Trendelenburg pattern.")
+                if v is not None
+                else f"{s} stance: not measured."
+            ),
+        }
+    return out
+
+
+# ------------------------------------------------------------------------------------ video
+def _fail(
+    task: str,
+    checks: list[Check],
+    view: str,
+    warnings: list[str],
+    extra: list[str] | None = None,
+    keypoints: Keypoints2D | None = None,
+    params: GaitParameters | None = None,
+) -> GaitAnalysis:
+    failed = [c for c in checks if c.fatal and c.passed is False]
+    reasons = [f"{c.label}: {c.message}" for c in failed] + list(extra or [])
+    advice: list[str] = []
+    for c in failed:
+        if c.advice and c.advice not in advice:
+            advice.append(c.advice)
+    advice.append(GAIT_TASKS[task]["how_to_film"])
+    return GaitAnalysis(
+        task=task,
+        judgeable=False,
+        checks=checks,
+        view=view,
+        reasons=reasons,
+        advice=advice,
+        warnings=warnings,
+        keypoints=keypoints,
+        parameters=(params or GaitParameters()).as_dict(),
+    )
+
+
+def side_series_2d(kp: Keypoints2D) -> dict[str, np.ndarray]:
+    """The ``"<metric>_<side>"`` series of :func:`measure_stances` from 2D keypoints (or a projection)."""
+    out: dict[str, np.ndarray] = {}
+    for s in SIDES:
+        ss = compute_side_series(kp, s)  # type: ignore[arg-type]
+        out[f"pelvic_drop_deg_{s}"] = ss["pelvic_tilt_deg"]
+        out[f"hip_adduction_deg_{s}"] = ss["hip_adduction_deg"]
+        out[f"trunk_lean_deg_{s}"] = ss["trunk_lean_deg"]
+        out[f"fppa_deg_{s}"] = ss["fppa_deg"]
+    return out
+
+
+def foot_ml_2d(kp: Keypoints2D) -> tuple[dict[str, np.ndarray], float]:
+    """Side-to-side foot positions (image x of the heel, else the ankle) and the median hip distance."""
+    feet = {}
+    for s in SIDES:
+        heel = kp.xy(f"{s}_heel")[:, 0]
+        ankle = kp.xy(f"{s}_ankle")[:, 0]
+        feet[s] = np.where(np.isfinite(heel), heel, ankle)
+    hw = compute_segment_length(kp.xy("left_hip"), kp.xy("right_hip"))
+    hw = hw[np.isfinite(hw)]
+    return feet, float(np.median(hw)) if hw.size else float("nan")
+
+
+def analyze_gait_keypoints(
+    kp: Keypoints2D,
+    *,
+    task: Literal["walk", "run"] = "walk",
+    view: Literal["auto", "back", "front"] = "auto",
+    facing: str = "unknown",
+    selection: dict[str, Any] | None = None,
+    side_check: dict[str, Any] | None = None,
+    camera: dict[str, float] | None = None,
+    image_size_known: bool = True,
+    params: GaitParameters | None = None,
+) -> GaitAnalysis:
+    """Analyse one walking or running recording of one person filmed from behind or the front.
+
+    Parameters
+    ----------
+    kp
+        The tested person's keypoints, side-corrected, unfiltered.
+    task
+        ``"walk"`` or ``"run"``.
+    view
+        where the camera is; ``"auto"`` takes it from the facing direction the pose layer found
+        (back to the camera = filmed from behind).
+    facing, selection, side_check, camera
+        What the pose layer found; they feed the capture checks (as for the single-leg tasks).
+    params
+        Analysis parameters (defaults: :class:`GaitParameters`).
+    """
+    from medius.events import detect_events_2d  # the events layer's 2D detector
+
+    if task not in GAIT_TASKS:
+        raise ValueError(f"Invalid value for 'task'. Allowed values are {sorted(GAIT_TASKS)}, but got {task!r}.")
+    p = params or GaitParameters()
+    warnings: list[str] = []
+    checks, cam_view = check_capture(
+        kp, facing=facing, selection=selection, side_check=side_check, camera=camera,
+        image_size_known=image_size_known,
+    )
+    for c in checks:
+        if c.passed is False and not c.fatal:
+            warnings.append(f"{c.label}: {c.message}")
+    if any(c.fatal and c.passed is False for c in checks):
+        return _fail(task, checks, cam_view, warnings, keypoints=kp, params=p)
+    warnings += [c.warning for c in checks if c.warning and c.passed]
+    if view == "auto":
+        view = "back" if facing == "away" or cam_view == "back" else "front"
+
+    cutoff = min(p.cutoff_hz(task), 0.4 * kp.fps)
+    if cutoff < p.cutoff_hz(task):
+        warnings.append(
+            f"Low-pass cut-off lowered from {p.cutoff_hz(task)} Hz to {cutoff:.1f} Hz for the {kp.fps:.0f} Hz "
+            "frame rate."
+        )
+    fk = preprocess(kp, min_confidence=p.min_confidence, max_gap_s=p.max_gap_s, cutoff_hz=cutoff, order=p.filter_order)
+    t = fk.time_s
+    fi = np.asarray(fk.frame_index)
+    try:
+        found = detect_events_2d(fk, view=view, task=task)  # type: ignore[arg-type]
+        events = [dict(e) for e in found.events]
+        warnings += [f"Gait events: {n}" for n in found.notes[:3]]
+    except Exception as exc:  # noqa: BLE001 - the detector's "cannot find events" errors
+        from medius.errors import MediusError
+
+        if not isinstance(exc, MediusError):
+            raise
+        return _fail(task, checks, cam_view, warnings, [f"Gait events: {exc.message}"], fk, p)
+    stances, notes = stances_from_events(events, t, max_stance_s=p.max_stance_s)
+    series = side_series_2d(fk)
+    feet, hip_width = foot_ml_2d(fk)
+    rows = measure_stances(series, stances, t, frame_index=fi, foot_ml=feet, hip_width=hip_width)
+    return _finish(task, checks, cam_view, warnings, notes, rows, events, series, t, fk, p,
+                   {**p.as_dict(), "cutoff_hz_used": cutoff, "view": view})
+
+
+def _finish(
+    task: str,
+    checks: list[Check],
+    view: str,
+    warnings: list[str],
+    notes: list[str],
+    rows: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    series: dict[str, np.ndarray],
+    t: np.ndarray,
+    keypoints: Keypoints2D | None,
+    p: GaitParameters,
+    parameters: dict[str, Any],
+    *,
+    frontal_2d: bool = False,
+) -> GaitAnalysis:
+    complete = [r for r in rows if r["status"] == "complete"]
+    if len(complete) < p.min_complete_stances:
+        found = f"{len(complete)} complete stance phase(s) found" if events else "no foot contacts found"
+        res = _fail(task, checks, view, warnings, [f"Too few steps: {found}."] + notes[:3], keypoints, p)
+        res.stances, res.events = rows, events
+        res.series = {"time_s": t, **series}
+        return res
+    for s in SIDES:
+        n = sum(1 for r in complete if r["side"] == s)
+        if n == 0:
+            warnings.append(f"No complete stance on the {s} leg: no left–right comparison.")
+        elif n < p.warn_stances_per_side:
+            warnings.append(f"Only {n} complete stance(s) on the {s} leg: its mean is less reliable (aim for 10).")
+    summary = summarize_stances(rows)
+    analysis = GaitAnalysis(
+        task=task,
+        judgeable=True,
+        checks=checks,
+        view=view,
+        reasons=[],
+        advice=[],
+        warnings=warnings + [f"Events: {n}" for n in notes[:5]],
+        stances=rows,
+        summary=summary,
+        gait=compute_gait_summary(rows, events),
+        trendelenburg=evaluate_trendelenburg(summary, task),
+        events=[{**e, "time_s": round(float(e["time_s"]), 4)} for e in events],
+        series={"time_s": t, **series},
+        keypoints=keypoints,
+        parameters=parameters,
+        frontal_2d=frontal_2d,
+    )
+    if frontal_2d:
+        analysis.summary["frontal_2d"] = summarize_stances(rows, key="frontal_2d")
+    return analysis
+
+
+# ------------------------------------------------------------------------------------ lab markers
+def lab_series_3d(angles: Any, frontal: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The ``"<metric>_<side>"`` series of a lab trial: 3D pelvic drop and hip adduction (ISB), and
+    the frontal-plane trunk lean and FPPA (2D constructs, from the frontal projection)."""
+    from medius.kinematics.angles3d import compute_pelvic_drop_3d
+
+    out: dict[str, np.ndarray] = {}
+    for s in SIDES:
+        out[f"pelvic_drop_deg_{s}"] = compute_pelvic_drop_3d(angles.series["pelvic_obliquity_deg_left"], s)  # type: ignore[arg-type]
+        out[f"hip_adduction_deg_{s}"] = np.asarray(angles.series[f"hip_adduction_deg_{s}"], float)
+        out[f"trunk_lean_deg_{s}"] = np.asarray(frontal[f"trunk_lean_deg_{s}"], float)
+        out[f"fppa_deg_{s}"] = np.asarray(frontal[f"fppa_deg_{s}"], float)
+    return out
+
+
+def analyze_gait_lab(
+    angles: Any,
+    events: Sequence[Mapping[str, Any]],
+    *,
+    task: Literal["walk", "run"] = "walk",
+    params: GaitParameters | None = None,
+    checks: list[Check] | None = None,
+    warnings: Sequence[str] = (),
+    parameters: Mapping[str, Any] | None = None,
+) -> GaitAnalysis:
+    """Per-stance metrics of a lab trial, in 3D and in its frontal projection, by the same engine.
+
+    Parameters
+    ----------
+    angles
+        the trial's :class:`~medius.kinematics.angles3d.LabAngles` (filtered, calibrated:
+        :func:`~medius.kinematics.labtrial.prepare_lab_trial`).
+    events
+        the gait events (``side``, ``kind``, ``time_s``), from markers, force plates or the file.
+    task
+        ``"walk"`` or ``"run"``.
+    checks, warnings, parameters
+        what the caller checked and decided, carried into the result.
+
+    Returns
+    -------
+    GaitAnalysis
+        ``stances[i]["metrics"]``: 3D pelvic drop (pelvic obliquity against the lab, ISB) and hip
+        adduction (Cardan Z-X-Y), frontal-plane trunk lean and FPPA; ``stances[i]["frontal_2d"]``:
+        the same four from the frontal projection of the joint centres (what a camera behind the
+        person would measure), so video and lab can be put side by side; the step width in metres.
+    """
+    from medius.kinematics.angles3d import project_frontal
+
+    p = params or GaitParameters()
+    t = np.asarray(angles.time_s, dtype=float)
+    kp2d = project_frontal(angles.joint_centres, angles.axes)
+    frontal = side_series_2d(kp2d)
+    series = lab_series_3d(angles, frontal)
+    stances, notes = stances_from_events(events, t, max_stance_s=p.max_stance_s)
+    # step width: heel (or ankle) position along the lab's right axis, hip centres' distance, metres
+    jc = angles.joint_centres
+    right = np.asarray(angles.axes.right, dtype=float)
+    feet = {}
+    for s in SIDES:
+        heel = jc.xyz(f"{s}_heel") if jc.has(f"{s}_heel") else jc.xyz(f"{s}_ankle")
+        feet[s] = heel @ right
+    hw = np.linalg.norm(jc.xyz("left_hip") - jc.xyz("right_hip"), axis=-1)
+    hip_width = float(np.nanmedian(hw)) if np.isfinite(hw).any() else float("nan")
+    rows = measure_stances(series, stances, t, foot_ml=feet, hip_width=hip_width, metres_per_unit=1.0)
+    rows_2d = measure_stances(frontal, stances, t)
+    for r, r2 in zip(rows, rows_2d, strict=True):
+        r["frontal_2d"] = r2["metrics"]
+        r["metric_sources"] = {
+            "pelvic_drop_deg": "3D (ISB pelvic obliquity against the lab)",
+            "hip_adduction_deg": "3D (ISB hip, Cardan Z-X-Y)",
+            "trunk_lean_deg": "frontal projection",
+            "fppa_deg": "frontal projection",
+        }
+    all_series = {**series, **{f"frontal_2d:{k}": v for k, v in frontal.items()}}
+    return _finish(
+        task,
+        list(checks or []),
+        "lab",
+        list(warnings),
+        notes,
+        rows,
+        list(events),
+        all_series,
+        t,
+        kp2d,
+        p,
+        {**p.as_dict(), **dict(parameters or {})},
+        frontal_2d=True,
+    )
