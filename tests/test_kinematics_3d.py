@@ -251,7 +251,11 @@ def test_chord_knee_centre_without_medial_markers_is_exact():
     for key in LAB_SERIES_KEYS:
         np.testing.assert_allclose(res.series[key], exp[key], atol=1e-8, err_msg=key)
     assert res.info["centres"]["left_knee"].startswith("chord: 50.0 mm from LKNE")
-    assert res.info["dropped_roles"] == {"sacrum": "SACR", "left_shoulder": "LSHO", "right_shoulder": "RSHO"}
+    assert res.info["dropped_roles"] == {
+        "sacrum": "SACR", "left_shoulder": "LSHO", "right_shoulder": "RSHO",
+        # the built-in set's optional medial markers (CGM2 names), absent from this trial
+        "left_knee_medial": "LKNM", "right_knee_medial": "RKNM", "left_ankle_medial": "LMED", "right_ankle_medial": "RMED",
+    }
     with pytest.raises(InvalidInputError, match="cannot build the left knee centre"):
         compute_lab_angles(trial, "plug-in-gait")
 
@@ -365,7 +369,7 @@ def test_frontal_projection_feeds_the_2d_functions(tmp_path):
 # ----------------------------------------------------------------------------- marker sets
 def test_builtin_set_and_user_yaml_errors(tmp_path):
     pig = load_marker_set("plug-in-gait")
-    assert pig.label("left_knee_lateral") == "LKNE" and pig.label("left_knee_medial") is None
+    assert pig.label("left_knee_lateral") == "LKNE" and pig.label("left_knee_medial") == "LKNM"  # optional
     trial = make_trial(gait_angles(5), medial=False)
     renamed = trial.replace(labels=tuple("L_KNEE" if x == "LKNE" else x for x in trial.labels))
     with pytest.raises(

@@ -7,6 +7,7 @@ from medius.io._sequence import (
     keypoint_index,
     swap_left_right_names,
 )
+from medius.io.force_plates import ForcePlate, ForcePlates, read_force_plates
 from medius.io.keypoint_files import (
     MultiPersonKeypoints,
     read_keypoints,
@@ -20,6 +21,8 @@ from medius.io.video import Frame, VideoInfo, VideoWriter, iter_frames, probe_vi
 __all__ = [
     "KEYPOINTS",
     "LEFT_RIGHT_PAIRS",
+    "ForcePlate",
+    "ForcePlates",
     "Frame",
     "Keypoints2D",
     "MultiPersonKeypoints",
@@ -28,6 +31,7 @@ __all__ = [
     "iter_frames",
     "keypoint_index",
     "probe_video",
+    "read_force_plates",
     "read_keypoints",
     "read_openpose_json",
     "read_trc",

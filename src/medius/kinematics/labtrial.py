@@ -215,6 +215,17 @@ def prepare_lab_trial(
                 "method": "chord offsets measured on the static trial (half the lateral–medial marker distance)",
                 "offsets_m": {k: round(v, 4) for k, v in offsets.items()},
             }
+    if static is None:
+        r = model_set.resolve(filtered)
+        for side in ("left", "right"):
+            if not r.has(f"{side}_knee_medial"):
+                raise InvalidInputError(
+                    f"the knee centres need the knee width: this trial has no medial {side} knee marker "
+                    f"(marker set {ms.name!r}); give the static trial of the session (--static STATIC.c3d) with "
+                    "a marker set that maps its medial knee and ankle markers (docs/lab-kinematics.md, "
+                    "'Marker-set YAML' and 'Cluster calibration')",
+                    path=where,
+                )
     angles = compute_lab_angles(filtered, model_set, forward_axis=forward_axis, up_axis=up_axis, **kwargs)
     info["model"] = dict(angles.info)
     return angles, info

@@ -1,0 +1,130 @@
+"""The clinical assessment: records, strength, clinical tests, questionnaires, red flags, findings and
+progress across visits; the exercise library, the program generator and progression from logged
+sessions (``docs/clinic.md``, ``docs/program.md``).
+
+Layer: imports only registry, errors and the layers io..protocols; never report or the edges.
+"""
+
+from medius.clinic.clinical_tests import ClinicalTestResult, evaluate_clinical_tests
+from medius.clinic.exercises import PROGRAM_TARGETS, load_exercise_library
+from medius.clinic.findings import (
+    AssessmentOutcome,
+    Finding,
+    Measurement,
+    MovementResult,
+    build_program_request,
+    collect_facts,
+    evaluate_assessment,
+    evaluate_findings,
+    load_findings_rules,
+    read_movement_results,
+    score_questionnaires,
+)
+from medius.clinic.program import (
+    Dosage,
+    Phase,
+    Program,
+    ProgramExercise,
+    ProgramRequest,
+    TargetNeed,
+    generate_program,
+    read_program,
+    read_program_request,
+    request_from_findings,
+)
+from medius.clinic.progress import Change, compare_visits
+from medius.clinic.progression import ProgramUpdate, SessionLog, progress_program, read_sessions
+from medius.clinic.questionnaires import (
+    KUJALA_1993,
+    KUJALA_VERSION,
+    LEFS_ITEMS,
+    LEFS_VERSION,
+    QuestionnaireScore,
+    questionnaire_thresholds,
+    score_kujala,
+    score_lefs,
+    score_nprs,
+)
+from medius.clinic.records import (
+    FORCE_UNITS,
+    MUSCLE_GROUPS,
+    Assessment,
+    Person,
+    StrengthTest,
+    parse_assessment,
+    read_assessment,
+)
+from medius.clinic.red_flags import SEE_A_CLINICIAN, RedFlag, screen_red_flags
+from medius.clinic.strength import (
+    StrengthSummary,
+    compute_deficit_pct,
+    compute_lsi,
+    compute_nm_per_kg,
+    compute_pct_bw,
+    compute_torque_nm,
+    convert_force_to_newtons,
+    evaluate_strength,
+    evaluate_strength_test,
+)
+
+__all__ = [
+    "FORCE_UNITS",
+    "KUJALA_1993",
+    "KUJALA_VERSION",
+    "LEFS_ITEMS",
+    "LEFS_VERSION",
+    "MUSCLE_GROUPS",
+    "PROGRAM_TARGETS",
+    "SEE_A_CLINICIAN",
+    "Assessment",
+    "AssessmentOutcome",
+    "Change",
+    "ClinicalTestResult",
+    "Dosage",
+    "Finding",
+    "Measurement",
+    "MovementResult",
+    "Person",
+    "Phase",
+    "Program",
+    "ProgramExercise",
+    "ProgramRequest",
+    "ProgramUpdate",
+    "QuestionnaireScore",
+    "RedFlag",
+    "SessionLog",
+    "StrengthSummary",
+    "StrengthTest",
+    "TargetNeed",
+    "build_program_request",
+    "collect_facts",
+    "compare_visits",
+    "compute_deficit_pct",
+    "compute_lsi",
+    "compute_nm_per_kg",
+    "compute_pct_bw",
+    "compute_torque_nm",
+    "convert_force_to_newtons",
+    "evaluate_assessment",
+    "evaluate_clinical_tests",
+    "evaluate_findings",
+    "evaluate_strength",
+    "evaluate_strength_test",
+    "generate_program",
+    "load_exercise_library",
+    "load_findings_rules",
+    "parse_assessment",
+    "progress_program",
+    "questionnaire_thresholds",
+    "read_assessment",
+    "read_movement_results",
+    "read_program",
+    "read_program_request",
+    "read_sessions",
+    "request_from_findings",
+    "score_kujala",
+    "score_lefs",
+    "score_nprs",
+    "score_questionnaires",
+    "screen_red_flags",
+]

@@ -1,0 +1,1296 @@
+"""Gait events (foot strike, foot off) from force plates, 3D markers or 2D video keypoints.
+
+Every detector returns a :class:`GaitEvents`: the events as dicts ``{"side": "left" |
+"right", "kind": "foot_strike" | "foot_off", "time_s": float}`` (the format of
+:attr:`medius.io.markers.Markers3D.events`, so ``markers.replace(events=result.events)``
+works), sorted by time, with notes saying what was dropped and why. Times are on the clock of
+the input (for a C3D: seconds from the start of the capture, the clock of the ``EVENT`` times).
+
+Methods (``docs/gait-events.md`` gives the references and the measured accuracy):
+
+* :func:`detect_events_force_plates`: the vertical ground reaction force crosses a threshold
+  (20 N by default); the foot closest to the centre of pressure gets the contact;
+* :func:`detect_events_zeni`: Zeni, Richards & Higginson (2008), walking: foot strike at the
+  maxima of the heel's forward position relative to the sacrum, foot off at the minima of the
+  toe's;
+* :func:`detect_events_velocity`: the foot-velocity algorithm of O'Connor et al. (2007): foot
+  strike at the trough, foot off at the peak of the vertical velocity of the foot centre
+  (midpoint of heel and toe), one of each per stride;
+* :func:`detect_events_markers`: picks one of the two for a marker trial (Zeni for walking,
+  the foot-velocity algorithm for running) and says whether it looks like a treadmill;
+* :func:`detect_events_2d`: 2D keypoints filmed from behind or the front: stance is where a
+  foot's image velocity equals the velocity of a planted foot (zero over ground, the belt's
+  on a treadmill); foot strike / foot off are where the heel / toe enter and leave it.
+
+:func:`segment_stances` cuts the events into stance phases; :func:`compute_cadence`,
+:func:`compute_step_times` and :func:`compute_stride_times` give the timing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from scipy.signal import find_peaks
+
+from medius.errors import InvalidInputError, NotJudgeableError
+from medius.io import Keypoints2D
+from medius.io.markers import Markers3D
+from medius.kinematics._validation import check_option, check_real
+
+if TYPE_CHECKING:  # pragma: no cover
+    from medius.io.force_plates import ForcePlates
+    from medius.kinematics.angles3d import LabAngles, LabAxes
+
+__all__ = [
+    "GaitEvents",
+    "Stance",
+    "StanceList",
+    "assign_event_sides",
+    "compute_cadence",
+    "compute_step_times",
+    "compute_stride_times",
+    "detect_events_2d",
+    "detect_events_force_plates",
+    "detect_events_markers",
+    "detect_events_velocity",
+    "detect_events_zeni",
+    "segment_stances",
+]
+
+Side = Literal["left", "right"]
+_SIDES: tuple[Side, Side] = ("left", "right")
+_KINDS = ("foot_strike", "foot_off")
+
+#: Plug-in Gait labels of the foot and pelvis markers, when the trial is raw markers
+_PIG = {
+    "left_heel": "LHEE",
+    "right_heel": "RHEE",
+    "left_toe": "LTOE",
+    "right_toe": "RTOE",
+    "left_ankle": "LANK",
+    "right_ankle": "RANK",
+}
+
+#: pelvis forward speed (m/s) below which a marker trial counts as on a treadmill
+TREADMILL_MAX_SPEED_M_S = 0.25
+
+#: slowest swing (95th percentile of a foot's image speed relative to a planted foot, leg lengths
+#: per second) that counts as stepping in a video
+_MIN_SWING_LEG_PER_S = 0.5
+
+#: expected stride-time range (s) searched for the dominant period of a gait signal
+_STRIDE_RANGE_S = (0.45, 2.5)
+
+
+# ----------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class GaitEvents:
+    """Gait events of a trial and how they were found.
+
+    Attributes
+    ----------
+    events
+        ``{"side", "kind", "time_s"}`` dicts sorted by time.
+    method
+        the detector (``"force_plates"``, ``"zeni"``, ``"velocity"``, ``"video_2d"``).
+    notes
+        one line per contact or event dropped, and per choice made (treadmill detected ...).
+    info
+        parameters and estimates (stride time, thresholds, ...).
+    """
+
+    events: tuple[dict[str, Any], ...]
+    method: str
+    notes: tuple[str, ...] = ()
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    def times(self, side: str, kind: str) -> np.ndarray:
+        """``(n,)`` sorted times in seconds of one side's events of one kind."""
+        return np.array([e["time_s"] for e in self.events if e["side"] == side and e["kind"] == kind])
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+def _make_events(found: Iterable[tuple[str, str, float]]) -> tuple[dict[str, Any], ...]:
+    evs = [{"side": s, "kind": k, "time_s": float(t)} for s, k, t in found]
+    return tuple(sorted(evs, key=lambda e: (e["time_s"], e["side"], e["kind"])))
+
+
+def _event_list(events: GaitEvents | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    raw = events.events if isinstance(events, GaitEvents) else events
+    out = []
+    for e in raw:
+        try:
+            side, kind, t = e["side"], e["kind"], float(e["time_s"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(
+                f"invalid event {e!r}: an event is a dict with 'side', 'kind' and 'time_s'"
+            ) from None
+        out.append({"side": side, "kind": kind, "time_s": t})
+    return sorted(out, key=lambda e: e["time_s"])
+
+
+# ----------------------------------------------------------------------------- signal helpers
+def _fill_nan(x: np.ndarray) -> np.ndarray:
+    """Linear interpolation over NaN (edges held); all-NaN stays NaN."""
+    x = np.asarray(x, dtype=float)
+    ok = np.isfinite(x)
+    if ok.all() or not ok.any():
+        return x.copy()
+    idx = np.arange(x.size)
+    return np.interp(idx, idx[ok], x[ok])
+
+
+def _dominant_period_s(x: np.ndarray, dt: float, lo_s: float, hi_s: float) -> float | None:
+    """Period of the strongest repetition of ``x`` between ``lo_s`` and ``hi_s`` (autocorrelation)."""
+    x = _fill_nan(x)
+    if not np.isfinite(x).all():
+        return None
+    x = x - x.mean()
+    n = x.size
+    lo, hi = max(1, int(lo_s / dt)), min(n - 2, int(hi_s / dt) + 1)
+    if hi <= lo + 2 or not np.any(x):
+        return None
+    full = np.correlate(x, x, mode="full")[n - 1 :]
+    ac = full / (full[0] * (n - np.arange(n)) / n)
+    seg = ac[lo : hi + 1]
+    peaks, _ = find_peaks(seg)
+    if peaks.size == 0:
+        return None
+    top = float(seg[peaks].max())
+    if top < 0.2:
+        return None
+    # the fundamental: the first peak nearly as strong as the strongest (not a multiple of it)
+    best = peaks[np.flatnonzero(seg[peaks] >= 0.7 * top)[0]]
+    return float((lo + best) * dt)
+
+
+def _refine(y: np.ndarray, i: int) -> float:
+    """Sub-sample position of the extremum at ``i`` (parabola through 3 samples)."""
+    if i <= 0 or i >= y.size - 1:
+        return float(i)
+    a, b, c = y[i - 1], y[i], y[i + 1]
+    den = a - 2 * b + c
+    if not np.isfinite(den) or den == 0:
+        return float(i)
+    return float(i + np.clip(0.5 * (a - c) / den, -0.5, 0.5))
+
+
+def _time_at(time_s: np.ndarray, pos: float) -> float:
+    return float(np.interp(pos, np.arange(time_s.size), time_s))
+
+
+def _extrema(
+    y: np.ndarray, *, distance: int, prominence: float
+) -> np.ndarray:
+    """Indices of the maxima of ``y`` (NaN-filled), with spacing and prominence."""
+    yf = _fill_nan(y)
+    if not np.isfinite(yf).all():
+        return np.zeros(0, dtype=int)
+    peaks, _ = find_peaks(yf, distance=max(1, distance), prominence=prominence)
+    return peaks
+
+
+def _check_time(time_s: Any, n: int, name: str = "time_s") -> np.ndarray:
+    t = np.asarray(time_s, dtype=float)
+    if t.shape != (n,):
+        raise ValueError(f"Invalid value for the {name!r} parameter: it must have {n} samples, got shape {t.shape}.")
+    if n < 3 or not np.all(np.diff(t) > 0):
+        raise ValueError(f"Invalid value for the {name!r} parameter: at least 3 strictly increasing times needed.")
+    return t
+
+
+def _xyz(a: Any, n: int, name: str) -> np.ndarray:
+    arr = np.asarray(a, dtype=float)
+    if arr.shape != (n, 3):
+        raise ValueError(f"Invalid value for the {name!r} parameter: expected shape ({n}, 3), got {arr.shape}.")
+    return arr
+
+
+def _direction(v: Any, n: int) -> np.ndarray:
+    d = np.asarray(v, dtype=float)
+    if d.shape == (3,):
+        d = np.broadcast_to(d, (n, 3))
+    if d.shape != (n, 3):
+        raise ValueError(
+            f"Invalid value for the 'forward' parameter: a (3,) or ({n}, 3) direction, got shape {d.shape}."
+        )
+    norm = np.linalg.norm(d, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return d / np.where(norm > 0, norm, np.nan)
+
+
+def _where(source: str) -> Path | None:
+    try:
+        p = Path(source)
+        return p if p.is_file() else None
+    except (TypeError, ValueError, OSError):
+        return None
+
+
+# ----------------------------------------------------------------------------- Zeni
+def detect_events_zeni(
+    heel: np.ndarray,
+    toe: np.ndarray,
+    sacrum: np.ndarray,
+    forward: np.ndarray,
+    time_s: np.ndarray,
+    *,
+    side: Side,
+    stride_time_s: float | None = None,
+    min_prominence_fraction: float = 0.3,
+    min_excursion_m: float = 0.1,
+) -> list[dict[str, Any]]:
+    """Foot strikes and foot offs of one foot by the coordinate method of Zeni et al. (2008).
+
+    Foot strike is at each maximum of ``(heel - sacrum) · forward`` (the heel furthest ahead of
+    the pelvis), foot off at each minimum of ``(toe - sacrum) · forward`` (the toe furthest
+    behind), refined to sub-sample time by a parabola through the three samples around the
+    extremum.
+
+    Parameters
+    ----------
+    heel, toe, sacrum
+        ``(time, 3)`` positions in metres (NaN = missing; short holes are bridged linearly for
+        peak finding). ``sacrum`` may be any pelvis point (mid-PSIS, mid-ASIS).
+    forward
+        ``(3,)`` or ``(time, 3)`` direction of progression (horizontal).
+    time_s
+        ``(time,)`` seconds.
+    side
+        ``"left"`` or ``"right"``: the side written in the events.
+    stride_time_s
+        expected stride time; None estimates it from the heel signal (autocorrelation).
+        Peaks closer than 0.6 stride are not both kept.
+    min_prominence_fraction
+        an extremum must stand out by this fraction of the signal's 5-95 % range (about one
+        stride length: the heel and toe travel a step ahead and a step behind the pelvis).
+    min_excursion_m
+        below this 5-95 % range of the heel signal the foot is not stepping (no events).
+
+    Returns
+    -------
+    list of dict
+        the events of this foot, sorted by time (empty when the foot does not step).
+    """
+    s = check_option("side", side, _SIDES)
+    n = np.asarray(heel).shape[0] if np.ndim(heel) == 2 else -1
+    t = _check_time(time_s, n)
+    h, to, sa = _xyz(heel, n, "heel"), _xyz(toe, n, "toe"), _xyz(sacrum, n, "sacrum")
+    fwd = _direction(forward, n)
+    frac = check_real("min_prominence_fraction", min_prominence_fraction, low=0.0, high=1.0)
+    exc = check_real("min_excursion_m", min_excursion_m, low=0.0)
+    hs = np.sum((h - sa) * fwd, axis=-1)
+    ts = np.sum((to - sa) * fwd, axis=-1)
+    dt = float(np.median(np.diff(t)))
+    if not np.isfinite(hs).any():
+        return []
+    rng = float(np.nanpercentile(hs, 95) - np.nanpercentile(hs, 5))
+    if rng < exc:
+        return []
+    stride = stride_time_s
+    if stride is None:
+        stride = _dominant_period_s(hs, dt, *_STRIDE_RANGE_S) or 1.1
+    stride = check_real("stride_time_s", stride, low=0.0, low_inclusive=False)
+    dist = int(0.6 * stride / dt)
+    out = []
+    hf = _fill_nan(hs)
+    for i in _extrema(hs, distance=dist, prominence=frac * rng):
+        out.append((s, "foot_strike", _time_at(t, _refine(hf, int(i)))))
+    if np.isfinite(ts).any():
+        trng = float(np.nanpercentile(ts, 95) - np.nanpercentile(ts, 5))
+        tf = -_fill_nan(ts)
+        for i in _extrema(-ts, distance=dist, prominence=frac * trng):
+            out.append((s, "foot_off", _time_at(t, _refine(tf, int(i)))))
+    return list(_make_events(out))
+
+
+# ----------------------------------------------------------------------------- foot velocity
+def _derivative(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    xf = _fill_nan(x)
+    if not np.isfinite(xf).all():
+        return np.full_like(xf, np.nan)
+    return np.gradient(xf, t)
+
+
+def _lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float | None) -> np.ndarray:
+    if cutoff_hz is None:
+        return x
+    from scipy.signal import butter, sosfiltfilt
+
+    if not cutoff_hz < 0.5 * rate_hz:
+        raise NotJudgeableError(
+            f"the sampling rate ({rate_hz:.1f} Hz) is too low for a {cutoff_hz:g} Hz filter; "
+            "pass a lower cutoff_hz"
+        )
+    xf = _fill_nan(x)
+    if not np.isfinite(xf).all():
+        return xf
+    sos = butter(2, cutoff_hz, btype="low", fs=rate_hz, output="sos")
+    if xf.size <= 15:
+        return xf
+    return sosfiltfilt(sos, xf)
+
+
+def detect_events_velocity(
+    heel: np.ndarray,
+    toe: np.ndarray,
+    up: np.ndarray,
+    time_s: np.ndarray,
+    *,
+    side: Side,
+    stride_time_s: float | None = None,
+    cutoff_hz: float | None = None,
+    min_prominence_fraction: float = 0.3,
+    min_lift_m: float = 0.03,
+) -> list[dict[str, Any]]:
+    """Foot strikes and foot offs of one foot by the foot-velocity algorithm (O'Connor et al. 2007).
+
+    The foot centre is the midpoint of the heel and toe markers; its vertical velocity (central
+    differences, optionally low-pass filtered first) peaks when the foot leaves the ground
+    (foot off) and has its trough as the foot comes down onto it (foot strike). One peak is
+    kept per stride (the highest, with spacing and prominence); the foot strike is the lowest
+    trough between a foot off and the next one; both are refined to sub-sample time.
+
+    Parameters
+    ----------
+    heel, toe
+        ``(time, 3)`` positions in metres.
+    up
+        ``(3,)`` the lab vertical.
+    time_s
+        ``(time,)`` seconds.
+    side
+        ``"left"`` or ``"right"``.
+    stride_time_s
+        expected stride time; None estimates it from the foot-centre height.
+    cutoff_hz
+        low-pass cut-off applied to the foot-centre height before differentiating (None: no
+        filter; real marker data is usually filtered at 6-10 Hz upstream).
+    min_prominence_fraction
+        a velocity peak must stand out by this fraction of the velocity's 5-95 % range.
+    min_lift_m
+        below this 5-95 % range of the foot-centre height the foot is not stepping.
+
+    Returns
+    -------
+    list of dict
+        the events of this foot, sorted by time.
+    """
+    s = check_option("side", side, _SIDES)
+    n = np.asarray(heel).shape[0] if np.ndim(heel) == 2 else -1
+    t = _check_time(time_s, n)
+    h, to = _xyz(heel, n, "heel"), _xyz(toe, n, "toe")
+    u = _direction(up, n)
+    frac = check_real("min_prominence_fraction", min_prominence_fraction, low=0.0, high=1.0)
+    lift = check_real("min_lift_m", min_lift_m, low=0.0)
+    z = np.sum(0.5 * (h + to) * u, axis=-1)
+    if not np.isfinite(z).any():
+        return []
+    if float(np.nanpercentile(z, 95) - np.nanpercentile(z, 5)) < lift:
+        return []
+    dt = float(np.median(np.diff(t)))
+    z = _lowpass(z, 1.0 / dt, cutoff_hz)
+    v = _derivative(z, t)
+    if not np.isfinite(v).all():
+        return []
+    stride = stride_time_s if stride_time_s is not None else (_dominant_period_s(z, dt, *_STRIDE_RANGE_S) or 1.0)
+    stride = check_real("stride_time_s", stride, low=0.0, low_inclusive=False)
+    vr = float(np.percentile(v, 95) - np.percentile(v, 5))
+    offs = _extrema(v, distance=int(0.6 * stride / dt), prominence=frac * vr)
+    out = [(s, "foot_off", _time_at(t, _refine(v, int(i)))) for i in offs]
+    # foot strike: the last trough of the descent before the foot comes to rest on the ground
+    floor = float(np.percentile(z, 5))
+    zr = float(np.percentile(z, 95)) - floor
+    bounds = [0, *offs.tolist(), n - 1]
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        if b - a < 4:
+            continue
+        top = a + int(np.argmax(z[a:b]))
+        low = np.flatnonzero((z[top:b] <= floor + 0.25 * zr) & (v[top:b] > -0.05 * vr))
+        if low.size == 0:
+            continue  # the foot does not come to rest before the next foot off / trial end
+        rest = top + int(low[0])
+        seg = -v[top : rest + 1]
+        troughs, _ = find_peaks(seg)
+        troughs = troughs[seg[troughs] > 0.2 * float(seg.max(initial=0.0))]
+        if troughs.size == 0:
+            continue
+        i = top + int(troughs[-1])
+        # no parabolic refinement: the contact stops the foot abruptly, the trough is a kink
+        out.append((s, "foot_strike", float(t[i])))
+    return list(_make_events(out))
+
+
+# ----------------------------------------------------------------------------- marker trials
+@dataclass(frozen=True)
+class _Feet:
+    time_s: np.ndarray
+    points: dict[str, np.ndarray]  # canonical names -> (time, 3)
+    pelvis: np.ndarray | None
+    source: str
+    axes: Any = None
+
+
+def _feet_of(source: Markers3D | LabAngles) -> _Feet:
+    axes = None
+    if hasattr(source, "joint_centres") and hasattr(source, "axes"):
+        axes = source.axes
+        m: Markers3D = source.joint_centres
+    elif isinstance(source, Markers3D):
+        m = source
+    else:
+        raise TypeError(f"expected Markers3D or LabAngles, got {type(source).__name__}")
+    pts: dict[str, np.ndarray] = {}
+    for name, pig in _PIG.items():
+        if m.has(name):
+            pts[name] = m.xyz(name)
+        elif m.has(pig):
+            pts[name] = m.xyz(pig)
+    pelvis = None
+    if m.has("pelvis_origin"):
+        pelvis = m.xyz("pelvis_origin")
+    elif m.has("SACR"):
+        pelvis = m.xyz("SACR")
+    elif m.has("LPSI") and m.has("RPSI"):
+        pelvis = 0.5 * (m.xyz("LPSI") + m.xyz("RPSI"))
+    elif m.has("LASI") and m.has("RASI"):
+        pelvis = 0.5 * (m.xyz("LASI") + m.xyz("RASI"))
+    elif m.has("left_hip") and m.has("right_hip"):
+        pelvis = 0.5 * (m.xyz("left_hip") + m.xyz("right_hip"))
+    return _Feet(m.time_s, pts, pelvis, m.source, axes)
+
+
+def _axis_snap(v: np.ndarray) -> np.ndarray:
+    out = np.zeros(3)
+    i = int(np.argmax(np.abs(v)))
+    out[i] = 1.0 if v[i] > 0 else -1.0
+    return out
+
+
+def _nanmedian_rows(a: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(a).all(axis=-1)
+    return np.median(a[ok], axis=0) if ok.any() else np.full(3, np.nan)
+
+
+def _axes_for(feet: _Feet, axes: LabAxes | None) -> tuple[np.ndarray, np.ndarray, str]:
+    if axes is not None:
+        return np.asarray(axes.forward, float), np.asarray(axes.up, float), "given"
+    if feet.axes is not None:
+        return np.asarray(feet.axes.forward, float), np.asarray(feet.axes.up, float), "LabAngles.axes"
+    where = _where(feet.source)
+    heels = [feet.points.get(f"{s}_heel") for s in _SIDES]
+    if feet.pelvis is None or any(h is None for h in heels):
+        raise InvalidInputError(
+            "cannot find the lab axes: the trial needs heel markers (LHEE/RHEE or left_heel/right_heel) "
+            "and a pelvis (SACR, LPSI/RPSI, LASI/RASI or pelvis_origin); pass axes",
+            path=where,
+        )
+    mid_heel = 0.5 * (heels[0] + heels[1])
+    d = _nanmedian_rows(feet.pelvis - mid_heel)
+    if not np.isfinite(d).all():
+        raise InvalidInputError("cannot find the vertical: pelvis and heels never seen together; pass axes", path=where)
+    up = _axis_snap(d)
+    ok = np.isfinite(feet.pelvis).all(axis=-1)
+    travel = feet.pelvis[ok][-1] - feet.pelvis[ok][0]
+    travel = travel - (travel @ up) * up
+    if np.linalg.norm(travel) >= 0.5:
+        fwd = _axis_snap(travel)
+        how = "auto: pelvis travel"
+    else:
+        toes = [feet.points.get(f"{s}_toe") for s in _SIDES]
+        if any(x is None for x in toes):
+            raise InvalidInputError("cannot find the forward direction without toe markers; pass axes", path=where)
+        foot = _nanmedian_rows(np.concatenate([toes[0] - heels[0], toes[1] - heels[1]]))
+        foot = foot - (foot @ up) * up
+        fwd = foot / np.linalg.norm(foot)
+        how = "auto: heel-to-toe direction"
+    return fwd, up, how
+
+
+def _smooth_sign(x: np.ndarray, n_win: int) -> np.ndarray:
+    xf = _fill_nan(x)
+    if n_win > 1 and xf.size > n_win:
+        k = np.ones(n_win) / n_win
+        xf = np.convolve(np.pad(xf, (n_win // 2, n_win - 1 - n_win // 2), mode="edge"), k, mode="valid")
+    return np.where(xf >= 0, 1.0, -1.0)
+
+
+def detect_events_markers(
+    source: Markers3D | LabAngles,
+    axes: LabAxes | None = None,
+    *,
+    method: Literal["auto", "zeni", "velocity"] = "auto",
+    task: Literal["walk", "run"] = "walk",
+    stride_time_s: float | None = None,
+) -> GaitEvents:
+    """Gait events of a marker trial without force plates.
+
+    Parameters
+    ----------
+    source
+        a :class:`~medius.io.markers.Markers3D` with Plug-in Gait foot markers (``LHEE``,
+        ``LTOE``, ``RHEE``, ``RTOE`` and ``SACR``, ``LPSI``/``RPSI`` or ``LASI``/``RASI``) or
+        canonical names (``left_heel``, ``left_toe``, ``pelvis_origin`` ...), or a
+        :class:`~medius.kinematics.angles3d.LabAngles` (its joint centres and axes).
+    axes
+        the lab's forward and up directions (:func:`~medius.kinematics.angles3d.compute_lab_axes`);
+        None: those of the LabAngles, else found from the markers (up: the lab axis closest to
+        heels -> pelvis; forward: the pelvis travel, or the heel-to-toe direction on a
+        treadmill).
+    method
+        ``"zeni"`` (:func:`detect_events_zeni`), ``"velocity"``
+        (:func:`detect_events_velocity`) or ``"auto"``: Zeni for ``task="walk"``, the
+        foot-velocity algorithm for ``task="run"``.
+    task
+        ``"walk"`` or ``"run"``.
+    stride_time_s
+        expected stride time (None: estimated per foot).
+
+    Returns
+    -------
+    GaitEvents
+        ``info`` has ``treadmill`` (True when the pelvis moves forward slower than
+        :data:`TREADMILL_MAX_SPEED_M_S`), ``pelvis_speed_m_s``, the method and the axes used.
+
+    Raises
+    ------
+    InvalidInputError
+        the foot or pelvis markers are missing.
+    NotJudgeableError
+        no foot strike found for a foot (standing still, markers missing, not gait).
+    """
+    meth = check_option("method", method, ("auto", "zeni", "velocity"))
+    tsk = check_option("task", task, ("walk", "run"))
+    feet = _feet_of(source)
+    where = _where(feet.source)
+    need = [f"{s}_{p}" for s in _SIDES for p in ("heel", "toe")]
+    missing = [k for k in need if k not in feet.points]
+    if missing:
+        raise InvalidInputError(
+            f"gait events need heel and toe markers on both feet; missing: {', '.join(missing)} "
+            "(Plug-in Gait LHEE/LTOE/RHEE/RTOE or canonical left_heel/left_toe/...)",
+            path=where,
+        )
+    fwd, up, axes_from = _axes_for(feet, axes)
+    t = feet.time_s
+    if t.size < 3:
+        raise NotJudgeableError(f"the trial has {t.size} frames; gait events need a few strides", path=where)
+    dt = float(np.median(np.diff(t)))
+    used = meth if meth != "auto" else ("zeni" if tsk == "walk" else "velocity")
+    notes = []
+    speed = float("nan")
+    treadmill = None
+    direction = np.broadcast_to(fwd, (t.size, 3))
+    if feet.pelvis is not None and np.isfinite(feet.pelvis).all(axis=-1).sum() >= 2:
+        pf = feet.pelvis @ fwd
+        ok = np.isfinite(pf)
+        speed = float(abs(pf[ok][-1] - pf[ok][0]) / max(t[ok][-1] - t[ok][0], 1e-9))
+        treadmill = speed < TREADMILL_MAX_SPEED_M_S
+        notes.append(
+            f"pelvis forward speed {speed:.2f} m/s: {'treadmill' if treadmill else 'over ground'}"
+        )
+        if not treadmill:
+            sign = _smooth_sign(np.gradient(_fill_nan(pf), t), max(1, int(0.5 / dt)))
+            direction = sign[:, None] * fwd[None, :]
+            if np.any(sign != sign[0]):
+                notes.append("the walking direction reverses during the trial (turns): forward follows it")
+    elif used == "zeni":
+        raise InvalidInputError(
+            "Zeni's method needs a pelvis marker (SACR, LPSI/RPSI, LASI/RASI or pelvis_origin)", path=where
+        )
+    found: list[dict[str, Any]] = []
+    for s in _SIDES:
+        heel, toe = feet.points[f"{s}_heel"], feet.points[f"{s}_toe"]
+        if used == "zeni":
+            assert feet.pelvis is not None
+            ev = detect_events_zeni(heel, toe, feet.pelvis, direction, t, side=s, stride_time_s=stride_time_s)
+        else:
+            ev = detect_events_velocity(heel, toe, up, t, side=s, stride_time_s=stride_time_s)
+        if not any(e["kind"] == "foot_strike" for e in ev):
+            raise NotJudgeableError(
+                f"no foot strikes found for the {s} foot: the {s} heel and toe markers do not show "
+                f"strides ({used} method; standing still, markers missing or not gait?)",
+                path=where,
+            )
+        found.extend(ev)
+    return GaitEvents(
+        events=_make_events((e["side"], e["kind"], e["time_s"]) for e in found),
+        method=used,
+        notes=tuple(notes),
+        info={
+            "task": tsk,
+            "treadmill": treadmill,
+            "pelvis_speed_m_s": speed,
+            "forward": fwd.tolist(),
+            "up": up.tolist(),
+            "axes_from": axes_from,
+            "reference": (
+                "Zeni JA, Richards JG, Higginson JS (2008) Gait Posture 27:710-714"
+                if used == "zeni"
+                else "O'Connor CM, Thorpe SK, O'Malley MJ, Vaughan CL (2007) Gait Posture 25:469-474"
+            ),
+        },
+    )
+
+
+def assign_event_sides(
+    events: Iterable[Mapping[str, Any]], source: Markers3D | LabAngles, axes: LabAxes | None = None
+) -> list[dict[str, Any]]:
+    """Give a side to events that have none (a C3D whose ``EVENT:CONTEXTS`` are empty).
+
+    At a foot strike the landing heel is ahead of the other heel; at a foot off the leaving
+    toe is behind the other toe (along the walking direction of that instant).
+
+    Parameters
+    ----------
+    events
+        ``{"side", "kind", "time_s"}`` dicts; those with a side, or of another kind, are kept
+        as they are.
+    source
+        the trial's markers (heels and toes, as for :func:`detect_events_markers`).
+    axes
+        as for :func:`detect_events_markers`.
+
+    Returns
+    -------
+    list of dict
+        the events, sorted by time, sides filled where the markers are seen.
+    """
+    feet = _feet_of(source)
+    fwd, up, _ = _axes_for(feet, axes)
+    t = feet.time_s
+    direction = np.broadcast_to(fwd, (t.size, 3))
+    if feet.pelvis is not None and np.isfinite(feet.pelvis).any():
+        pf = _fill_nan(feet.pelvis @ fwd)
+        dt = float(np.median(np.diff(t)))
+        if abs(pf[-1] - pf[0]) / max(t[-1] - t[0], 1e-9) >= TREADMILL_MAX_SPEED_M_S:
+            sign = _smooth_sign(np.gradient(pf, t), max(1, int(0.5 / dt)))
+            direction = sign[:, None] * fwd[None, :]
+    out = []
+    for e in _event_list(events):
+        if e["side"] is None and e["kind"] in _KINDS:
+            part = "heel" if e["kind"] == "foot_strike" else "toe"
+            i = int(np.clip(np.searchsorted(t, e["time_s"]), 0, t.size - 1))
+            if i > 0 and abs(t[i - 1] - e["time_s"]) < abs(t[i] - e["time_s"]):
+                i -= 1
+            lp, rp = feet.points.get(f"left_{part}"), feet.points.get(f"right_{part}")
+            if lp is not None and rp is not None:
+                d = float((lp[i] - rp[i]) @ direction[i])
+                if np.isfinite(d):
+                    ahead = "left" if d > 0 else "right"
+                    behind = "right" if d > 0 else "left"
+                    e = {**e, "side": ahead if e["kind"] == "foot_strike" else behind}
+        out.append(e)
+    return out
+
+
+# ----------------------------------------------------------------------------- force plates
+def _contacts(above: np.ndarray) -> list[tuple[int, int]]:
+    d = np.diff(np.concatenate(([0], above.astype(np.int8), [0])))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
+
+
+def _foot_distance(cop: np.ndarray, pts: list[np.ndarray]) -> np.ndarray:
+    """``(n,)`` horizontal-agnostic distance from the CoP to the foot (heel-toe segment or ankle)."""
+    best = np.full(cop.shape[0], np.inf)
+    heel, toe = pts[0], pts[1]
+    if heel is not None and toe is not None:
+        seg = toe - heel
+        with np.errstate(invalid="ignore", divide="ignore"):
+            u = np.clip(np.sum((cop - heel) * seg, -1) / np.sum(seg * seg, -1), 0.0, 1.0)
+        d = np.linalg.norm(cop - (heel + u[:, None] * seg), axis=-1)
+        best = np.fmin(best, d)
+    for p in pts:
+        if p is not None:
+            best = np.fmin(best, np.linalg.norm(cop - p, axis=-1))
+    return best
+
+
+def detect_events_force_plates(
+    plates: ForcePlates,
+    markers_or_joint_centres: Markers3D | LabAngles,
+    *,
+    threshold_n: float = 20.0,
+    min_contact_s: float = 0.05,
+    max_cop_distance_m: float = 0.25,
+) -> GaitEvents:
+    """Foot strikes and foot offs from the force plates of a trial.
+
+    A contact is a run of analog samples where a plate's vertical force exceeds
+    ``threshold_n``: the foot strike is the first sample above the threshold, the foot off the
+    first sample below it again (times of those analog samples). A contact already under way
+    at the start of the recording gives no foot strike, one still under way at its end no foot
+    off. The side is the foot (heel-toe segment, heel, toe or ankle) closest to the centre of
+    pressure at mid-contact.
+
+    Dropped, each with a note: contacts shorter than ``min_contact_s``; contacts whose centre
+    of pressure is further than ``max_cop_distance_m`` from both feet; contacts where two feet
+    share the plate (the closest foot changes between the first and last third of the contact,
+    or the other foot stands over the plate at mid-contact); contacts of one foot on two plates
+    at once (both dropped).
+
+    Parameters
+    ----------
+    plates
+        :func:`medius.io.force_plates.read_force_plates` of the trial.
+    markers_or_joint_centres
+        the foot markers (as for :func:`detect_events_markers`) on the same clock.
+    threshold_n
+        vertical-force threshold in newtons.
+    min_contact_s
+        shorter contacts are dropped (noise, a brush of the plate).
+    max_cop_distance_m
+        farthest the centre of pressure may be from the foot it is given to.
+
+    Returns
+    -------
+    GaitEvents
+        ``info["contacts"]`` lists every contact kept: plate, side, strike and off times.
+
+    Raises
+    ------
+    NotJudgeableError
+        the trial has no force plates or no contact on them.
+    """
+    thr = check_real("threshold_n", threshold_n, low=0.0, low_inclusive=False)
+    min_c = check_real("min_contact_s", min_contact_s, low=0.0)
+    max_d = check_real("max_cop_distance_m", max_cop_distance_m, low=0.0, low_inclusive=False)
+    feet = _feet_of(markers_or_joint_centres)
+    where = _where(plates.source) or _where(feet.source)
+    if len(plates) == 0:
+        raise NotJudgeableError("no force plates in the trial: gait events need markers instead", path=where)
+    t_an = plates.time_s
+    tm = feet.time_s
+
+    def at(arr: np.ndarray | None, times: np.ndarray) -> np.ndarray | None:
+        if arr is None:
+            return None
+        out = np.empty((times.size, 3))
+        for j in range(3):
+            col = arr[:, j]
+            ok = np.isfinite(col)
+            out[:, j] = np.interp(times, tm[ok], col[ok], left=np.nan, right=np.nan) if ok.sum() >= 2 else np.nan
+        return out
+
+    notes: list[str] = []
+    contacts: list[dict[str, Any]] = []
+    for plate in plates:
+        vz = plate.vertical_n
+        for a, b in _contacts(vz > thr):
+            label = f"plate {plate.number} contact {t_an[a]:.3f}-{t_an[min(b, t_an.size - 1)]:.3f} s"
+            if t_an[min(b, t_an.size - 1)] - t_an[a] < min_c:
+                notes.append(f"{label}: dropped, shorter than {min_c:g} s")
+                continue
+            idx = np.arange(a, b)
+            thirds = [idx[: max(1, idx.size // 3)], idx[idx.size // 3 : max(idx.size // 3 + 1, 2 * idx.size // 3)],
+                      idx[2 * idx.size // 3 :]]
+            mids = []
+            for part in thirds:
+                cop = plate.cop_m[part]
+                dists = {}
+                for s in _SIDES:
+                    pts = [at(feet.points.get(f"{s}_{p}"), t_an[part]) for p in ("heel", "toe", "ankle")]
+                    d = _foot_distance(cop, pts)
+                    dists[s] = float(np.nanmedian(np.where(np.isfinite(d), d, np.nan))) if np.isfinite(d).any() else np.inf
+                mids.append(dists)
+            mid = mids[1]
+            side = min(_SIDES, key=lambda s: mid[s])
+            other = "right" if side == "left" else "left"
+            if not math.isfinite(mid[side]) or mid[side] > max_d:
+                notes.append(f"{label}: dropped, no foot within {max_d:g} m of the centre of pressure")
+                continue
+            first_side = min(_SIDES, key=lambda s: mids[0][s])
+            last_side = min(_SIDES, key=lambda s: mids[2][s])
+            if first_side != last_side:
+                notes.append(
+                    f"{label}: dropped, two feet on the plate (the centre of pressure moves from the "
+                    f"{first_side} to the {last_side} foot)"
+                )
+                continue
+            t_mid = t_an[(a + b) // 2 : (a + b) // 2 + 1]
+            op = [at(feet.points.get(f"{other}_{p}"), t_mid) for p in ("heel", "toe")]
+            own = [at(feet.points.get(f"{side}_{p}"), t_mid) for p in ("heel", "toe")]
+            if all(x is not None for x in op + own):
+                heights = [float(x[0] @ plate.up) for x in op + own]
+                other_low = min(heights[:2]) <= min(heights[2:]) + 0.03
+                other_over = any(bool(plate.contains(x[0])) for x in op)
+                if other_low and other_over:
+                    notes.append(f"{label}: dropped, two feet on the plate (the {other} foot stands on it too)")
+                    continue
+            contacts.append(
+                {
+                    "plate": plate.number,
+                    "side": side,
+                    "strike_s": None if a == 0 else float(t_an[a]),
+                    "off_s": None if b >= t_an.size else float(t_an[b]),
+                    "start_s": float(t_an[a]),
+                    "end_s": float(t_an[min(b, t_an.size - 1)]),
+                    "cop_distance_m": round(mid[side], 4),
+                }
+            )
+    # one foot on two plates at once
+    drop = set()
+    for i, c in enumerate(contacts):
+        for j in range(i + 1, len(contacts)):
+            d = contacts[j]
+            if c["side"] == d["side"] and c["plate"] != d["plate"] and c["start_s"] < d["end_s"] and d["start_s"] < c["end_s"]:
+                drop.update((i, j))
+                notes.append(
+                    f"{c['side']} foot on plates {c['plate']} and {d['plate']} at once "
+                    f"({max(c['start_s'], d['start_s']):.3f} s): both contacts dropped"
+                )
+    kept = [c for i, c in enumerate(contacts) if i not in drop]
+    if not kept:
+        raise NotJudgeableError(
+            "no foot contacts found on the force plates: "
+            + (f"the vertical force never exceeds {thr:g} N" if not notes else "; ".join(notes)),
+            path=where,
+        )
+    found = []
+    for c in kept:
+        if c["strike_s"] is not None:
+            found.append((c["side"], "foot_strike", c["strike_s"]))
+        if c["off_s"] is not None:
+            found.append((c["side"], "foot_off", c["off_s"]))
+    return GaitEvents(
+        events=_make_events(found),
+        method="force_plates",
+        notes=tuple(notes),
+        info={"threshold_n": thr, "contacts": kept, "analog_rate_hz": plates.rate_hz},
+    )
+
+
+# ----------------------------------------------------------------------------- 2D video
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    return _contacts(mask)
+
+
+def _rolling_percentile(x: np.ndarray, n_win: int, q: float) -> np.ndarray:
+    out = np.full(x.size, np.nan)
+    half = max(1, n_win // 2)
+    for i in range(x.size):
+        seg = x[max(0, i - half) : i + half + 1]
+        seg = seg[np.isfinite(seg)]
+        if seg.size:
+            out[i] = np.percentile(seg, q)
+    return out
+
+
+def detect_events_2d(
+    kp: Keypoints2D,
+    *,
+    view: Literal["back", "front"] = "back",
+    task: Literal["walk", "run"] = "walk",
+    cutoff_hz: float | None = 6.0,
+    stance_fraction: float = 0.15,
+    min_stance_s: float | None = None,
+    min_swing_s: float | None = None,
+) -> GaitEvents:
+    """Foot strikes and foot offs from 2D keypoints of a person walking or running, filmed from
+    behind or the front (over ground or on a treadmill).
+
+    A planted foot does not move over the ground. Filmed by a fixed camera it stays still in the
+    image (over ground) or slides along the image's vertical at the belt's speed (treadmill);
+    a swinging foot lifts and travels forward, far faster. For each foot the image velocity
+    along ``y`` of the heel and the toe is divided by the leg length in pixels (mid-hip to the lower ankle,
+    the 90th percentile over a stride, so a person walking away and shrinking keeps the same
+    scale) and differentiated. The velocity of a planted foot is the median velocity of the
+    lower foot (the one nearer the image bottom) over the trial. A foot is *in stance* while
+    its heel or toe moves at that velocity, within ``stance_fraction`` of the swing speed (95th
+    percentile of the departure from it); foot strike is the first stance sample of the heel
+    or the toe (whichever lands first), foot off the last stance sample of the toe (or heel);
+    stance and swing phases shorter than the minimum are merged away.
+
+    Parameters
+    ----------
+    kp
+        keypoints (heels, toes, ankles and hips; NaN allowed, short holes are bridged).
+    view
+        ``"back"`` or ``"front"`` (recorded; the planted-foot velocity is measured, so the
+        detection is the same).
+    task
+        ``"walk"`` or ``"run"``: sets the default minimum stance (walk 0.2 s, run 0.08 s) and
+        swing (walk 0.2 s, run 0.15 s) durations.
+    cutoff_hz
+        zero-lag low-pass filter of the normalised positions before differentiating (None:
+        none). Must be below half the frame rate.
+    stance_fraction
+        the stance band, as a fraction of the swing speed.
+    min_stance_s, min_swing_s
+        override the task defaults.
+
+    Returns
+    -------
+    GaitEvents
+        ``method="video_2d"``; ``info`` has the leg length in px, the planted-foot velocity
+        (leg lengths per second) and the thresholds.
+
+    Raises
+    ------
+    NotJudgeableError
+        hips or feet not seen, frame rate too low for the filter, or no foot strike found for
+        a foot (standing still, not gait).
+    """
+    v_name = check_option("view", view, ("back", "front"))
+    tsk = check_option("task", task, ("walk", "run"))
+    frac = check_real("stance_fraction", stance_fraction, low=0.0, high=1.0, low_inclusive=False)
+    min_st = check_real("min_stance_s", min_stance_s if min_stance_s is not None else (0.2 if tsk == "walk" else 0.08), low=0.0)
+    min_sw = check_real("min_swing_s", min_swing_s if min_swing_s is not None else (0.2 if tsk == "walk" else 0.15), low=0.0)
+    where = _where(kp.source)
+    t = kp.time_s
+    if kp.n_frames < 10:
+        raise NotJudgeableError(f"{kp.n_frames} frames: gait events need a few strides of video", path=where)
+    dt = float(np.median(np.diff(t)))
+    fps = 1.0 / dt
+
+    def y_of(name: str) -> np.ndarray:
+        try:
+            return kp.xy(name)[:, 1].astype(float)
+        except KeyError:
+            return np.full(kp.n_frames, np.nan)
+
+    hip = np.nanmean(np.stack([y_of("left_hip"), y_of("right_hip")]), axis=0)
+    if np.isfinite(hip).sum() < 0.5 * kp.n_frames:
+        raise NotJudgeableError("the hips are not seen in most frames: gait events need them", path=where)
+    ank = {s: y_of(f"{s}_ankle") for s in _SIDES}
+    feet = {s: {p: y_of(f"{s}_{p}") for p in ("heel", "toe")} for s in _SIDES}
+    for s in _SIDES:
+        for p in ("heel", "toe"):
+            if np.isfinite(feet[s][p]).sum() < 0.5 * kp.n_frames:
+                feet[s][p] = ank[s]
+        if np.isfinite(feet[s]["heel"]).sum() < 0.5 * kp.n_frames:
+            raise NotJudgeableError(f"the {s} foot (heel, toe, ankle) is not seen in most frames", path=where)
+    low_ankle = np.fmax(ank["left"], ank["right"])
+    if not np.isfinite(low_ankle).any():
+        low_ankle = np.fmax(feet["left"]["heel"], feet["right"]["heel"])
+    leg = _rolling_percentile(low_ankle - hip, int(round(1.5 / dt)), 90)
+    leg = _fill_nan(leg)
+    if not (np.isfinite(leg).all() and np.all(leg > 0)):
+        raise NotJudgeableError("cannot measure the leg length in the image (hips below the ankles?)", path=where)
+
+    sig: dict[str, dict[str, np.ndarray]] = {}
+    vel: dict[str, dict[str, np.ndarray]] = {}
+    for s in _SIDES:
+        sig[s], vel[s] = {}, {}
+        for p in ("heel", "toe"):
+            x = _lowpass(_fill_nan(feet[s][p]), fps, cutoff_hz)
+            sig[s][p] = x / leg
+            vel[s][p] = np.gradient(x, t) / leg
+    # planted-foot velocity: the lower foot (nearer the image bottom), over the trial
+    lower_is_left = sig["left"]["heel"] > sig["right"]["heel"]
+    v_low = np.where(lower_is_left, vel["left"]["heel"], vel["right"]["heel"])
+    sep = np.abs(sig["left"]["heel"] - sig["right"]["heel"])
+    clear = sep > np.percentile(sep, 50)
+    v_plant = float(np.median(v_low[clear])) if clear.any() else float(np.median(v_low))
+
+    n_min_st = max(1, int(round(min_st / dt)))
+    n_min_sw = max(1, int(round(min_sw / dt)))
+    found: list[tuple[str, str, float]] = []
+    notes: list[str] = []
+    info_thr: dict[str, float] = {}
+    for s in _SIDES:
+        dep = {p: np.abs(vel[s][p] - v_plant) for p in ("heel", "toe")}
+        swing_speed = float(np.percentile(np.fmax(dep["heel"], dep["toe"]), 95))
+        thr = frac * swing_speed
+        info_thr[s] = thr
+        still = {p: dep[p] < thr for p in ("heel", "toe")}
+        stance = still["heel"] | still["toe"]
+        # merge: short swings inside stance and short stances inside swing are noise
+        stance = _clean_runs(stance, n_min_st, n_min_sw)
+        if swing_speed < _MIN_SWING_LEG_PER_S:
+            stance[:] = True  # the feet never move faster than a planted foot: no strides
+        for a, b in _runs(stance):
+            if a > 0:
+                cands = [_flank_time(t, dep[p], a, thr, before=True) for p in ("heel", "toe")]
+                found.append((s, "foot_strike", min(cands)))
+            if b < kp.n_frames:
+                found.append((s, "foot_off", _flank_time(t, dep["toe"], b - 1, thr, before=False)))
+        if not any(k == "foot_strike" and side == s for side, k, _ in found):
+            raise NotJudgeableError(
+                f"no foot strikes found for the {s} foot: its heel and toe do not alternate between "
+                "stance and swing in the video (standing still, feet hidden or not gait?)",
+                path=where,
+            )
+    return GaitEvents(
+        events=_make_events(found),
+        method="video_2d",
+        notes=tuple(notes),
+        info={
+            "view": v_name,
+            "task": tsk,
+            "leg_length_px_median": float(np.median(leg)),
+            "planted_foot_velocity_leg_per_s": v_plant,
+            "stance_threshold_leg_per_s": info_thr,
+            "cutoff_hz": cutoff_hz,
+            "frame_rate_hz": fps,
+        },
+    )
+
+
+def _clean_runs(mask: np.ndarray, n_min_true: int, n_min_false: int) -> np.ndarray:
+    m = mask.copy()
+    # drop short True runs first (a swinging foot whose forward and downward image motions
+    # cancel for an instant looks still), then fill short False gaps inside stance (noise)
+    for a, b in _runs(m):
+        if b - a < n_min_true:
+            m[a:b] = False
+    for a, b in _runs(~m):
+        if a > 0 and b < m.size and b - a < n_min_false:
+            m[a:b] = True
+    return m
+
+
+def _flank_time(t: np.ndarray, dep: np.ndarray, i: int, thr: float, *, before: bool) -> float:
+    """Where the foot's departure from the planted velocity reaches zero, next to stance sample ``i``.
+
+    The flank of the swing next to the stance (``before``: the samples before ``i``, the landing;
+    else those after ``i``, the take-off) is fitted with a line over the samples between the
+    stance threshold and 60 % of the flank's peak, and extrapolated to zero departure; without
+    enough samples, the sub-frame crossing of the threshold.
+    """
+    n = dep.size
+    step = -1 if before else 1
+    j = i + step
+    idx = []
+    peak = 0.0
+    while 0 <= j < n and abs(j - i) < n:
+        if dep[j] < peak * 0.98 and peak > thr:
+            break  # past the peak of the flank
+        peak = max(peak, float(dep[j]))
+        idx.append(j)
+        j += step
+    idx_arr = np.asarray(idx, dtype=int)
+    if idx_arr.size:
+        sel = idx_arr[(dep[idx_arr] >= thr) & (dep[idx_arr] <= 0.6 * peak)]
+        if sel.size >= 2:
+            beta, alpha = np.polyfit(t[sel], dep[sel], 1)
+            if beta != 0 and np.isfinite(beta):
+                tz = -alpha / beta
+                lo, hi = (t[sel].min() - 0.3, t[i] + 0.5 * (t[-1] - t[0]) / n) if before else (
+                    t[i] - 0.5 * (t[-1] - t[0]) / n,
+                    t[sel].max() + 0.3,
+                )
+                if lo <= tz <= hi:
+                    return float(tz)
+    k = i - 1 if before else i + 1
+    if 0 <= k < n and dep[k] != dep[i]:
+        a, b = (k, i) if before else (i, k)
+        f = (thr - dep[a]) / (dep[b] - dep[a])
+        if 0 <= f <= 1:
+            return float(t[a] + f * (t[b] - t[a]))
+    return float(t[i])
+
+
+def _crossing_time(t: np.ndarray, dep: Mapping[str, np.ndarray], thr: float, i: int, *, rising: bool) -> float:
+    """Sub-frame time where the departure from the planted velocity crosses ``thr`` next to ``i``.
+
+    For a strike (``rising=False``) the crossing is between ``i - 1`` (moving) and ``i``
+    (still); for a foot off between ``i`` (still) and ``i + 1`` (moving).
+    """
+    best = None
+    for x in dep.values():
+        if rising:
+            a, b = i, i + 1
+        else:
+            a, b = i - 1, i
+        if a < 0 or b >= x.size:
+            continue
+        xa, xb = x[a], x[b]
+        if (xa - thr) * (xb - thr) <= 0 and xa != xb:
+            f = (thr - xa) / (xb - xa)
+            tc = t[a] + f * (t[b] - t[a])
+            best = tc if best is None else (min(best, tc) if not rising else max(best, tc))
+    return float(best if best is not None else t[i])
+
+
+# ----------------------------------------------------------------------------- stances
+@dataclass(frozen=True)
+class Stance:
+    """One stance phase: from a foot strike to the foot off of the same foot.
+
+    Attributes
+    ----------
+    side
+        ``"left"`` or ``"right"``.
+    foot_strike_s, foot_off_s
+        its events, seconds.
+    start_index, end_index
+        samples of ``time_s`` nearest the foot strike and the foot off.
+    mid_index
+        sample nearest mid-stance (midpoint in time of the two events).
+    next_foot_strike_s
+        the next foot strike of the same foot (the end of the stride), None at the trial end.
+    contralateral_events
+        the other foot's events between the foot strike and the foot off.
+    """
+
+    side: Side
+    foot_strike_s: float
+    foot_off_s: float
+    start_index: int
+    end_index: int
+    mid_index: int
+    next_foot_strike_s: float | None
+    contralateral_events: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def duration_s(self) -> float:
+        return self.foot_off_s - self.foot_strike_s
+
+    @property
+    def stride_time_s(self) -> float | None:
+        return None if self.next_foot_strike_s is None else self.next_foot_strike_s - self.foot_strike_s
+
+
+class StanceList(list):
+    """A list of :class:`Stance` with ``skipped``: one reason per stance left out."""
+
+    skipped: list[str]
+
+    def __init__(self, items: Iterable[Stance] = (), skipped: Iterable[str] = ()) -> None:
+        super().__init__(items)
+        self.skipped = list(skipped)
+
+
+def _nearest(t: np.ndarray, x: float) -> int:
+    i = int(np.clip(np.searchsorted(t, x), 0, t.size - 1))
+    if i > 0 and abs(t[i - 1] - x) <= abs(t[i] - x):
+        i -= 1
+    return i
+
+
+def segment_stances(events: GaitEvents | Iterable[Mapping[str, Any]], time_s: np.ndarray) -> StanceList:
+    """Cut a trial into stance phases (foot strike to foot off of the same foot).
+
+    Parameters
+    ----------
+    events
+        a :class:`GaitEvents` or ``{"side", "kind", "time_s"}`` dicts (others ignored).
+    time_s
+        ``(time,)`` the samples the indices refer to.
+
+    Returns
+    -------
+    StanceList
+        the stances in time order; ``skipped`` says why any were left out: a stance missing
+        its foot strike or foot off at the trial edges, or an inconsistent sequence (two foot
+        strikes, or two foot offs, in a row on one foot).
+    """
+    t = np.asarray(time_s, dtype=float)
+    if t.ndim != 1 or t.size == 0:
+        raise ValueError("Invalid value for the 'time_s' parameter: a non-empty (time,) array is needed.")
+    evs = [e for e in _event_list(events) if e["side"] in _SIDES and e["kind"] in _KINDS]
+    stances: list[Stance] = []
+    skipped: list[str] = []
+    for s in _SIDES:
+        own = [e for e in evs if e["side"] == s]
+        other = [e for e in evs if e["side"] != s]
+        strikes = [e["time_s"] for e in own if e["kind"] == "foot_strike"]
+        if own and own[0]["kind"] == "foot_off":
+            skipped.append(f"{s}: stance before {own[0]['time_s']:.3f} s has no foot strike (trial start)")
+        for k, e in enumerate(own):
+            if e["kind"] != "foot_strike":
+                if k > 0 and own[k - 1]["kind"] == "foot_off":
+                    skipped.append(
+                        f"{s}: two foot offs without a foot strike ({own[k - 1]['time_s']:.3f} and "
+                        f"{e['time_s']:.3f} s)"
+                    )
+                continue
+            if k + 1 >= len(own):
+                skipped.append(f"{s}: stance from {e['time_s']:.3f} s has no foot off (trial end)")
+                continue
+            nxt = own[k + 1]
+            if nxt["kind"] != "foot_off":
+                skipped.append(
+                    f"{s}: two foot strikes without a foot off ({e['time_s']:.3f} and {nxt['time_s']:.3f} s)"
+                )
+                continue
+            fs, fo = e["time_s"], nxt["time_s"]
+            later = [x for x in strikes if x > fo]
+            stances.append(
+                Stance(
+                    side=s,
+                    foot_strike_s=fs,
+                    foot_off_s=fo,
+                    start_index=_nearest(t, fs),
+                    end_index=_nearest(t, fo),
+                    mid_index=_nearest(t, 0.5 * (fs + fo)),
+                    next_foot_strike_s=later[0] if later else None,
+                    contralateral_events=tuple(x for x in other if fs < x["time_s"] < fo),
+                )
+            )
+    stances.sort(key=lambda st: st.foot_strike_s)
+    return StanceList(stances, skipped)
+
+
+# ----------------------------------------------------------------------------- timing
+def compute_step_times(events: GaitEvents | Iterable[Mapping[str, Any]]) -> np.ndarray:
+    """Step times in seconds: intervals between consecutive foot strikes of opposite feet.
+
+    Parameters
+    ----------
+    events
+        a :class:`GaitEvents` or event dicts.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)``; pairs of consecutive strikes of the same foot (a missed strike) are skipped.
+    """
+    fs = [e for e in _event_list(events) if e["kind"] == "foot_strike" and e["side"] in _SIDES]
+    out = [b["time_s"] - a["time_s"] for a, b in zip(fs[:-1], fs[1:], strict=True) if a["side"] != b["side"]]
+    return np.asarray(out, dtype=float)
+
+
+def compute_stride_times(events: GaitEvents | Iterable[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    """Stride times in seconds per foot: intervals between its consecutive foot strikes.
+
+    Parameters
+    ----------
+    events
+        a :class:`GaitEvents` or event dicts.
+
+    Returns
+    -------
+    dict
+        ``{"left": (n,), "right": (m,)}``.
+    """
+    evs = _event_list(events)
+    out = {}
+    for s in _SIDES:
+        fs = np.array([e["time_s"] for e in evs if e["kind"] == "foot_strike" and e["side"] == s])
+        out[s] = np.diff(fs) if fs.size > 1 else np.zeros(0)
+    return out
+
+
+def compute_cadence(events: GaitEvents | Iterable[Mapping[str, Any]]) -> float:
+    """Cadence in steps per minute: 60 / the median step time (consecutive opposite-side strikes).
+
+    Parameters
+    ----------
+    events
+        a :class:`GaitEvents` or event dicts.
+
+    Returns
+    -------
+    float
+        steps per minute.
+
+    Raises
+    ------
+    NotJudgeableError
+        fewer than two foot strikes of alternating feet.
+    """
+    steps = compute_step_times(events)
+    if steps.size == 0:
+        raise NotJudgeableError(
+            "cannot compute the cadence: it needs at least two consecutive foot strikes of opposite feet"
+        )
+    return float(60.0 / np.median(steps))

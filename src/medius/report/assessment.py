@@ -1,0 +1,177 @@
+"""The assessment report: ``findings.json`` and a self-contained ``assessment.html`` (and PDF).
+
+Red flags lead the page with "See a clinician before starting exercises"; then the findings (each
+with the measurements and registry ids behind it), the strength table with the protocol of every
+value, the clinical tests, the questionnaires, the movement screens and the exercise program
+(B's :func:`medius.report.program.render_program_html`, embedded). Outputs are written into a
+temporary folder beside the destination and renamed into place, so nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from medius import __version__
+from medius.clinic.findings import AssessmentOutcome
+from medius.clinic.progress import Change
+from medius.errors import OutputError
+from medius.report._output import finish_output_dir, prepare_output_dir
+
+__all__ = [
+    "render_assessment_html",
+    "render_comparison_html",
+    "write_assessment_outputs",
+    "write_comparison_outputs",
+]
+
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _program_html(outcome: AssessmentOutcome, person_name: str | None) -> str | None:
+    if outcome.program is None or outcome.program.blocked_by_red_flags:
+        return None
+    try:
+        from medius.report.program import render_program_html
+    except ImportError:  # pragma: no cover - ships with the report package
+        return None
+    return render_program_html(outcome.program, person_name=person_name)
+
+
+def render_assessment_html(
+    outcome: AssessmentOutcome, *, person_name: str | None = None, include_program: bool = True
+) -> str:
+    """The assessment as one self-contained HTML page (no external files, scripts or fonts)."""
+    doc = outcome.document
+    name = person_name if person_name is not None else doc["person"].get("name")
+    return _environment().get_template("assessment.html.j2").render(
+        title="Knee and hip assessment",
+        doc=doc,
+        person_name=name,
+        program_html=_program_html(outcome, name) if include_program else None,
+        version=__version__,
+    )
+
+
+def _pdf_bytes(html_text: str) -> bytes:
+    import weasyprint
+
+    def _no_fetch(url: str, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError(f"the assessment report fetches nothing; refused {url!r}")
+
+    return weasyprint.HTML(string=html_text, url_fetcher=_no_fetch, base_url=None).write_pdf()
+
+
+def write_assessment_outputs(
+    outcome: AssessmentOutcome,
+    out_dir: str | Path,
+    *,
+    force: bool = False,
+    pdf: bool = False,
+    person_name: str | None = None,
+) -> Path:
+    """Write ``findings.json`` and ``assessment.html`` (with ``pdf``: ``assessment.pdf`` and, when a
+    program was generated, ``program.pdf``) into ``out_dir``, all or nothing."""
+    out = Path(out_dir)
+    tmp = prepare_output_dir(out, force=force)
+    try:
+        files = {"findings": "findings.json", "report": "assessment.html"}
+        doc = dict(outcome.document)
+        if pdf:
+            files["pdf"] = "assessment.pdf"
+            if outcome.program is not None and not outcome.program.blocked_by_red_flags:
+                files["program_pdf"] = "program.pdf"
+        doc["files"] = files
+        (tmp / "findings.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        html_text = render_assessment_html(outcome, person_name=person_name)
+        (tmp / "assessment.html").write_text(html_text, encoding="utf-8")
+        if pdf:
+            printable = render_assessment_html(outcome, person_name=person_name, include_program=False)
+            (tmp / "assessment.pdf").write_bytes(_pdf_bytes(printable))
+            if "program_pdf" in files:
+                from medius.report.program import write_program_pdf
+
+                write_program_pdf(outcome.program, tmp / "program.pdf", person_name=person_name)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutputError(f"cannot write the outputs ({exc.strerror or exc})", path=out) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finish_output_dir(tmp, out)
+    return out
+
+
+def render_comparison_html(changes: list[Change], *, first_label: str, second_label: str) -> str:
+    """A self-contained HTML table of the changes between two visits."""
+    e = _html.escape
+    rows = []
+    for c in changes:
+        err = "—" if c.measurement_error is None else f"{c.measurement_error:g}"
+        beyond = {True: "yes", False: "no", None: "unknown"}[c.exceeds_error]
+        mcid = "—" if c.mcid is None else f"{c.mcid:g} ({'reached' if c.exceeds_mcid else 'not reached'})"
+        rows.append(
+            "<tr>"
+            + "".join(
+                f"<td>{e(str(x))}</td>"
+                for x in (c.label, f"{c.before:g}", f"{c.after:g}", f"{c.change:+.2f}", err, beyond, mcid, c.direction)
+            )
+            + "</tr>"
+        )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Progress between visits</title>'
+        "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:1.5rem auto;padding:0 1rem}"
+        "table{border-collapse:collapse;width:100%}th,td{border:1px solid #ddd;padding:.3rem .45rem;text-align:left}"
+        "th{background:#f0f0f0}</style></head><body>"
+        f"<h1>Progress: {e(first_label)} → {e(second_label)}</h1>"
+        "<p>A change is real only when it exceeds the measurement error; it matters to the person when it also "
+        "reaches the minimal important difference.</p><table><tr><th>measurement</th><th>before</th><th>after</th>"
+        "<th>change</th><th>measurement error</th><th>beyond error</th><th>minimal important change</th>"
+        "<th>verdict</th></tr>" + "".join(rows) + "</table>"
+        f"<p><small>medius {e(__version__)}</small></p></body></html>"
+    )
+
+
+def write_comparison_outputs(
+    changes: list[Change],
+    out_dir: str | Path,
+    *,
+    first_label: str,
+    second_label: str,
+    force: bool = False,
+) -> Path:
+    """Write ``progress.json`` and ``progress.html`` into ``out_dir``, all or nothing."""
+    out = Path(out_dir)
+    tmp = prepare_output_dir(out, force=force)
+    try:
+        doc = {
+            "schema_version": "1.0",
+            "kind": "medius-progress",
+            "first": first_label,
+            "second": second_label,
+            "changes": [c.as_dict() for c in changes],
+        }
+        (tmp / "progress.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (tmp / "progress.html").write_text(
+            render_comparison_html(changes, first_label=first_label, second_label=second_label), encoding="utf-8"
+        )
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finish_output_dir(tmp, out)
+    return out
