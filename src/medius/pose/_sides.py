@@ -102,6 +102,11 @@ def correct_left_right(
     clear = finite & (np.abs(np.nan_to_num(order)) >= min_order)
     pos_frac = float(np.mean(order[clear] > 0)) if clear.any() else float("nan")
     evidence = {"face_confidence": float(face_conf), "frames_ordered_as_facing_camera": pos_frac}
+    # keypoint files without confidences (TRC) read as 1 everywhere: the face then says nothing
+    all_conf = kp.confidence[np.isfinite(kp.confidence)]
+    if all_conf.size and np.all(all_conf == 1.0):
+        face_conf = float("nan")
+        evidence["face_confidence_unknown"] = 1.0
     if np.isfinite(face_conf) and face_conf >= 0.8:
         facing: Facing = "camera"
     elif clear.sum() >= 3 and pos_frac >= 0.75:

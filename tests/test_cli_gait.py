@@ -1,0 +1,287 @@
+"""Walking and running through ``medius analyze``: synthetic known answers (C3D and video keypoints),
+the 2D/3D round trip, the real UQAM trial's snapshot, and the error paths of lab trials."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from medius.cli import app
+from medius.io.markers import Markers3D, read_c3d, write_c3d
+from medius.kinematics.synthetic_gait import (
+    CameraSpec,
+    GaitSpec,
+    make_gait_trial,
+    make_static_trial,
+    render_gait_video_keypoints,
+    write_gait_c3d,
+    write_gait_keypoints,
+)
+
+HERE = Path(__file__).resolve().parent
+UQAM = HERE / "data" / "uqam"
+SNAPSHOT = HERE / "snapshots" / "uqam_walk.json"
+runner = CliRunner()
+
+DROP = {"left": 4.0, "right": 8.0}
+ADD = {"left": 6.0, "right": 10.0}
+
+
+def _analyze(*args: str) -> tuple[int, dict | None, str]:
+    res = runner.invoke(app, ["analyze", *args, "--no-video", "--json", "--force"])
+    try:
+        doc = json.loads(res.stdout)
+    except ValueError:
+        doc = None
+    return res.exit_code, doc, res.stderr if hasattr(res, "stderr") else res.output
+
+
+def _match(truth_stances: list[dict], side: str, strike_s: float) -> dict | None:
+    cands = [s for s in truth_stances if s["side"] == side]
+    best = min(cands, key=lambda s: abs(s["foot_strike_s"] - strike_s), default=None)
+    return best if best is not None and abs(best["foot_strike_s"] - strike_s) < 0.1 else None
+
+
+# ----------------------------------------------------------------------------- known answers, C3D
+@pytest.mark.parametrize(
+    ("task", "treadmill", "forward_axis", "up_axis"),
+    [("walk", False, "+x", "+z"), ("walk", True, "+y", "+z"), ("run", True, "-x", "+y")],
+)
+def test_synthetic_c3d_known_answers_through_the_cli(tmp_path, task, treadmill, forward_axis, up_axis):
+    spec = GaitSpec(task=task, duration_s=5.0, treadmill=treadmill, pelvic_drop_deg=DROP, hip_adduction_deg=ADD,
+                    forward_axis=forward_axis, up_axis=up_axis, medial_markers=True)
+    trial, truth = make_gait_trial(spec)
+    path = write_gait_c3d(trial, tmp_path / "trial.c3d", truth)
+    code, res, err = _analyze(str(path), "--task", task, "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    assert res["synthetic"] is True and res["task"] == task
+    dt = 1.0 / trial.rate_hz
+    tj = truth.to_json()["stances"]
+    matched = 0
+    for st in res["stances"]:
+        t = _match(tj, st["side"], st["foot_strike_s"])
+        assert t is not None, st
+        matched += 1
+        # events within one sample
+        assert abs(st["foot_strike_s"] - t["foot_strike_s"]) <= dt + 1e-6, (st["side"], st["foot_strike_s"])
+        assert abs(st["foot_off_s"] - t["foot_off_s"]) <= dt + 1e-6, (st["side"], st["foot_off_s"])
+        # angles within 0.5°
+        m = st["metrics"]
+        assert m["pelvic_drop_deg"]["peak"] == pytest.approx(t["pelvic_drop_peak_deg"], abs=0.5)
+        assert m["hip_adduction_deg"]["peak"] == pytest.approx(t["hip_adduction_peak_deg"], abs=0.5)
+        assert m["pelvic_drop_deg"]["at_mid_stance"] == pytest.approx(t["pelvic_drop_mid_stance_deg"], abs=0.5)
+        assert m["trunk_lean_deg"]["peak"] == pytest.approx(t["trunk_lean_peak_deg"], abs=0.5)
+        if st["values"]["step_width_cm"] is not None:
+            assert st["values"]["step_width_cm"] == pytest.approx(100 * t["step_width_m"], abs=0.5)
+    assert matched >= 6
+    for side in ("left", "right"):
+        assert res["summary"][side]["pelvic_drop_deg"]["mean"] == pytest.approx(DROP[side], abs=0.5)
+        assert res["summary"][side]["hip_adduction_deg"]["mean"] == pytest.approx(ADD[side], abs=0.5)
+    assert res["gait"]["cadence_steps_per_min"] == pytest.approx(truth.info["cadence_steps_per_min"], abs=1.0)
+    # the frontal projection of the markers gives the 2D values beside the 3D ones
+    assert res["frontal_2d"]["summary"]["right"]["pelvic_drop_deg"]["mean"] == pytest.approx(8.0, abs=1.0)
+    # per-stance CSV: one row per stance, 3D and frontal-2D columns
+    rows = list(csv.DictReader((tmp_path / "out" / "stances.csv").open()))
+    assert len(rows) == len(res["stances"])
+    assert float(rows[0]["pelvic_drop_deg_peak"]) == res["stances"][0]["metrics"]["pelvic_drop_deg"]["peak"]
+    assert "frontal_2d_hip_adduction_deg_peak" in rows[0]
+
+
+def test_static_trial_gives_the_knee_width(tmp_path):
+    """Moving trial without medial markers + static trial with them: chord offsets from the static."""
+    spec = GaitSpec(task="walk", duration_s=4.0, pelvic_drop_deg=DROP, hip_adduction_deg=ADD)
+    trial, truth = make_gait_trial(spec)
+    moving = write_gait_c3d(trial, tmp_path / "walk.c3d", truth)
+    static = write_c3d(make_static_trial(spec), tmp_path / "static.c3d")
+    # without the static trial the knee centre cannot be built: one clear line
+    code, _, err = _analyze(str(moving), "--task", "walk", "--out", str(tmp_path / "no-static"))
+    assert code == 4 and "--static" in err and "walk.c3d" in err
+    assert not (tmp_path / "no-static").exists()
+    code, res, err = _analyze(str(moving), "--task", "walk", "--static", str(static), "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    cal = res["provenance"]["parameters"]["lab_model"]["static_calibration"]
+    assert cal["method"].startswith("chord offsets")
+    for side in ("left", "right"):
+        assert res["summary"][side]["hip_adduction_deg"]["mean"] == pytest.approx(ADD[side], abs=0.5)
+
+
+# ----------------------------------------------------------------------------- video keypoints, round trip
+def test_video_keypoints_from_behind_and_the_2d_3d_round_trip(tmp_path):
+    spec = GaitSpec(task="walk", duration_s=8.0, treadmill=True, pelvic_drop_deg=DROP, hip_adduction_deg=ADD,
+                    medial_markers=True)
+    trial, truth = make_gait_trial(spec)
+    kp, video_truth = render_gait_video_keypoints(truth, camera=CameraSpec(fps=30.0))
+    write_gait_keypoints(kp, tmp_path / "kp", truth=truth, video=video_truth)
+    code, vid, err = _analyze(str(tmp_path / "kp" / "gait.trc"), "--task", "walk", "--out", str(tmp_path / "v"))
+    assert code == 0, err
+    assert vid["quality"]["view"] == "back" and vid["quality"]["left_right"]["facing"] == "away"
+    c3d = write_gait_c3d(trial, tmp_path / "trial.c3d", truth)
+    code, lab, err = _analyze(str(c3d), "--task", "walk", "--out", str(tmp_path / "l"))
+    assert code == 0, err
+    bound = video_truth.to_json()["projection_error"]
+    # the stance peaks agree within the projection error of this camera (computed by the generator:
+    # 2D minus 3D peak, largest over the stances) plus 0.3° for the video's event timing
+    for side in ("left", "right"):
+        for metric in ("pelvic_drop_deg", "hip_adduction_deg"):
+            v = vid["summary"][side][metric]["mean"]
+            lab3d = lab["summary"][side][metric]["mean"]
+            assert abs(v - lab3d) <= bound[metric] + 0.3, (side, metric, v, lab3d, bound[metric])
+        # and left/right are not swapped on the way (the video is filmed from behind)
+        assert vid["summary"][side]["pelvic_drop_deg"]["mean"] == pytest.approx(DROP[side], abs=bound["pelvic_drop_deg"] + 0.3)
+
+
+# ----------------------------------------------------------------------------- real lab trial snapshot
+def _snapshot_of(res: dict) -> dict:
+    def side_means(summary: dict) -> dict:
+        return {
+            side: {m: summary[side][m]["mean"] for m in ("pelvic_drop_deg", "hip_adduction_deg", "trunk_lean_deg", "fppa_deg")}
+            for side in ("left", "right")
+        }
+
+    return {
+        "status": res["status"],
+        "n_stances": {s: sum(1 for x in res["stances"] if x["side"] == s) for s in ("left", "right")},
+        "foot_strikes_s": [e["time_s"] for e in res["events"] if e["kind"] == "foot_strike"],
+        "summary": side_means(res["summary"]),
+        "pelvic_drop_at_mid_stance": {s: res["summary"][s]["pelvic_drop_deg"]["at_mid_stance"]["mean"] for s in ("left", "right")},
+        "frontal_2d": side_means(res["frontal_2d"]["summary"]),
+        "cadence_steps_per_min": res["gait"]["cadence_steps_per_min"],
+        "trendelenburg": {s: res["trendelenburg"][s]["flag"] for s in ("left", "right")},
+    }
+
+
+def test_real_uqam_trial_matches_its_reviewed_snapshot(tmp_path):
+    code, res, err = _analyze(
+        str(UQAM / "gait-lower-body.c3d"), "--task", "walk", "--static", str(UQAM / "static-100frames.c3d"),
+        "--marker-set", str(UQAM / "plug-in-gait-static-medial.yaml"), "--out", str(tmp_path / "u"),
+    )
+    assert code == 0, err
+    got = _snapshot_of(res)
+    want = json.loads(SNAPSHOT.read_text(encoding="utf-8"))["result"]
+    assert got["status"] == want["status"] and got["n_stances"] == want["n_stances"]
+    assert got["trendelenburg"] == want["trendelenburg"]
+    np.testing.assert_allclose(got["foot_strikes_s"], want["foot_strikes_s"], atol=0.011)
+    for block in ("summary", "frontal_2d"):
+        for side in ("left", "right"):
+            for m, v in want[block][side].items():
+                assert got[block][side][m] == pytest.approx(v, abs=0.05), (block, side, m)
+    assert got["cadence_steps_per_min"] == pytest.approx(want["cadence_steps_per_min"], abs=0.5)
+    # Vicon's own events (in the file) vs medius's marker events: Zeni strikes 20-50 ms early
+    vicon = sorted(e["time_s"] for e in read_c3d(UQAM / "gait-lower-body.c3d").events if e["kind"] == "foot_strike")
+    ours = got["foot_strikes_s"]
+    diffs = [min(abs(v - o) for o in ours) for v in vicon if ours[0] - 0.1 <= v <= ours[-1] + 0.1]
+    assert len(diffs) >= 7 and max(diffs) < 0.06
+
+
+def test_events_from_the_file(tmp_path):
+    # the UQAM file's events carry no side; medius assigns sides from the feet
+    code, res, err = _analyze(
+        str(UQAM / "gait-lower-body.c3d"), "--task", "walk", "--static", str(UQAM / "static-100frames.c3d"),
+        "--marker-set", str(UQAM / "plug-in-gait-static-medial.yaml"), "--events", "file", "--out", str(tmp_path / "f"),
+    )
+    assert code == 0, err
+    assert res["provenance"]["parameters"]["events"]["used"] == "file"
+    assert {e["side"] for e in res["events"]} == {"left", "right"}
+
+
+# ----------------------------------------------------------------------------- error paths
+@pytest.fixture(scope="module")
+def walk_c3d(tmp_path_factory) -> tuple[Path, Markers3D]:
+    d = tmp_path_factory.mktemp("walk")
+    trial, truth = make_gait_trial(GaitSpec(task="walk", duration_s=4.0, medial_markers=True))
+    return write_gait_c3d(trial, d / "trial.c3d", truth), trial
+
+
+def test_marker_set_naming_a_marker_the_trial_lacks(tmp_path, walk_c3d):
+    path, _ = walk_c3d
+    ms = tmp_path / "set.yaml"
+    text = (Path(__file__).resolve().parents[1] / "src/medius/kinematics/markersets/plug_in_gait.yaml").read_text()
+    ms.write_text(text.replace("left_heel: LHEE", "left_heel: L_HEEL"))
+    code, _, err = _analyze(str(path), "--task", "walk", "--marker-set", str(ms), "--out", str(tmp_path / "o"))
+    assert code == 4
+    assert "marker 'L_HEEL' (role left_heel" in err and "is not in the trial" in err and "trial.c3d" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+
+
+def test_long_gap_in_a_required_marker(tmp_path, walk_c3d):
+    _, trial = walk_c3d
+    pos = trial.position.copy()
+    i = trial.index("LASI")
+    pos[50:250, i] = np.nan  # 2 s of 4 s
+    gappy = Markers3D(pos, trial.labels, trial.time_s, trial.rate_hz, events=trial.events, source="x")
+    path = write_c3d(gappy, tmp_path / "gappy.c3d")
+    code, _, err = _analyze(str(path), "--task", "walk", "--out", str(tmp_path / "o"))
+    assert code == 4
+    assert "marker 'LASI' (left_asis) is missing in 50% of the frames" in err and "longest gap 2.00 s" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_short_gaps_are_filled(tmp_path, walk_c3d):
+    _, trial = walk_c3d
+    pos = trial.position.copy()
+    pos[100:105, trial.index("RKNE")] = np.nan  # 0.05 s
+    gappy = Markers3D(pos, trial.labels, trial.time_s, trial.rate_hz, events=trial.events, source="x")
+    path = write_c3d(gappy, tmp_path / "short-gap.c3d")
+    code, res, err = _analyze(str(path), "--task", "walk", "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    assert res["provenance"]["parameters"]["lab_model"]["gap_fill"]["max_gap_s"] == 0.1
+
+
+def test_c3d_without_point_data(tmp_path, walk_c3d):
+    _, trial = walk_c3d
+    empty = Markers3D(np.full_like(trial.position, np.nan), trial.labels, trial.time_s, trial.rate_hz, source="x")
+    path = write_c3d(empty, tmp_path / "empty.c3d")
+    code, _, err = _analyze(str(path), "--task", "walk", "--out", str(tmp_path / "o"))
+    assert code == 4 and "empty.c3d" in err and "no 3D point data" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+
+
+def test_static_trial_of_another_person(tmp_path, walk_c3d):
+    path, trial = walk_c3d
+    static = make_static_trial(GaitSpec(task="walk"))
+    # a wider pelvis: another person (or relabelled markers)
+    pos = static.position.copy()
+    for lab, dx in (("LASI", -0.03), ("RASI", 0.03)):
+        pos[:, static.index(lab), :] += np.array([0.0, dx, 0.0])
+    other = Markers3D(pos, static.labels, static.time_s, static.rate_hz, source="x")
+    s_path = write_c3d(other, tmp_path / "static-other.c3d")
+    code, _, err = _analyze(str(path), "--task", "walk", "--static", str(s_path), "--out", str(tmp_path / "o"))
+    assert code == 4
+    assert "static-other.c3d" in err and "do not match" in err and "inter-ASIS distance" in err
+    # a static trial without the pelvis markers
+    bare = static.select([x for x in static.labels if x not in ("LASI", "RASI")])
+    b_path = write_c3d(bare, tmp_path / "static-bare.c3d")
+    code, _, err = _analyze(str(path), "--task", "walk", "--static", str(b_path), "--out", str(tmp_path / "o"))
+    assert code == 4 and "static-bare.c3d" in err and "'LASI'" in err
+
+
+def test_static_file_missing_and_static_with_a_video(tmp_path, walk_c3d):
+    path, _ = walk_c3d
+    code, _, err = _analyze(str(path), "--task", "walk", "--static", str(tmp_path / "nope.c3d"), "--out", str(tmp_path / "o"))
+    assert code == 3 and "nope.c3d" in err
+    kp = tmp_path / "kp.trc"
+    kp.write_text("PathFileType\t4\t(X/Y/Z)\tkp.trc\nDataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\n30\t30\t1\t1\tpx\n")
+    code, _, err = _analyze(str(kp), "--task", "walk", "--static", str(path), "--out", str(tmp_path / "o"))
+    assert code == 4 and "applies only to marker trials" in err
+
+
+def test_truncated_c3d(tmp_path, walk_c3d):
+    path, _ = walk_c3d
+    bad = tmp_path / "truncated.c3d"
+    bad.write_bytes(path.read_bytes()[:3000])
+    code, _, err = _analyze(str(bad), "--task", "walk", "--out", str(tmp_path / "o"))
+    assert code == 4 and "truncated.c3d" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_standing_still_is_not_judgeable(tmp_path):
+    static = make_static_trial(GaitSpec(task="walk"), duration_s=4.0)
+    path = write_c3d(static, tmp_path / "standing.c3d")
+    code, res, err = _analyze(str(path), "--task", "walk", "--out", str(tmp_path / "o"))
+    assert code in (4, 5), err
+    assert "foot" in err.lower() or (res and "step" in " ".join(res["quality"]["reasons"]).lower())
