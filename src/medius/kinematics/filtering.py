@@ -12,6 +12,7 @@ durations are measured on ``time_s``, never on frame counts.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Literal
 
@@ -262,7 +263,9 @@ def design_cutoff_hz(cutoff_hz: float, frame_rate_hz: float, order: int) -> floa
     return frame_rate_hz / math.pi * math.atan(omega)
 
 
+@functools.lru_cache(maxsize=64)
 def _sos_and_padlen(cutoff_hz: float, fs: float, order: int) -> tuple[np.ndarray, int]:
+    """The filter design (cached: a trial filters many runs with the same design; never modify it)."""
     from scipy.signal import butter  # lazy: keeps `import medius` fast
 
     sos = butter(order, design_cutoff_hz(cutoff_hz, fs, order), btype="low", fs=fs, output="sos")
