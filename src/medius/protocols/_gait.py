@@ -21,7 +21,7 @@ stance phases found from the gait events, and measures for each stance of each s
 Absolute angles (pelvic drop, trunk lean) are measured against the horizontal / vertical of the
 image (video) or of the lab (markers): a camera that is not level biases them, one side up and the
 other down by the roll angle. The per-side Trendelenburg-pattern flag applies the registry's rule
-(``trendelenburg_pattern`` entries) to the median pelvic drop at mid-stance.
+(``trendelenburg_pattern`` entries) to the mean pelvic drop at mid-stance.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from medius.protocols._quality import Check, check_capture
 from medius.registry import load_registry
 
 __all__ = [
+    "GAIT_DEFINITIONS",
     "GAIT_METRICS",
     "GAIT_TASKS",
     "STANCE_SCALARS",
@@ -91,6 +92,44 @@ SUMMARY_STAT: dict[str, str] = {
     "hip_adduction_deg": "peak",
     "trunk_lean_deg": "peak",
     "fppa_deg": "at_mid_stance",
+}
+
+#: how the shared metric definitions read in a gait result (the registry's texts describe the
+#: single-leg tasks); per source: "video" (keypoints, or any 2D input) and "lab" (3D markers)
+GAIT_DEFINITIONS: dict[str, dict[str, dict[str, str]]] = {
+    "pelvic_drop_deg": {
+        "video": {
+            "definition": "contralateral pelvic drop: the tilt of the line joining the hip centres against the "
+            "image horizontal, positive when the side of the swing leg is lower; per stance its peak (largest "
+            "value from foot strike to foot off) and its value at mid-stance.",
+            "caveat": "Hip centres are estimated from skin-surface pose keypoints; a phone that is not level adds "
+            "its roll to one side and takes it from the other.",
+        },
+        "lab": {
+            "definition": "contralateral pelvic drop: ISB pelvic obliquity (Cardan Z-X-Y of the ASIS/PSIS pelvis "
+            "frame against the lab) seen from the stance leg, positive when the side of the swing leg is lower; "
+            "per stance its peak and its value at mid-stance.",
+            "caveat": "Against the lab horizontal; the frontal projection (frontal_2d) differs from it when the "
+            "pelvis is tilted and rotated at the same time.",
+        },
+    },
+    "hip_adduction_deg": {
+        "video": {},
+        "lab": {
+            "label": "hip adduction (3D, ISB)",
+            "definition": "hip adduction of the stance leg: Cardan Z-X-Y angle of the femur (hip centre by "
+            "Harrington et al. 2007, knee centre, epicondyles) in the pelvis frame, positive towards the midline; "
+            "per stance its peak.",
+            "caveat": "Depends on the hip-centre regression and the knee centre (docs/lab-kinematics.md).",
+        },
+    },
+    "trunk_lean_deg": {
+        "video": {},
+        "lab": {
+            "caveat": "From the frontal projection of the hip centres and the shoulder markers, against the lab "
+            "vertical.",
+        },
+    },
 }
 
 #: scalar values per stance (not angle curves)
@@ -536,6 +575,7 @@ def analyze_gait_keypoints(
     try:
         found = detect_events_2d(fk, view=view, task=task)  # type: ignore[arg-type]
         events = [dict(e) for e in found.events]
+        event_info = {"used": "video keypoints", "method": found.method, "notes": list(found.notes)}
         warnings += [f"Gait events: {n}" for n in found.notes[:3]]
     except Exception as exc:  # noqa: BLE001 - the detector's "cannot find events" errors
         from medius.errors import MediusError
@@ -548,7 +588,7 @@ def analyze_gait_keypoints(
     feet, hip_width = foot_ml_2d(fk)
     rows = measure_stances(series, stances, t, frame_index=fi, foot_ml=feet, hip_width=hip_width)
     return _finish(task, checks, cam_view, warnings, notes, rows, events, series, t, fk, p,
-                   {**p.as_dict(), "cutoff_hz_used": cutoff, "view": view})
+                   {**p.as_dict(), "cutoff_hz_used": cutoff, "view": view, "events": event_info})
 
 
 def _finish(

@@ -96,7 +96,7 @@ def interpret_summary(
                         "value": value,
                         "verdict": "none",
                         "text": f"No sourced reference range for this metric in this task: {reason}",
-                        "provisional": False,
+                        "provisional": bool(none[0].provisional) if none else False,
                         "source": none[0].source if none else None,
                         "reference_id": none[0].id if none else None,
                         "measurement_error": err,

@@ -11,12 +11,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
+    "GAIT_METRIC_ORDER",
+    "GAIT_TASK_NAMES",
     "METRIC_ORDER",
     "SIDE_COLOURS_HEX",
     "SIDE_COLOURS_RGB",
     "SIDES",
     "format_value",
+    "gait_phase_at_time",
     "interpretation_ranges",
+    "is_gait",
     "is_judgeable",
     "measurement_errors",
     "metric_label",
@@ -25,6 +29,7 @@ __all__ = [
     "ordered_metrics",
     "rep_labels",
     "rep_at_time",
+    "stance_labels",
     "unit_symbol",
 ]
 
@@ -37,6 +42,12 @@ METRIC_ORDER: tuple[str, ...] = (
     "depth_pct",
     "knee_medial_displacement_pct",
 )
+
+#: the order of the per-stance angle metrics of a gait result (the protocol's order: hip first)
+GAIT_METRIC_ORDER: tuple[str, ...] = ("pelvic_drop_deg", "hip_adduction_deg", "trunk_lean_deg", "fppa_deg")
+
+#: the task names of gait results (walking and running)
+GAIT_TASK_NAMES: tuple[str, ...] = ("walk", "run")
 
 SIDES: tuple[str, str] = ("left", "right")
 
@@ -62,7 +73,9 @@ _UNIT_SYMBOLS = {
     "percent": "%",
     "%": "%",
     "s": "s",
+    "cm": "cm",
     "px": "px",
+    "steps_per_min": "steps/min",
     "ratio": "",
     "": "",
 }
@@ -131,6 +144,39 @@ def rep_labels(reps: Sequence[Mapping[str, Any]]) -> list[str]:
         else:
             labels.append(f"#{rep.get('rep', len(labels) + 1)}")
     return labels
+
+
+def is_gait(result: Mapping[str, Any]) -> bool:
+    """True for a walking or running result (``task`` ``walk``/``run``, or a ``stances`` list)."""
+    return result.get("task") in GAIT_TASK_NAMES or isinstance(result.get("stances"), list)
+
+
+def stance_labels(stances: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Short per-side labels in stance order: the first left stance is ``L1``, the first right ``R1``."""
+    counters = {"left": 0, "right": 0}
+    labels = []
+    for st in stances:
+        side = st.get("side")
+        if side in counters:
+            counters[side] += 1
+            labels.append(f"{side[0].upper()}{counters[side]}")
+        else:
+            labels.append(f"#{st.get('stance', len(labels) + 1)}")
+    return labels
+
+
+def gait_phase_at_time(stances: Sequence[Mapping[str, Any]], time_s: float) -> list[int]:
+    """Indices in ``stances`` of the stances whose ``[foot_strike_s, foot_off_s]`` holds ``time_s``.
+
+    Empty outside every stance (a swing of both legs: flight in running), one index in single
+    support, two in double support (walking), latest foot strike last.
+    """
+    hits = []
+    for i, st in enumerate(stances):
+        strike, off = st.get("foot_strike_s"), st.get("foot_off_s")
+        if _finite(strike) and _finite(off) and strike - 1e-9 <= time_s <= off + 1e-9:
+            hits.append(i)
+    return sorted(hits, key=lambda i: (stances[i]["foot_strike_s"], i))
 
 
 def rep_at_time(reps: Sequence[Mapping[str, Any]], time_s: float) -> int | None:

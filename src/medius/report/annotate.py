@@ -1,4 +1,11 @@
-"""The annotated video: skeleton, FPPA / pelvis / trunk lines, live values, reps, face blurring.
+"""The annotated video: skeleton, FPPA / pelvis / trunk lines, live values, reps or stances, face blurring.
+
+A single-leg result (squat, step-down) is drawn with its reps ("Rep 2 - left stance (L1)", a
+``DEEPEST`` flash); a gait result (``task`` walk/run, or a ``stances`` list) with its stances: the
+panel names the stance under way (``L stance 3 - right swing``), ``Double support`` when both feet
+are down and ``Flight`` when neither is (running), with the live pelvic drop, hip adduction and
+trunk lean of the stance leg; a ``MID-STANCE`` flash; the progress bar shows the left stances in
+its upper half and the right stances in its lower half.
 
 Drawing uses cv2 on the RGB ``ndarray`` of each decoded frame (colours below are RGB);
 decoding and H.264 encoding go through :mod:`medius.io.video`. All per-frame geometry
@@ -26,7 +33,7 @@ import contextlib
 import math
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +46,12 @@ from medius.io.video import VideoWriter, iter_frames
 from medius.report._common import (
     SIDE_COLOURS_RGB,
     SIDES,
+    gait_phase_at_time,
+    is_gait,
     is_judgeable,
     rep_at_time,
     rep_labels,
+    stance_labels,
 )
 
 __all__ = [
@@ -66,6 +76,8 @@ DETECTED_FACE_HOLD_S = 0.3
 FACE_BOX_SCALE = 1.6
 #: time around a rep's deepest frame during which "DEEPEST" is shown
 _DEEPEST_FLASH_S = 0.2
+#: fraction of a stance's duration around its mid-stance during which "MID-STANCE" is shown
+_MID_STANCE_FLASH_FRACTION = 0.08
 
 _FACE_POINTS = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
 _SKELETON = (
@@ -690,12 +702,29 @@ class _Overlay:
         self.time_s = keypoints.time_s
         self.judgeable = is_judgeable(result)
         self.synthetic = bool(result.get("synthetic"))
+        self.gait = is_gait(result)
+        self.task = str(result.get("task") or "")
         self.reps = (
-            [r for r in (result.get("reps") or []) if r.get("side") in SIDES] if self.judgeable else []
+            [r for r in (result.get("reps") or []) if r.get("side") in SIDES]
+            if self.judgeable and not self.gait
+            else []
         )
         self.labels = rep_labels(self.reps)
+        self.stances = (
+            [
+                st
+                for st in result.get("stances") or []
+                if st.get("side") in SIDES
+                and isinstance(st.get("foot_strike_s"), int | float)
+                and isinstance(st.get("foot_off_s"), int | float)
+            ]
+            if self.judgeable and self.gait
+            else []
+        )
+        self.stances.sort(key=lambda st: float(st["foot_strike_s"]))
+        self.stance_names = stance_labels(self.stances)
         self.values: dict[tuple[str, str], np.ndarray] = {}
-        for key in ("fppa_deg", "pelvic_drop_deg", "trunk_lean_deg"):
+        for key in ("fppa_deg", "pelvic_drop_deg", "trunk_lean_deg", "hip_adduction_deg"):
             for side in SIDES:
                 arr = series.get(f"{key}_{side}")
                 arr = np.full(n, np.nan) if arr is None else np.asarray(arr, float)
@@ -709,6 +738,14 @@ class _Overlay:
             start, end = rep.get("start_s"), rep.get("end_s")
             if start is not None and end is not None:
                 self.rep_of_row[(keypoints.time_s >= start - 1e-9) & (keypoints.time_s <= end + 1e-9)] = i
+        # gait: the stance under way in each row (latest foot strike) and, in double support, the other
+        self.stance_of_row = np.full((n, 2), -1)
+        for i, st in enumerate(self.stances):
+            inside = (keypoints.time_s >= float(st["foot_strike_s"]) - 1e-9) & (
+                keypoints.time_s <= float(st["foot_off_s"]) + 1e-9
+            )
+            self.stance_of_row[inside, 1] = self.stance_of_row[inside, 0]
+            self.stance_of_row[inside, 0] = i
         duration = (result.get("input") or {}).get("duration_s")
         last = float(keypoints.time_s[-1]) if n else 0.0
         dt = 1.0 / keypoints.fps if n > 1 and np.isfinite(keypoints.fps) else 0.0
@@ -740,7 +777,7 @@ class _Overlay:
         self, img: np.ndarray, row: int, time_s: float, scale: float, *, draw_head: bool = False
     ) -> None:
         h, w = img.shape[:2]
-        st = _Style.for_size(w, h)
+        st = self._style(w, h)
         pts = self.keypoints.position[row] * scale
         ipt = {
             name: (int(round(p[0])), int(round(p[1])))
@@ -749,6 +786,7 @@ class _Overlay:
         }
         rep_i = int(self.rep_of_row[row])
         rep = self.reps[rep_i] if rep_i >= 0 else None
+        phase = [int(i) for i in self.stance_of_row[row] if i >= 0]
 
         if draw_head:
             face = [self._pt(pts, n) for n in _FACE_POINTS]
@@ -785,13 +823,19 @@ class _Overlay:
                 2 * st.lw + 1,
                 cv2.LINE_AA,
             )
-        # FPPA lines of the stance leg (both legs between reps)
-        for side in (rep["side"],) if rep else SIDES:
+        # FPPA lines of the stance leg (both legs between reps); gait: of each leg in stance
+        if self.gait:
+            legs = tuple(self.stances[i]["side"] for i in phase) or SIDES
+            emphasise = bool(phase)
+        else:
+            legs = (rep["side"],) if rep else SIDES
+            emphasise = rep is not None
+        for side in legs:
             hip, knee, ankle = (self._pt(pts, f"{side}_{j}") for j in ("hip", "knee", "ankle"))
             if hip is None or knee is None or ankle is None:
                 continue
             colour = SIDE_COLOURS_RGB[side]
-            thick = 2 * st.lw + 1 if rep else st.lw + 1
+            thick = 2 * st.lw + 1 if emphasise else st.lw + 1
             _dashed_line(img, hip, ankle, colour, st.lw, 3 * st.lw + 2)
             poly = np.array([hip, knee, ankle]).round().astype(np.int32).reshape(-1, 1, 2)
             cv2.polylines(img, [poly], False, colour, thick, cv2.LINE_AA)
@@ -801,29 +845,50 @@ class _Overlay:
                 cv2.circle(img, p, st.lw + 1, _WHITE, -1, cv2.LINE_AA)
 
         self._draw_progress(img, time_s, st)
-        self._draw_panel(img, row, rep_i, st, self.person_box[row] * scale)
+        self._draw_panel(img, row, rep_i, st, self.person_box[row] * scale, phase)
         if (
             rep is not None
             and rep.get("bottom_s") is not None
             and abs(time_s - rep["bottom_s"]) <= _DEEPEST_FLASH_S
         ):
             self._draw_flash(img, "DEEPEST", SIDE_COLOURS_RGB[rep["side"]], st)
+        for i in phase:
+            stance = self.stances[i]
+            mid, strike, off = stance.get("mid_stance_s"), stance["foot_strike_s"], stance["foot_off_s"]
+            window = max(_MID_STANCE_FLASH_FRACTION * (float(off) - float(strike)), self._half_dt)
+            if isinstance(mid, int | float) and abs(time_s - mid) <= window + 1e-9:
+                self._draw_flash(img, "MID-STANCE", SIDE_COLOURS_RGB[stance["side"]], st)
+                break
 
     def draw_status(self, img: np.ndarray, time_s: float) -> None:
         """The progress bar and the panel alone, for a frame without the tested person.
 
-        The panel shows the rep at ``time_s`` without values ("Not judgeable - see the report"
-        when the result is not judgeable), so that the banner is on every frame.
+        The panel shows the rep (gait: the stance) at ``time_s`` without values ("Not judgeable -
+        see the report" when the result is not judgeable), so that the banner is on every frame.
         """
         h, w = img.shape[:2]
-        st = _Style.for_size(w, h)
+        st = self._style(w, h)
         rep_i = rep_at_time(self.reps, time_s)
+        phase = gait_phase_at_time(self.stances, time_s)[::-1]  # latest foot strike first
         self._draw_progress(img, time_s, st)
-        self._draw_panel(img, None, -1 if rep_i is None else rep_i, st, None)
+        self._draw_panel(img, None, -1 if rep_i is None else rep_i, st, None, phase)
+
+    def _style(self, width: int, height: int) -> _Style:
+        """The drawing sizes; a gait result gets a progress bar twice as tall (a half per side)."""
+        st = _Style.for_size(width, height)
+        if self.gait:
+            st = replace(st, bar_h=2 * st.bar_h)
+        return st
 
     def _draw_progress(self, img: np.ndarray, time_s: float, st: _Style) -> None:
         w = img.shape[1]
         img[: st.bar_h] = (img[: st.bar_h] * 0.3).astype(np.uint8)
+        half = st.bar_h // 2
+        for stance in self.stances:
+            x0 = int(round(float(stance["foot_strike_s"]) / self.duration_s * w))
+            x1 = max(x0 + 1, int(round(float(stance["foot_off_s"]) / self.duration_s * w)))
+            y0, y1 = (0, half - 1) if stance["side"] == "left" else (half, st.bar_h - 1)
+            cv2.rectangle(img, (x0, y0), (x1 - 1, y1), SIDE_COLOURS_RGB[stance["side"]], -1)
         for rep in self.reps:
             start, end = rep.get("start_s"), rep.get("end_s")
             if start is None or end is None:
@@ -838,11 +903,42 @@ class _Overlay:
     def _value(self, key: str, side: str, row: int | None) -> float:
         return float("nan") if row is None else float(self.values[(key, side)][row])
 
-    def _panel_lines(self, row: int | None, rep_i: int) -> list[tuple[str, tuple[int, int, int]]]:
+    def _gait_lines(self, row: int | None, phase: Sequence[int]) -> list[tuple[str, tuple[int, int, int]]]:
+        """The panel lines of a gait result: the stance under way and the stance leg's live values."""
+        lines: list[tuple[str, tuple[int, int, int]]] = []
+        if not phase:
+            if self.task == "run":
+                lines.append(("Flight - both feet off the ground", _WHITE))
+            else:
+                lines.append(("No stance detected", _WHITE))
+            for side in SIDES:
+                lines.append(
+                    (f"{side.capitalize()} pelvic drop {_fmt(self._value('pelvic_drop_deg', side, row))}", _SIDE_TEXT[side])
+                )
+            return lines
+        cur = self.stances[phase[0]]
+        side = cur["side"]
+        label = self.stance_names[phase[0]]
+        other = "right" if side == "left" else "left"
+        if len(phase) > 1:
+            prev = self.stance_names[phase[1]]
+            lines.append((f"Double support - {prev} to {label}", _SIDE_TEXT[side]))
+        else:
+            lines.append((f"{side[0].upper()} stance {label[1:]} - {other} swing", _SIDE_TEXT[side]))
+        lines.append((f"Pelvic drop   {_fmt(self._value('pelvic_drop_deg', side, row))}", _WHITE))
+        lines.append((f"Hip adduction {_fmt(self._value('hip_adduction_deg', side, row))}", _WHITE))
+        lines.append((f"Trunk lean    {_fmt(self._value('trunk_lean_deg', side, row))}", _WHITE))
+        return lines
+
+    def _panel_lines(
+        self, row: int | None, rep_i: int, phase: Sequence[int] = ()
+    ) -> list[tuple[str, tuple[int, int, int]]]:
         """The panel's text lines and colours; values are ``--`` where ``row`` is None."""
         lines: list[tuple[str, tuple[int, int, int]]] = []
         if not self.judgeable:
             lines.append(("Not judgeable - see the report", _WARN))
+        elif self.gait:
+            lines.extend(self._gait_lines(row, phase))
         elif rep_i >= 0:
             rep = self.reps[rep_i]
             side = rep["side"]
@@ -893,9 +989,15 @@ class _Overlay:
         return origins[self._corner]
 
     def _draw_panel(
-        self, img: np.ndarray, row: int | None, rep_i: int, st: _Style, person: np.ndarray | None
+        self,
+        img: np.ndarray,
+        row: int | None,
+        rep_i: int,
+        st: _Style,
+        person: np.ndarray | None,
+        phase: Sequence[int] = (),
     ) -> None:
-        lines = self._panel_lines(row, rep_i)
+        lines = self._panel_lines(row, rep_i, phase)
         sizes = [_text_size(text, st.font_scale, st.font_thickness) for text, _ in lines]
         line_h = int(max(h for _, h in sizes) * 1.75)
         width = max(w for w, _ in sizes) + 2 * st.pad
@@ -949,7 +1051,11 @@ def render_annotated_video(
     the pelvis line, the trunk line with a vertical reference, a progress bar with the reps,
     a panel with the rep (``Rep 2 - left stance (L1)``) and the current FPPA, pelvic drop and
     trunk lean of the stance side (both knees' FPPA between reps) and a ``DEEPEST`` flash at
-    each rep's deepest frame. A not-judgeable result shows no values, only a "Not judgeable -
+    each rep's deepest frame. A gait result (walk, run) is drawn with its stances instead: the
+    panel names the stance under way (``L stance 3 - right swing``, ``Double support - L3 to R4``,
+    ``Flight`` in running), the live pelvic drop, hip adduction and trunk lean of the stance leg,
+    a ``MID-STANCE`` flash, and the progress bar shows left stances in its upper half and right
+    stances in its lower half. A not-judgeable result shows no values, only a "Not judgeable -
     see the report" banner. Frames without keypoints get the progress bar and the panel (without
     values). The panel sits in the top-left corner unless it would cover the tested person; it
     then moves to another corner (bottom-left first).

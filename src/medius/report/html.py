@@ -23,10 +23,12 @@ from markupsafe import Markup
 
 from medius.errors import OutputError
 from medius.report._common import (
+    GAIT_METRIC_ORDER,
     SIDE_COLOURS_HEX,
     SIDES,
     format_value,
     interpretation_ranges,
+    is_gait,
     is_judgeable,
     measurement_errors,
     metric_label,
@@ -34,13 +36,19 @@ from medius.report._common import (
     metric_unit,
     ordered_metrics,
     rep_labels,
+    stance_labels,
     unit_symbol,
 )
 
 __all__ = ["REPORT_TITLE_TASKS", "build_report_context", "render_html_report", "write_html_report"]
 
 #: display names of the tasks
-REPORT_TITLE_TASKS = {"single-leg-squat": "Single-leg squat", "step-down": "Step-down"}
+REPORT_TITLE_TASKS = {
+    "single-leg-squat": "Single-leg squat",
+    "step-down": "Step-down",
+    "walk": "Walking",
+    "run": "Running",
+}
 
 _TEMPLATES = Path(__file__).with_name("templates")
 _VIDEO_MIME = {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime"}
@@ -109,6 +117,29 @@ def _plot_entries(plot_paths: Sequence[str | Path]) -> list[dict[str, Any]]:
 
 
 def _plot_caption(name: str) -> str:
+    if "stance_curves" in name:
+        return (
+            "Each angle over the stance phase, time-normalised from foot strike (0 %) to foot off "
+            "(100 %): mean (line) ± SD (band) over the complete stances of each leg. The dotted "
+            "vertical line is mid-stance (50 %); the red dashed line on the pelvic-drop panel is the "
+            "Trendelenburg-pattern cut-off, which applies at mid-stance. For lab trials, the thin "
+            "dashed lines are the same means measured on the frontal projection (what a camera "
+            "behind the person would see)."
+        )
+    if "stance_values" in name:
+        return (
+            "Left–right comparison, one dot per stance (the statistic named in each panel: the peak "
+            "within the stance or the value at mid-stance). Black: mean ± SD of the side; red dashed "
+            "line: the Trendelenburg-pattern cut-off; green / purple bands: reference ranges of "
+            "healthy / patient groups, where the registry has one. For lab trials, hollow diamonds "
+            "are the same stances measured on the frontal projection (2D), beside the 3D values."
+        )
+    if "stance_timeline" in name:
+        return (
+            "The whole recording: pelvic drop and hip adduction of each leg as if it were the stance "
+            "leg (faint), bold inside that leg's stances (shaded; L = left, R = right); dots mark "
+            "mid-stance."
+        )
     if "timeseries" in name:
         return (
             "Metrics over time. Shaded bands are reps (L = left stance, R = right stance); bold lines "
@@ -301,6 +332,419 @@ def _interpretations(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+# ---------------------------------------------------------------------------- gait
+#: how each per-stance statistic is taken (docs/conventions.md, "Gait")
+_GAIT_STAT_LABELS = {"peak": "peak in stance", "at_mid_stance": "at mid-stance"}
+_GAIT_PEAK_RULES = {
+    "pelvic_drop_deg": "the largest value between foot strike and foot off",
+    "hip_adduction_deg": "the largest value between foot strike and foot off",
+    "trunk_lean_deg": "the signed value farthest from zero between foot strike and foot off",
+    "fppa_deg": "the signed value farthest from zero between foot strike and foot off",
+}
+#: the per-stance scalars shown in the summary (metric name, statistic label)
+_GAIT_SCALARS = ("stance_time_s", "step_time_s", "step_width_pct", "step_width_cm")
+_GAIT_SCALAR_LABELS = {
+    "stance_time_s": ("Stance time", "s"),
+    "step_time_s": ("Step time", "s"),
+}
+_MARKER_METHODS = {
+    "zeni": "markers: heel and toe against the pelvis (coordinate method of Zeni et al. 2008)",
+    "velocity": "markers: foot-velocity method (O'Connor et al. 2007)",
+}
+
+
+def _metric_sources(result: Mapping[str, Any]) -> dict[str, str]:
+    """Lab trials: where each per-stance value comes from (``3D ...`` or ``frontal projection``)."""
+    sources: dict[str, str] = {}
+    for st in result.get("stances") or []:
+        for k, v in (st.get("metric_sources") or {}).items():
+            sources.setdefault(k, str(v))
+    return sources
+
+
+def _gait_label(result: Mapping[str, Any], metric: str) -> str:
+    """The metric's label; a registry label marked "(2D)" loses the mark where a lab trial measured it in 3D."""
+    label = metric_label(result, metric)
+    if _metric_sources(result).get(metric, "").startswith("3D"):
+        label = label.replace(" (2D)", "")
+    return label
+
+
+def _mean_sd_text(stats: Mapping[str, Any] | None, unit: str, digits: int = 1) -> dict[str, Any]:
+    stats = stats or {}
+    mean, sd, n = stats.get("mean"), stats.get("sd"), stats.get("n")
+    if _finite(mean):
+        text = format_value(mean, digits, unit)
+        if _finite(sd):
+            text += f" ± {format_value(sd, digits, unit)}"
+    else:
+        text = "–"
+    return {"text": text, "n": n if isinstance(n, int) else None, "mean": mean if _finite(mean) else None}
+
+
+def _scalar_label(result: Mapping[str, Any], name: str) -> tuple[str, str]:
+    if name in _GAIT_SCALAR_LABELS:
+        return _GAIT_SCALAR_LABELS[name]
+    return metric_label(result, name), metric_unit(result, name)
+
+
+def _events_description(result: Mapping[str, Any]) -> dict[str, Any]:
+    """Where the gait events came from: lab trials record it in ``provenance.parameters.events``."""
+    params = (result.get("provenance") or {}).get("parameters") or {}
+    info = params.get("events") if isinstance(params.get("events"), Mapping) else None
+    events = [e for e in result.get("events") or [] if isinstance(e, Mapping)]
+    n = len(events)
+    notes: list[str] = []
+    if info is None:
+        kind = (result.get("input") or {}).get("kind") or ""
+        if kind in ("c3d", "marker-trc", "marker-text"):
+            text = "lab trial (source not recorded)"
+        else:
+            text = (
+                "video keypoints: each foot's image velocity against that of a planted foot "
+                "(medius 2D detector)"
+            )
+        return {"text": text, "n": n, "notes": notes, "requested": ""}
+    used = str(info.get("used") or "")
+    method = _MARKER_METHODS.get(str(info.get("marker_method") or ""), "markers")
+    if used == "markers":
+        text = method
+    elif used == "force-plates":
+        text = "force plates (vertical force threshold)"
+    elif used == "markers + force plates":
+        replaced = info.get("replaced_by_force_plates") or []
+        text = f"{method}; force-plate contacts replace {len(replaced)} of them (the reference method)"
+    elif used == "file":
+        text = "the events stored in the file"
+    else:
+        text = used or "not recorded"
+    for key in ("marker_notes", "force_plate_notes"):
+        notes.extend(str(x) for x in info.get(key) or [])
+    plates = info.get("force_plates")
+    if isinstance(plates, int) and used in ("markers",) and str(info.get("requested")) == "auto":
+        notes.append(f"force plates in the file: {plates}")
+    return {"text": text, "n": info.get("n", n), "notes": notes, "requested": str(info.get("requested") or "")}
+
+
+def _gait_summary_rows(result: Mapping[str, Any], summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Rows of the per-side table: each angle metric by its summary statistic, the mid-stance pelvic
+    drop (the Trendelenburg rule's value), then the per-stance scalars."""
+    errors = measurement_errors(result)
+    stat_of = result.get("summary_statistic") or {}
+    rows: list[dict[str, Any]] = []
+
+    def add(metric: str, label: str, stat_label: str, unit: str, left: Any, right: Any, diff: Any, digits: int = 1):
+        err = errors.get(metric)
+        mdc = err.get("mdc") if err else None
+        if _finite(diff) and _finite(mdc):
+            note = "within measurement error" if abs(diff) < mdc else "exceeds the MDC"
+        else:
+            note = ""
+        rows.append(
+            {
+                "metric": metric,
+                "label": label,
+                "statistic": stat_label,
+                "unit": unit,
+                "left": _mean_sd_text(left, unit, digits),
+                "right": _mean_sd_text(right, unit, digits),
+                "diff": format_value(diff, digits, unit, signed=True),
+                "diff_note": note,
+                "error": _error_text(err, unit_symbol(err.get("unit")) if err and err.get("unit") else unit),
+                "error_source": (err or {}).get("source") or "",
+            }
+        )
+
+    left, right = summary.get("left") or {}, summary.get("right") or {}
+    difference = summary.get("difference") or {}
+    for metric in GAIT_METRIC_ORDER:
+        if metric not in left and metric not in right:
+            continue
+        stat = (left.get(metric) or right.get(metric) or {}).get("statistic") or stat_of.get(metric) or "peak"
+        unit = metric_unit(result, metric)
+        add(
+            metric,
+            _gait_label(result, metric),
+            _GAIT_STAT_LABELS.get(stat, stat),
+            unit,
+            left.get(metric),
+            right.get(metric),
+            (difference.get(metric) or {}).get("left_minus_right"),
+        )
+        if metric == "pelvic_drop_deg" and stat != "at_mid_stance":
+            lm = ((left.get(metric) or {}).get("at_mid_stance") or {})
+            rm = ((right.get(metric) or {}).get("at_mid_stance") or {})
+            diff = lm.get("mean") - rm.get("mean") if _finite(lm.get("mean")) and _finite(rm.get("mean")) else None
+            add(metric, _gait_label(result, metric), _GAIT_STAT_LABELS["at_mid_stance"], unit, lm, rm, diff)
+    for name in _GAIT_SCALARS:
+        if name not in left and name not in right:
+            continue
+        if not any(_finite((side.get(name) or {}).get("mean")) for side in (left, right)):
+            continue
+        label, unit = _scalar_label(result, name)
+        digits = 2 if unit == "s" else 1
+        add(
+            name, label, "per stance", unit, left.get(name), right.get(name),
+            (difference.get(name) or {}).get("left_minus_right"), digits,
+        )
+    return rows
+
+
+def _frontal_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Lab trials: the same side means in 3D and on the frontal projection (2D), side by side."""
+    f2d = (result.get("frontal_2d") or {}).get("summary") or {}
+    summary = result.get("summary") or {}
+    if not f2d:
+        return []
+    sources = _metric_sources(result)
+    rows = []
+    for metric in GAIT_METRIC_ORDER:
+        stats3 = {s: (summary.get(s) or {}).get(metric) or {} for s in SIDES}
+        stats2 = {s: (f2d.get(s) or {}).get(metric) or {} for s in SIDES}
+        if not any(stats3.values()) and not any(stats2.values()):
+            continue
+        stat = next((x.get("statistic") for x in (*stats3.values(), *stats2.values()) if x.get("statistic")), "peak")
+        stats = [stat] + (["at_mid_stance"] if metric == "pelvic_drop_deg" and stat != "at_mid_stance" else [])
+        unit = metric_unit(result, metric)
+        for st in stats:
+            cells = {}
+            for side in SIDES:
+                a = stats3[side].get(st) or {}
+                b = stats2[side].get(st) or {}
+                d = a.get("mean") - b.get("mean") if _finite(a.get("mean")) and _finite(b.get("mean")) else None
+                cells[side] = {
+                    "lab": _mean_sd_text(a, unit),
+                    "frontal": _mean_sd_text(b, unit),
+                    "diff": format_value(d, 1, unit, signed=True),
+                }
+            rows.append(
+                {
+                    "label": _gait_label(result, metric),
+                    "statistic": _GAIT_STAT_LABELS.get(st, st),
+                    "unit": unit,
+                    "source": sources.get(metric, ""),
+                    "same": sources.get(metric, "").startswith("frontal"),
+                    "left": cells["left"],
+                    "right": cells["right"],
+                }
+            )
+    return rows
+
+
+def _registry_details(reference_id: Any) -> dict[str, Any]:
+    """Population, full reference and status of a registry entry (empty when unknown)."""
+    if not reference_id:
+        return {}
+    try:
+        from medius.registry import load_registry
+
+        ref = load_registry().get(str(reference_id))
+    except Exception:  # noqa: BLE001 - a result from another medius version may name an unknown id
+        return {}
+    return {
+        "population": ref.population or "",
+        "reference": ref.reference or "",
+        "provisional": bool(ref.provisional),
+        "study_task": getattr(ref, "study_task", None) or "",
+    }
+
+
+def _gait_interpretations(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The interpretation entries (merged per metric as in the single-leg report) with the
+    registry entry's population and full reference."""
+    entries = [e for e in result.get("interpretation") or [] if isinstance(e, Mapping)]
+    items = _interpretations(result)
+    by_key: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for e in entries:
+        by_key.setdefault((metric_label(result, e.get("metric", "")), e.get("text") or ""), e)
+    rank = {m: k for k, m in enumerate(GAIT_METRIC_ORDER)}
+    prefix = "No sourced reference range for this metric in this task: "
+    for item in items:
+        entry = by_key.get((item["label"], item["text"]), {})
+        item["metric"] = entry.get("metric", "")
+        if item["text"].startswith(prefix + "No sourced"):
+            item["text"] = item["text"][len(prefix) :]
+        details = _registry_details(entry.get("reference_id"))
+        item["population"] = details.get("population", "")
+        item["reference"] = details.get("reference", "")
+        item["study_task"] = details.get("study_task", "")
+        item["provisional"] = item["provisional"] or bool(details.get("provisional"))
+        item["no_reference"] = item["verdict"] == "none"
+        item["label"] = _gait_label(result, item["metric"]) if item["metric"] else item["label"]
+    return sorted(items, key=lambda it: rank.get(it["metric"], len(rank)))
+
+
+def _trendelenburg(result: Mapping[str, Any]) -> dict[str, Any] | None:
+    tr = result.get("trendelenburg") or {}
+    rule = tr.get("rule")
+    if not isinstance(rule, Mapping):
+        return None
+    symbol = unit_symbol(rule.get("unit"))
+    sides = []
+    for side in SIDES:
+        entry = tr.get(side) or {}
+        flag = entry.get("flag")
+        sides.append(
+            {
+                "side": side,
+                "flag": flag,
+                "status": "Trendelenburg pattern" if flag is True else ("no pattern" if flag is False else "not measured"),
+                "status_class": "fail" if flag is True else ("pass" if flag is False else "na"),
+                "value": format_value(entry.get("value"), 1, symbol),
+                "text": entry.get("text") or "",
+            }
+        )
+    return {
+        "rule_text": rule.get("text") or "",
+        "cutoff": format_value(rule.get("cutoff"), 1, symbol),
+        "source": rule.get("source") or "",
+        "reference": rule.get("reference") or "",
+        "population": rule.get("population") or "",
+        "provisional": bool(rule.get("provisional")),
+        "notes": rule.get("notes") or "",
+        "sides": sides,
+    }
+
+
+def _stance_table(result: Mapping[str, Any]) -> dict[str, Any]:
+    stances = [s for s in result.get("stances") or [] if isinstance(s, Mapping)]
+    names: list[str] = []
+    for st in stances:
+        for metric in st.get("metrics") or {}:
+            if metric not in names:
+                names.append(metric)
+    metrics = [m for m in GAIT_METRIC_ORDER if m in names] + [m for m in names if m not in GAIT_METRIC_ORDER]
+    lab = any(_finite((st.get("values") or {}).get("step_width_cm")) for st in stances)
+    rows = []
+    for st, label in zip(stances, stance_labels(stances), strict=True):
+        values = []
+        for metric in metrics:
+            m = (st.get("metrics") or {}).get(metric) or {}
+            unit = metric_unit(result, metric)
+            values.append(format_value(m.get("peak"), 1, unit))
+            values.append(format_value(m.get("at_mid_stance"), 1, unit))
+        vals = st.get("values") or {}
+        rows.append(
+            {
+                "stance": st.get("stance", ""),
+                "label": label,
+                "side": st.get("side", ""),
+                "status": st.get("status", ""),
+                "strike": format_value(st.get("foot_strike_s"), 2),
+                "mid": format_value(st.get("mid_stance_s"), 2),
+                "off": format_value(st.get("foot_off_s"), 2),
+                "values": values,
+                "step_width_pct": format_value(vals.get("step_width_pct"), 0, "%"),
+                "step_width_cm": format_value(vals.get("step_width_cm"), 1),
+                "stance_time": format_value(vals.get("stance_time_s"), 2),
+                "step_time": format_value(vals.get("step_time_s"), 2),
+            }
+        )
+    columns = [
+        {"label": metric_short_label(result, m).replace(" (2D)", ""), "unit": metric_unit(result, m)} for m in metrics
+    ]
+    return {"columns": columns, "rows": rows, "lab": lab}
+
+
+def _gait_definitions(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """How each gait value is taken per stance (the per-stance rules, not the registry's
+    single-leg definitions, which measure against a standing baseline within a rep)."""
+    metrics_info = result.get("metrics") or {}
+    stat_of = result.get("summary_statistic") or {}
+    lab = bool(result.get("frontal_2d"))
+    sources = _metric_sources(result)
+    out = []
+    for metric in GAIT_METRIC_ORDER:
+        info = metrics_info.get(metric) or {}
+        if not info:
+            continue
+        stat = stat_of.get(metric, "peak")
+        text = (
+            f"Measured in every stance with this leg as the stance leg. Peak = {_GAIT_PEAK_RULES[metric]}; "
+            f"at mid-stance = the value at 50 % of the time from foot strike to foot off. "
+            f"The side summary uses the {_GAIT_STAT_LABELS.get(stat, stat)} value."
+        )
+        if metric == "pelvic_drop_deg":
+            text = (
+                "The tilt of the pelvis against the horizontal (video: the line joining the hip centres; "
+                "lab: the ISB pelvic obliquity), positive when the swing-leg side is lower; no standing "
+                "baseline is subtracted. " + (
+                    f"Peak = {_GAIT_PEAK_RULES[metric]}; at mid-stance = the value at 50 % of the time from "
+                    f"foot strike to foot off. The side summary uses the {_GAIT_STAT_LABELS.get(stat, stat)} value."
+                )
+            )
+        caveat = "" if lab and sources.get(metric, "").startswith("3D") else info.get("caveat") or ""
+        if metric in ("pelvic_drop_deg", "trunk_lean_deg"):
+            caveat = (
+                "An absolute angle against the image (video) or lab (markers) horizontal/vertical: a camera "
+                "that is not level adds its roll angle to one side and takes it from the other."
+            )
+        out.append(
+            {
+                "label": _gait_label(result, metric),
+                "unit": metric_unit(result, metric),
+                "definition": text,
+                "sign": info.get("sign") or "",
+                "caveat": caveat,
+                "source": sources.get(metric, ""),
+            }
+        )
+    for name in ("pelvic_drop_midstance_deg", "step_width_pct", "step_width_cm", "cadence_steps_per_min"):
+        info = metrics_info.get(name) or {}
+        if not info:
+            continue
+        if name == "step_width_cm" and not lab:
+            continue
+        out.append(
+            {
+                "label": metric_label(result, name),
+                "unit": metric_unit(result, name),
+                "definition": info.get("definition") or "",
+                "sign": info.get("sign") or "",
+                "caveat": info.get("caveat") or "",
+                "source": "",
+            }
+        )
+    return out
+
+
+def _gait_context(result: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything the gait block of the report shows (formatted; judgeable results only)."""
+    gait = result.get("gait") or {}
+    summary = result.get("summary") or {}
+    n_st = gait.get("n_stances") or {}
+    n_fs = gait.get("n_foot_strikes") or {}
+    kind = (result.get("input") or {}).get("kind") or ""
+    lab = kind in ("c3d", "marker-trc", "marker-text") or bool(result.get("frontal_2d"))
+    cadence = gait.get("cadence_steps_per_min")
+    return {
+        "lab": lab,
+        "task": result.get("task") or "",
+        "cadence": format_value(cadence, 1, "steps/min") if _finite(cadence) else "–",
+        "n_stances": {s: n_st.get(s) for s in SIDES},
+        "n_foot_strikes": {s: n_fs.get(s) for s in SIDES},
+        "events": _events_description(result),
+        "event_rows": [
+            {
+                "time": format_value(e.get("time_s"), 3),
+                "side": e.get("side") or "",
+                "kind": str(e.get("kind") or "").replace("_", " "),
+                "source": str(e.get("source") or "").replace("_", " "),
+            }
+            for e in result.get("events") or []
+            if isinstance(e, Mapping)
+        ],
+        "summary": _gait_summary_rows(result, summary),
+        "frontal": _frontal_rows(result),
+        "frontal_what": (result.get("frontal_2d") or {}).get("what") or "",
+        "trendelenburg": _trendelenburg(result),
+        "interpretation": _gait_interpretations(result),
+        "stances": _stance_table(result),
+        "definitions": _gait_definitions(result),
+    }
+
+
+
 def _format_check_number(value: Any, unit: str) -> str:
     """A capture-check value for display: fractions as %, 3 significant figures, short units attached."""
     if isinstance(value, str):
@@ -391,7 +835,11 @@ def build_report_context(
         for m in ordered_metrics(metrics_info)
     ]
     ranges = interpretation_ranges(result)
+    gait = is_gait(result)
     return {
+        "gait": _gait_context(result) if gait and judgeable else None,
+        "is_gait": gait,
+        "input_kind": info.get("kind") or "",
         "title_task": REPORT_TITLE_TASKS.get(task, task.replace("-", " ").capitalize() or "Movement"),
         "input_name": info.get("name") or "",
         "status": result.get("status") or "",
@@ -409,9 +857,9 @@ def build_report_context(
             "reasons": list(quality.get("reasons") or []),
             "advice": list(quality.get("advice") or []),
         },
-        "summary": _summary_rows(result) if judgeable else [],
-        "interpretation": _interpretations(result) if judgeable else [],
-        "reps": _rep_table(result) if judgeable else {"columns": [], "rows": []},
+        "summary": _summary_rows(result) if judgeable and not gait else [],
+        "interpretation": _interpretations(result) if judgeable and not gait else [],
+        "reps": _rep_table(result) if judgeable and not gait else {"columns": [], "rows": []},
         "ranges": [
             {
                 "label": metric_label(result, m),
@@ -427,7 +875,7 @@ def build_report_context(
         else [],
         "plots": list(plots) if judgeable else [],
         "video": video,
-        "definitions": definitions if judgeable else [],
+        "definitions": definitions if judgeable and not gait else [],
         "input_rows": _input_rows(info),
         "provenance": {
             "python": prov.get("python") or "",

@@ -19,10 +19,8 @@ import ctypes
 import hashlib
 import io
 import json
-import os
 import platform
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from medius import __version__
-from medius.errors import InputNotFoundError, InvalidInputError, OutputError
+from medius.errors import InputNotFoundError, InvalidInputError
 from medius.io import Keypoints2D
 from medius.io._motion import CameraMotionTracker
 from medius.io.keypoint_files import MultiPersonKeypoints, read_keypoints
@@ -41,6 +39,7 @@ from medius.io.markers import Markers3D, read_markers, trc_units
 from medius.io.synthetic import read_marker
 from medius.io.video import iter_frames, probe_video
 from medius.kinematics.angles3d import project_frontal
+from medius.kinematics.filtering3d import fill_gaps
 from medius.kinematics.labtrial import prepare_lab_trial
 from medius.pose import (
     BlazePoseBackend,
@@ -64,8 +63,10 @@ from medius.protocols import (
     analyze_gait_lab,
     analyze_single_leg,
 )
-from medius.protocols._gait import SUMMARY_STAT
+from medius.protocols._gait import GAIT_DEFINITIONS, SUMMARY_STAT
 from medius.protocols._interpret import interpret_summary, metric_definitions
+from medius.report._output import finish_output_dir as _finish_output_dir
+from medius.report._output import prepare_output_dir
 from medius.report.annotate import render_annotated_video, render_keypoint_video
 from medius.report.html import write_html_report
 from medius.report.plots import write_gait_plots, write_plots
@@ -139,45 +140,6 @@ def input_kind(path: Path) -> str:
     if suffix in (".txt", ".tsv", ".csv"):
         return "marker-text"
     return "video"
-
-
-def prepare_output_dir(out_dir: Path, *, force: bool) -> Path:
-    """Refuse an existing, non-empty ``out_dir`` without ``force``; make a temporary sibling.
-
-    Returns the temporary folder everything is written to (renamed into place at the end).
-    """
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputError("exists and is not a folder", path=out_dir)
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
-        raise OutputError("output folder exists and is not empty; use --force to replace it", path=out_dir)
-    parent = out_dir.absolute().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=parent))
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write the output folder here ({exc.strerror or exc})", path=out_dir
-        ) from None
-    return tmp
-
-
-def _finish_output_dir(tmp: Path, out_dir: Path) -> None:
-    out_dir = Path(out_dir)
-    old = None
-    try:
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-    except OSError as exc:
-        if old is not None and old.exists() and not out_dir.exists():
-            os.replace(old, out_dir)
-        raise OutputError(
-            f"cannot move the results into place ({exc.strerror or exc})", path=out_dir
-        ) from None
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _release_memory() -> None:
@@ -407,7 +369,13 @@ def _lab_events(
 
     info: dict[str, Any] = {"requested": source}
     if source == "file":
-        evs = [dict(e) for e in markers.events if e.get("kind") in ("foot_strike", "foot_off") and e.get("side")]
+        from medius.events import assign_event_sides
+
+        evs = [dict(e) for e in markers.events if e.get("kind") in ("foot_strike", "foot_off")]
+        if any(not e.get("side") for e in evs):  # EVENT:CONTEXTS empty: sides from the feet
+            evs = assign_event_sides(evs, fill_gaps(markers), angles.axes)
+            info["sides_assigned_from_feet"] = True
+        evs = [e for e in evs if e.get("side") in ("left", "right")]
         if not evs:
             raise InvalidInputError("the trial holds no foot-strike / foot-off events (--events file)", path=path)
         info.update(used="file", n=len(evs))
@@ -424,7 +392,10 @@ def _lab_events(
             raise InvalidInputError("no foot contacts on force plates in this trial (--events force-plates)", path=path)
         info.update(used="force-plates", n=len(fp_events))
         return fp_events, info
-    found = detect_events_markers(angles, task=task)  # type: ignore[arg-type]
+    # Zeni et al. 2008 for walking and running: the foot-velocity method measured far worse on the
+    # synthetic and real trials (docs/gait-events.md)
+    # on the gap-filled, unfiltered markers: low-pass filtering moves the heel and toe extrema
+    found = detect_events_markers(fill_gaps(markers), angles.axes, method="zeni", task=task)  # type: ignore[arg-type]
     mk = [dict(e, source="markers") for e in found.events]
     info["marker_method"] = found.method
     info["marker_notes"] = list(found.notes)
@@ -588,6 +559,16 @@ def _analyze_people(
     return analysis, kp, sel.as_dict(), sides.as_dict()
 
 
+def _gait_definitions(analysis: GaitAnalysis) -> dict[str, Any]:
+    """The registry's metric definitions, worded for a gait stance of this source (video or lab)."""
+    defs = metric_definitions(GAIT_DEFINED_METRICS)
+    source = "lab" if analysis.frontal_2d else "video"
+    for metric, texts in GAIT_DEFINITIONS.items():
+        for key, text in texts.get(source, {}).items():
+            defs[metric][key] = text
+    return defs
+
+
 def build_result(
     analysis: SingleLegAnalysis | GaitAnalysis,
     *,
@@ -629,7 +610,7 @@ def build_result(
             "left_right_swaps_corrected": int(side_check.get("whole_body_swaps", 0))
             + int(side_check.get("leg_swaps", 0)),
         },
-        "metrics": metric_definitions(GAIT_DEFINED_METRICS if gait else METRICS),
+        "metrics": _gait_definitions(analysis) if gait else metric_definitions(METRICS),
         "reps": [] if gait else (analysis.reps if judgeable else []),
         "summary": analysis.summary if judgeable else {},
         "interpretation": interpretation,
@@ -719,22 +700,6 @@ def stances_csv_text(result: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def _stances_as_reps(result: dict[str, Any]) -> dict[str, Any]:
-    """The result as the annotated-video renderer reads it: each stance as a "rep" from foot strike
-    (start) through mid-stance (bottom) to foot off (end)."""
-    reps = [
-        {
-            **st,
-            "rep": st["stance"],
-            "start_s": st["foot_strike_s"],
-            "bottom_s": st["mid_stance_s"],
-            "end_s": st["foot_off_s"],
-        }
-        for st in result.get("stances", [])
-    ]
-    return {**result, "reps": reps}
-
-
 def reps_csv_text(result: dict[str, Any]) -> str:
     """One row per rep: timing, then ``<metric>_peak``, ``<metric>_peak_s``, ``<metric>_at_bottom``."""
     buf = io.StringIO()
@@ -756,7 +721,7 @@ def reps_csv_text(result: dict[str, Any]) -> str:
 
 def write_outputs(
     result: dict[str, Any],
-    analysis: SingleLegAnalysis,
+    analysis: SingleLegAnalysis | GaitAnalysis,
     folder: Path,
     *,
     video_path: Path | None,
@@ -765,7 +730,11 @@ def write_outputs(
     max_side_px: int,
     keypoints: Keypoints2D,
 ) -> None:
-    """Write result.json, reps.csv (stances.csv for gait), plots, the annotated video and report.html."""
+    """Write result.json, reps.csv (stances.csv for gait), plots, the annotated video and report.html.
+
+    The plots, the annotated video and the report read the result as it is: a gait result is
+    drawn with its stances (``result["stances"]``), a single-leg result with its reps.
+    """
     folder = Path(folder)
     series = analysis.series
     gait = isinstance(analysis, GaitAnalysis)
@@ -774,7 +743,6 @@ def write_outputs(
     plots: list[Path] = []
     if analysis.judgeable and series:
         plots = write_gait_plots(result, series, folder) if gait else write_plots(result, series, folder)
-    draw_result = _stances_as_reps(result) if gait else result
     files["plots"] = [p.name for p in plots]
     video_out = None
     if annotated_video:
@@ -783,14 +751,14 @@ def write_outputs(
             render_annotated_video(
                 video_path,
                 video_out,
-                result=draw_result,
+                result=result,
                 series=series,
                 keypoints=keypoints,
                 blur_faces=blur_faces,
                 max_side_px=max_side_px,
             )
         else:
-            render_keypoint_video(video_out, result=draw_result, series=series, keypoints=keypoints)
+            render_keypoint_video(video_out, result=result, series=series, keypoints=keypoints)
         files["video"] = video_out.name
     result["files"] = files
     (folder / csv_name).write_text(stances_csv_text(result) if gait else reps_csv_text(result), encoding="utf-8")
