@@ -58,7 +58,7 @@ def time_analysis_only(path: Path) -> float:
 
     t0 = time.perf_counter()
     markers = read_c3d(path)
-    angles, _ = prepare_lab_trial(markers, cutoff_hz=GaitParameters().cutoff_hz("run"))
+    angles, _ = prepare_lab_trial(markers, cutoff_hz=GaitParameters().lab_cutoff_hz("run"))
     found = detect_events_markers(fill_gaps(markers), angles.axes, method="zeni", task="run")
     analyze_gait_lab(angles, [dict(e) for e in found.events], task="run")
     return time.perf_counter() - t0

@@ -284,10 +284,14 @@ def synth(
     noise_px: Annotated[float, typer.Option(help="Gaussian keypoint noise (px).", min=0)] = 1.5,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing folder.")] = False,
 ) -> None:
-    """Write a SYNTHETIC single-leg-squat recording as keypoint files (for demos and tests).
+    """Write a SYNTHETIC recording for demos and tests; the analysis labels its result synthetic.
 
-    The left leg squats with a moderate knee valgus and pelvic drop, the right leg with more
-    (values in OUT/medius-synthetic.json); the analysis labels the result synthetic.
+    single-leg-squat / step-down: keypoint files; the left leg squats with a moderate knee valgus
+    and pelvic drop, the right leg with more. walk / run: a lab trial (OUT/trial.c3d, Plug-in Gait
+    markers with medial knee/ankle markers, and OUT/static.c3d) and the same movement filmed from
+    behind as keypoints (OUT/video/, OpenPose JSON and a pixel TRC, 1080x1920 at 30 fps); the left
+    stance has a 4° pelvic drop and 6° hip adduction, the right 8° and 10°. The known values are in
+    OUT/medius-synthetic.json.
     """
     from medius.errors import InvalidInputError, OutputError
     from medius.io.keypoint_files import write_openpose_json, write_trc
@@ -297,6 +301,9 @@ def synth(
         raise InvalidInputError(f"unknown --format {file_format!r}; allowed: openpose, trc")
     if out.exists() and any(out.iterdir()) and not force:
         raise OutputError("folder exists and is not empty; use --force to replace it", path=out)
+    if task.value in ("walk", "run"):
+        _synth_gait(out, task.value, noise_px=noise_px)
+        return
     spec = SyntheticSquats(
         reps=tuple(
             [SyntheticRep("left", fppa_deg=7.0 + i % 2, pelvic_drop_deg=3.0, trunk_lean_deg=3.0) for i in range(reps)]
@@ -318,6 +325,41 @@ def synth(
     Console().print(
         f"Synthetic keypoints: {out} ({len(spec.reps)} reps, {kp.n_frames} frames at {spec.fps:g} Hz, "
         f"image {spec.image_size[0]}x{spec.image_size[1]} px)",
+        markup=False,
+        highlight=False,
+    )
+
+
+def _synth_gait(out: Path, task: str, *, noise_px: float) -> None:
+    import shutil
+
+    from medius.io.markers import write_c3d
+    from medius.kinematics.synthetic_gait import (
+        CameraSpec,
+        GaitSpec,
+        make_gait_trial,
+        make_static_trial,
+        render_gait_video_keypoints,
+        write_gait_c3d,
+        write_gait_keypoints,
+    )
+
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    spec = GaitSpec(task=task, duration_s=10.0 if task == "walk" else 8.0, treadmill=task == "run",
+                    pelvic_drop_deg={"left": 4.0, "right": 8.0}, hip_adduction_deg={"left": 6.0, "right": 10.0},
+                    medial_markers=True, noise_mm=0.5)
+    trial, truth = make_gait_trial(spec)
+    write_gait_c3d(trial, out / "trial.c3d", truth)
+    write_c3d(make_static_trial(spec), out / "static.c3d")
+    kp, video = render_gait_video_keypoints(truth, camera=CameraSpec(fps=30.0 if task == "walk" else 60.0,
+                                                                      noise_px=noise_px))
+    write_gait_keypoints(kp, out / "video", truth=truth, video=video)
+    Console().print(
+        f"Synthetic {task}: lab trial {out / 'trial.c3d'} ({trial.n_frames} frames at {trial.rate_hz:g} Hz, "
+        f"{len(trial.labels)} markers), static trial {out / 'static.c3d'}, video keypoints {out / 'video'} "
+        f"({kp.n_frames} frames at {kp.fps:g} fps, {kp.image_size[0]}x{kp.image_size[1]} px)",
         markup=False,
         highlight=False,
     )

@@ -461,7 +461,7 @@ def _analyze_markers(
         info["sha256"] = _sha256(path)
         if static is not None:
             info["static_sha256"] = _sha256(Path(static))
-        cutoff = gp.cutoff_hz(task) if task in GAIT_TASKS else (params or AnalysisParameters()).cutoff_hz
+        cutoff = gp.lab_cutoff_hz(task) if task in GAIT_TASKS else (params or AnalysisParameters()).cutoff_hz
         say("lab model", 0, None)
         angles, lab_info = prepare_lab_trial(markers, marker_set=marker_set, static=static_m, cutoff_hz=cutoff)
         options = {"static": info["static"], "marker_set": str(marker_set), "events": events, "sex": sex}
