@@ -35,7 +35,7 @@ import numpy as np
 from medius.io import Keypoints2D
 from medius.kinematics.angles2d import compute_segment_length, compute_side_series
 from medius.kinematics.filtering import preprocess
-from medius.protocols._quality import Check, check_capture
+from medius.protocols._quality import Check, failure_reasons, run_capture_checks
 from medius.registry import load_registry
 
 __all__ = [
@@ -482,13 +482,7 @@ def _fail(
     keypoints: Keypoints2D | None = None,
     params: GaitParameters | None = None,
 ) -> GaitAnalysis:
-    failed = [c for c in checks if c.fatal and c.passed is False]
-    reasons = [f"{c.label}: {c.message}" for c in failed] + list(extra or [])
-    advice: list[str] = []
-    for c in failed:
-        if c.advice and c.advice not in advice:
-            advice.append(c.advice)
-    advice.append(GAIT_TASKS[task]["how_to_film"])
+    reasons, advice = failure_reasons(checks, GAIT_TASKS[task]["how_to_film"], extra)
     return GaitAnalysis(
         task=task,
         judgeable=False,
@@ -559,17 +553,12 @@ def analyze_gait_keypoints(
     if task not in GAIT_TASKS:
         raise ValueError(f"Invalid value for 'task'. Allowed values are {sorted(GAIT_TASKS)}, but got {task!r}.")
     p = params or GaitParameters()
-    warnings: list[str] = []
-    checks, cam_view = check_capture(
+    checks, cam_view, warnings, fatal = run_capture_checks(
         kp, facing=facing, selection=selection, side_check=side_check, camera=camera,
         image_size_known=image_size_known,
     )
-    for c in checks:
-        if c.passed is False and not c.fatal:
-            warnings.append(f"{c.label}: {c.message}")
-    if any(c.fatal and c.passed is False for c in checks):
+    if fatal:
         return _fail(task, checks, cam_view, warnings, keypoints=kp, params=p)
-    warnings += [c.warning for c in checks if c.warning and c.passed]
     if view == "auto":
         view = "back" if facing == "away" or cam_view == "back" else "front"
 

@@ -305,3 +305,43 @@ def check_capture(
             )
         )
     return checks, view
+
+
+def run_capture_checks(
+    kp: Keypoints2D,
+    *,
+    facing: str,
+    selection: dict[str, Any] | None,
+    side_check: dict[str, Any] | None,
+    camera: dict[str, float] | None,
+    image_size_known: bool,
+) -> tuple[list[Check], str, list[str], bool]:
+    """Run :func:`check_capture` and sort what it found.
+
+    Returns
+    -------
+    (checks, view, warnings, fatal)
+        the checks, the view, the warnings to show (failed non-fatal checks first, then the
+        warnings of passed checks) and whether a fatal check failed.
+    """
+    checks, view = check_capture(
+        kp, facing=facing, selection=selection, side_check=side_check, camera=camera,
+        image_size_known=image_size_known,
+    )
+    warnings = [f"{c.label}: {c.message}" for c in checks if c.passed is False and not c.fatal]
+    fatal = any(c.fatal and c.passed is False for c in checks)
+    if not fatal:
+        warnings += [c.warning for c in checks if c.warning and c.passed]
+    return checks, view, warnings, fatal
+
+
+def failure_reasons(checks: list[Check], how_to_film: str, extra: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """Why a capture cannot be judged (failed fatal checks, then ``extra``) and what to do instead."""
+    failed = [c for c in checks if c.fatal and c.passed is False]
+    reasons = [f"{c.label}: {c.message}" for c in failed] + list(extra or [])
+    advice: list[str] = []
+    for c in failed:
+        if c.advice and c.advice not in advice:
+            advice.append(c.advice)
+    advice.append(how_to_film)
+    return reasons, advice

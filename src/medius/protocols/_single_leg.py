@@ -24,7 +24,7 @@ from medius.kinematics.angles2d import (
     compute_side_series,
 )
 from medius.kinematics.filtering import preprocess
-from medius.protocols._quality import Check, check_capture
+from medius.protocols._quality import Check, failure_reasons, run_capture_checks
 
 __all__ = [
     "METRICS",
@@ -105,13 +105,7 @@ class SingleLegAnalysis:
 
 def _fail(task: str, checks: list[Check], view: str, warnings: list[str], extra: list[str] | None = None,
           keypoints: Keypoints2D | None = None, params: AnalysisParameters | None = None) -> SingleLegAnalysis:
-    failed = [c for c in checks if c.fatal and c.passed is False]
-    reasons = [f"{c.label}: {c.message}" for c in failed] + list(extra or [])
-    advice = []
-    for c in failed:
-        if c.advice and c.advice not in advice:
-            advice.append(c.advice)
-    advice.append(TASKS[task]["how_to_film"])
+    reasons, advice = failure_reasons(checks, TASKS[task]["how_to_film"], extra)
     return SingleLegAnalysis(
         task=task,
         judgeable=False,
@@ -176,17 +170,12 @@ def analyze_single_leg(
     if side not in ("auto", "left", "right"):
         raise ValueError(f"Invalid value for 'side'. Allowed values are 'auto', 'left', 'right', but got {side!r}.")
     p = params or AnalysisParameters()
-    warnings: list[str] = []
-    checks, view = check_capture(
+    checks, view, warnings, fatal = run_capture_checks(
         kp, facing=facing, selection=selection, side_check=side_check, camera=camera,
         image_size_known=image_size_known,
     )
-    for c in checks:
-        if c.passed is False and not c.fatal:
-            warnings.append(f"{c.label}: {c.message}")
-    if any(c.fatal and c.passed is False for c in checks):
+    if fatal:
         return _fail(task, checks, view, warnings, keypoints=kp, params=p)
-    warnings += [c.warning for c in checks if c.warning and c.passed]
 
     cutoff = min(p.cutoff_hz, 0.4 * kp.fps)
     if cutoff < p.cutoff_hz:
