@@ -505,46 +505,138 @@ def test_cadence_step_and_stride_times() -> None:
 
 
 # ----------------------------------------------------------------------------- 2D video
-VIDEO_CASES = [
-    # task, treadmill, fps, noise px, view, bound on mean |error| (frames), on the worst
-    ("walk", False, 30.0, 0.0, "back", 0.5, 1.0),
-    ("walk", False, 60.0, 0.0, "back", 0.6, 1.0),
-    ("walk", False, 30.0, 2.0, "back", 0.8, 5.0),
-    ("walk", False, 60.0, 2.0, "front", 1.0, 6.0),
-    ("run", False, 60.0, 0.0, "back", 0.7, 1.0),
-    ("walk", True, 30.0, 0.0, "back", 1.6, 1.7),
-    ("walk", True, 60.0, 2.0, "back", 2.7, 4.0),
-    ("run", True, 30.0, 0.0, "back", 4.6, 5.0),
-    ("run", True, 60.0, 2.0, "back", 9.6, 10.0),
-]
+def _synthetic_gait():
+    try:
+        return importlib.import_module("medius.kinematics.synthetic_gait")
+    except Exception:  # noqa: BLE001 - absent or not importable yet
+        return None
 
 
-def _model_for(task: str, treadmill: bool, fps: float):
-    if task == "walk":
-        return gait_model(rate_hz=fps, duration_s=7.0, treadmill=treadmill)
-    return gait_model(rate_hz=fps, duration_s=5.0, stride_s=0.72, duty=0.38, stride_m=2.4, lift_m=0.2, treadmill=treadmill)
+def synth_video_errors(
+    task: str,
+    treadmill: bool,
+    fps: float,
+    *,
+    view: str = "back",
+    noise_px: float = 0.0,
+    duration_s: float = 6.0,
+    distance_m: float = 3.0,
+) -> dict[str, np.ndarray]:
+    """Signed errors (frames) of detect_events_2d on the synthetic module's video keypoints, filtered
+    as the gait protocol does, each detected event against the nearest true event of the same foot.
 
+    Asserts on the way that no event is given to the wrong foot (every detected event lies within
+    half a step of a true event of its own foot) and that every true event at least 0.3 s inside
+    the trial is found.
+    """
+    sg = _synthetic_gait()
+    if sg is None:
+        pytest.skip("medius.kinematics.synthetic_gait not importable")
+    from medius.kinematics.filtering import preprocess
 
-def video_errors(task: str, treadmill: bool, fps: float, noise: float, view: str) -> dict[str, np.ndarray]:
-    t, pts, truth = _model_for(task, treadmill, fps)
-    kp = film(t, pts, view=view, noise_px=noise, seed=int(fps + 10 * noise))
-    res = detect_events_2d(kp, view=view, task=task)
+    _, truth = sg.make_gait_trial(sg.GaitSpec(task=task, treadmill=treadmill, duration_s=duration_s))
+    cam = sg.CameraSpec(fps=fps, view=view, noise_px=noise_px, distance_m=distance_m, seed=int(fps))
+    kp, _ = sg.render_gait_video_keypoints(truth, camera=cam)
+    cutoff = min(6.0 if task == "walk" else 10.0, 0.4 * fps)
+    fk = preprocess(kp, min_confidence=0.5, max_gap_s=0.25, cutoff_hz=cutoff, order=4)
+    res = detect_events_2d(fk, view=view, task=task)  # type: ignore[arg-type]
+    assert res.info["prefiltered"] is True
+    left_fs = np.array([e["time_s"] for e in truth.events if e["side"] == "left" and e["kind"] == "foot_strike"])
+    stride = float(np.median(np.diff(left_fs)))
+    t_end = float(kp.time_s[-1])
     out = {}
     for kind in ("foot_strike", "foot_off"):
-        errs = [match_errors(res.times(s, kind), truth[s][kind], 0.25) for s in ("left", "right")]
-        out[kind] = np.concatenate(errs) * fps  # frames
+        errs = []
+        for side in ("left", "right"):
+            ref = np.array([e["time_s"] for e in truth.events if e["side"] == side and e["kind"] == kind])
+            found = res.times(side, kind)
+            for x in found:
+                err = x - ref[np.argmin(np.abs(ref - x))]
+                assert abs(err) < stride / 4, f"{side} {kind} at {x:.3f} s is not this foot's event ({ref})"
+                errs.append(err * fps)
+            inner = ref[(ref > 0.3) & (ref < t_end - 0.3)]
+            missed = [r for r in inner if found.size == 0 or np.min(np.abs(found - r)) > stride / 4]
+            assert not missed, f"{side} {kind}: true events {missed} not found"
+        out[kind] = np.asarray(errs)
     return out
 
 
-@pytest.mark.parametrize(("task", "treadmill", "fps", "noise", "view", "mean_frames", "max_frames"), VIDEO_CASES)
-def test_detect_events_2d_accuracy(
-    task: str, treadmill: bool, fps: float, noise: float, view: str, mean_frames: float, max_frames: float
+#: condition -> measured bound (frames) on the mean |error| and the worst error, per kind
+#: (foot strike, foot off): the table in docs/gait-events.md (camera 3 m away unless said)
+VIDEO_CASES = [
+    # task, treadmill, fps, view, noise px, duration s, camera distance m, (mean, max) FS, (mean, max) FO
+    ("walk", False, 30.0, "back", 0.0, 6.0, 3.0, (0.4, 0.5), (0.6, 0.7)),
+    ("walk", False, 60.0, "back", 0.0, 6.0, 3.0, (0.3, 0.4), (1.0, 1.1)),
+    ("walk", True, 30.0, "back", 0.0, 6.0, 3.0, (0.5, 0.6), (0.7, 0.8)),
+    ("walk", True, 60.0, "back", 0.0, 6.0, 3.0, (0.2, 0.3), (1.2, 1.3)),
+    ("run", False, 30.0, "back", 0.0, 4.0, 3.0, (0.6, 1.1), (0.6, 0.7)),
+    ("run", False, 60.0, "back", 0.0, 4.0, 3.0, (0.2, 0.3), (0.9, 1.0)),
+    ("run", True, 30.0, "back", 0.0, 6.0, 3.0, (0.3, 0.4), (0.5, 0.6)),
+    ("run", True, 60.0, "back", 0.0, 6.0, 3.0, (0.2, 0.3), (0.8, 0.8)),
+    ("walk", True, 60.0, "back", 1.0, 6.0, 3.0, (0.4, 0.7), (1.3, 1.6)),
+    ("run", True, 30.0, "back", 1.0, 6.0, 3.0, (0.4, 0.8), (0.5, 0.6)),
+    ("walk", False, 30.0, "front", 0.0, 6.0, 12.0, (0.9, 1.0), (0.3, 0.7)),
+    ("walk", False, 60.0, "front", 0.0, 6.0, 12.0, (1.5, 1.7), (0.4, 0.7)),
+    ("run", False, 30.0, "front", 1.0, 4.0, 16.0, (0.6, 1.4), (0.8, 1.2)),
+]
+
+
+@pytest.mark.parametrize(
+    ("task", "treadmill", "fps", "view", "noise", "duration_s", "distance_m", "fs_bound", "fo_bound"), VIDEO_CASES
+)
+def test_detect_events_2d_on_synthetic_video(
+    task: str,
+    treadmill: bool,
+    fps: float,
+    view: str,
+    noise: float,
+    duration_s: float,
+    distance_m: float,
+    fs_bound: tuple[float, float],
+    fo_bound: tuple[float, float],
 ) -> None:
-    errs = video_errors(task, treadmill, fps, noise, view)
-    for kind, e in errs.items():
-        assert np.isfinite(e).sum() >= e.size - 1, f"{kind}: missed events {e}"
-        assert np.nanmean(np.abs(e)) <= mean_frames, (kind, e)
-        assert np.nanmax(np.abs(e)) <= max_frames, (kind, e)
+    errs = synth_video_errors(
+        task, treadmill, fps, view=view, noise_px=noise, duration_s=duration_s, distance_m=distance_m
+    )
+    for kind, (mean_frames, max_frames) in (("foot_strike", fs_bound), ("foot_off", fo_bound)):
+        e = errs[kind]
+        assert e.size >= 6, (kind, e)
+        assert np.mean(np.abs(e)) <= mean_frames, (kind, e)
+        assert np.max(np.abs(e)) <= max_frames, (kind, e)
+        # the targets: mean |error| <= 1.5 frames (2 from the front), worst <= 3 frames
+        assert mean_frames <= (1.5 if view == "back" else 2.0) and max_frames <= 3.0
+
+
+def test_detect_events_2d_treadmill_walk_from_the_front_strikes_only() -> None:
+    # known limitation (docs/gait-events.md): from the front, on a treadmill, the walking toe's
+    # lift and its approach to the camera cancel in image y at foot off: the foot strikes are
+    # accurate, the foot offs are not (no assertion on them here beyond their foot)
+    errs = {}
+    try:
+        errs = synth_video_errors("walk", True, 30.0, view="front")
+    except AssertionError as exc:
+        assert "foot_off" in str(exc), exc
+        return
+    e = errs["foot_strike"]
+    assert np.mean(np.abs(e)) <= 0.8 and np.max(np.abs(e)) <= 0.8
+
+
+def test_detect_events_2d_raw_keypoints_are_filtered_first() -> None:
+    # keypoints not low-pass filtered upstream (no lowpass_filter step in their log) are filtered
+    # at cutoff_hz before differentiating: the simple walking model above, from behind
+    t, pts, truth = gait_model(rate_hz=30.0, duration_s=7.0)
+    res = detect_events_2d(film(t, pts, view="back"), view="back", task="walk")
+    assert res.info["prefiltered"] is False and res.info["cutoff_hz"] == 6.0
+    for kind, (mean_frames, max_frames) in RAW_BOUNDS.items():
+        e = np.concatenate([match_errors(res.times(s, kind), truth[s][kind], 0.25) for s in ("left", "right")]) * 30
+        assert np.isfinite(e).all(), (kind, e)
+        assert np.mean(np.abs(e)) <= mean_frames and np.max(np.abs(e)) <= max_frames, (kind, e)
+
+
+#: measured on the simple model (frames, mean |error| and worst): its foot lands flat, with no
+#: heel-to-toe roll, so the forefoot-drop refinement of the foot strike finds a later peak on
+#: some strides (up to 3.4 frames late)
+RAW_BOUNDS = {"foot_strike": (2.6, 3.7), "foot_off": (1.4, 1.5)}
 
 
 def test_detect_events_2d_standing_still_is_not_judgeable() -> None:
@@ -561,16 +653,13 @@ def test_detect_events_2d_standing_still_is_not_judgeable() -> None:
         detect_events_2d(kp)
     with pytest.raises(ValueError, match="'view'"):
         detect_events_2d(kp, view="side")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'task'"):
+        detect_events_2d(kp, task="swim")  # type: ignore[arg-type]
+    with pytest.raises(NotJudgeableError, match="frames: gait events need a few strides"):
+        detect_events_2d(kp.slice_frames(slice(0, 5)))
 
 
 # ----------------------------------------------------------------------------- the synthetic module
-def _synthetic_gait():
-    try:
-        return importlib.import_module("medius.kinematics.synthetic_gait")
-    except Exception:  # noqa: BLE001 - absent or not importable yet
-        return None
-
-
 SYNTH_CASES = [("walk", False), ("walk", True), ("run", False), ("run", True)]
 
 
@@ -588,29 +677,6 @@ def test_zeni_on_synthetic_gait_module_within_one_sample(task: str, treadmill: b
             err = match_errors(res.times(side, kind), ref, 0.2)
             assert np.isfinite(err).sum() >= len(ref) - 1
             assert np.nanmax(np.abs(err)) <= 1.0 / m.rate_hz + 1e-9, (side, kind, err)
-
-
-#: measured accuracy of detect_events_2d on the synthetic module's default 30 fps renders
-#: (frames, mean |error| per kind): documented in docs/gait-events.md, asserted not to regress
-SYNTH_2D_MEAN_FRAMES = {("walk", False): 6.5, ("walk", True): 6.5, ("run", False): 3.5, ("run", True): 5.0}
-
-
-@pytest.mark.parametrize(("task", "treadmill"), SYNTH_CASES)
-def test_2d_on_synthetic_gait_module_measured_accuracy(task: str, treadmill: bool) -> None:
-    sg = _synthetic_gait()
-    if sg is None:
-        pytest.skip("medius.kinematics.synthetic_gait not importable")
-    _, truth = sg.make_gait_trial(sg.GaitSpec(task=task, treadmill=treadmill))
-    kp, _ = sg.render_gait_video_keypoints(truth)
-    res = detect_events_2d(kp, task=task)
-    for kind in ("foot_strike", "foot_off"):
-        errs = []
-        for side in ("left", "right"):
-            ref = [e["time_s"] for e in truth.events if e["side"] == side and e["kind"] == kind]
-            errs.append(match_errors(res.times(side, kind), ref, 0.25))
-        e = np.concatenate(errs) * kp.fps
-        assert np.isfinite(e).sum() >= 0.8 * e.size
-        assert np.nanmean(np.abs(e)) <= SYNTH_2D_MEAN_FRAMES[(task, treadmill)], (kind, e)
 
 
 # ----------------------------------------------------------------------------- the real UQAM trial

@@ -18,9 +18,10 @@ Methods (``docs/gait-events.md`` gives the references and the measured accuracy)
   (midpoint of heel and toe), one of each per stride;
 * :func:`detect_events_markers`: picks one of the two for a marker trial (Zeni for walking,
   the foot-velocity algorithm for running) and says whether it looks like a treadmill;
-* :func:`detect_events_2d`: 2D keypoints filmed from behind or the front: stance is where a
-  foot's image velocity equals the velocity of a planted foot (zero over ground, the belt's
-  on a treadmill); foot strike / foot off are where the heel / toe enter and leave it.
+* :func:`detect_events_2d`: 2D keypoints filmed from behind or the front: the stride structure
+  from where each foot moves like a planted foot (still over ground, at the belt's speed on a
+  treadmill), the events at the sharp image-y accelerations of the heel and toe as they land
+  and lift.
 
 :func:`segment_stances` cuts the events into stance phases; :func:`compute_cadence`,
 :func:`compute_step_times` and :func:`compute_stride_times` give the timing.
@@ -896,41 +897,57 @@ def detect_events_2d(
     """Foot strikes and foot offs from 2D keypoints of a person walking or running, filmed from
     behind or the front (over ground or on a treadmill).
 
-    A planted foot does not move over the ground. Filmed by a fixed camera it stays still in the
-    image (over ground) or slides along the image's vertical at the belt's speed (treadmill);
-    a swinging foot lifts and travels forward, far faster. For each foot the image velocity
-    along ``y`` of the heel and the toe is divided by the leg length in pixels (mid-hip to the lower ankle,
-    the 90th percentile over a stride, so a person walking away and shrinking keeps the same
-    scale) and differentiated. The velocity of a planted foot is the median velocity of the
-    lower foot (the one nearer the image bottom) over the trial. A foot is *in stance* while
-    its heel or toe moves at that velocity, within ``stance_fraction`` of the swing speed (95th
-    percentile of the departure from it); foot strike is the first stance sample of the heel
-    or the toe (whichever lands first), foot off the last stance sample of the toe (or heel);
-    stance and swing phases shorter than the minimum are merged away.
+    A planted foot does not move over the ground: a fixed camera sees it still (over ground) or
+    sliding along the image's vertical at the belt's speed (treadmill); a swinging foot lifts
+    and travels forward. Everything is measured on the image ``y`` of each foot's own heel and
+    toe (a foot's events come from its keypoints only: sides are never exchanged), divided by
+    the leg length in pixels (mid-hip to the lower ankle, 90th percentile over 1.5 s, so a
+    person walking away and shrinking keeps the same scale).
+
+    1. **Stride structure.** The stride time is the dominant period of the heels' image
+       velocity (autocorrelation). The planted-foot velocity is the median velocity of the lower
+       foot (nearer the image bottom). A foot is *still* while its heel or toe moves at that
+       velocity within ``stance_fraction`` of its swing speed (velocities smoothed to four
+       harmonics of the stride); one stance per stride is the stretch of still samples around
+       each peak of their running mean over a quarter stride (mid-stance).
+    2. **Events.** The marker velocity steps at the contacts, so the image-y acceleration has a
+       sharp extremum there. Foot off: the toe leaves the planted velocity upwards, the
+       strongest minimum of the toe's acceleration in the half stride after mid-stance (0.4 to 1
+       frame late on the synthetic reference). Foot strike: the descending heel stops, the
+       strongest minimum of the heel's acceleration in the half stride before mid-stance (a
+       frame or two early); filmed from behind, the forefoot then drops to the floor and the
+       toe's strongest acceleration maximum just after it is taken (within half a frame).
+       Events whose search window is cut by the trial's edge are left out.
+
+    Keypoints already low-pass filtered (a ``lowpass_filter`` step in their log, as
+    :func:`medius.kinematics.filtering.preprocess` leaves) are used as they are; others are
+    filtered at ``cutoff_hz`` first.
 
     Parameters
     ----------
     kp
         keypoints (heels, toes, ankles and hips; NaN allowed, short holes are bridged).
     view
-        ``"back"`` or ``"front"`` (recorded; the planted-foot velocity is measured, so the
-        detection is the same).
+        ``"back"`` or ``"front"``: where the camera is. From the front the swinging foot comes
+        towards the camera, so the forefoot-drop refinement of the foot strike is not used.
     task
         ``"walk"`` or ``"run"``: sets the default minimum stance (walk 0.2 s, run 0.08 s) and
         swing (walk 0.2 s, run 0.15 s) durations.
     cutoff_hz
-        zero-lag low-pass filter of the normalised positions before differentiating (None:
-        none). Must be below half the frame rate.
+        zero-lag low-pass filter applied before differentiating when the keypoints were not
+        filtered upstream (None: none). Must be below half the frame rate.
     stance_fraction
-        the stance band, as a fraction of the swing speed.
+        the still band, as a fraction of the swing speed.
     min_stance_s, min_swing_s
-        override the task defaults.
+        override the task defaults: shorter still moments (away from the trial edges) are not
+        stances, shorter dips inside a stance (and than 5 % of a stride) are bridged.
 
     Returns
     -------
     GaitEvents
         ``method="video_2d"``; ``info`` has the leg length in px, the planted-foot velocity
-        (leg lengths per second) and the thresholds.
+        (leg lengths per second), the thresholds, the stride time, whether the keypoints were
+        already filtered and the cut-off used.
 
     Raises
     ------
@@ -941,54 +958,70 @@ def detect_events_2d(
     v_name = check_option("view", view, ("back", "front"))
     tsk = check_option("task", task, ("walk", "run"))
     frac = check_real("stance_fraction", stance_fraction, low=0.0, high=1.0, low_inclusive=False)
-    min_st = check_real("min_stance_s", min_stance_s if min_stance_s is not None else (0.2 if tsk == "walk" else 0.08), low=0.0)
-    min_sw = check_real("min_swing_s", min_swing_s if min_swing_s is not None else (0.2 if tsk == "walk" else 0.15), low=0.0)
+    min_st = check_real(
+        "min_stance_s", min_stance_s if min_stance_s is not None else (0.2 if tsk == "walk" else 0.08), low=0.0
+    )
+    min_sw = check_real(
+        "min_swing_s", min_swing_s if min_swing_s is not None else (0.2 if tsk == "walk" else 0.15), low=0.0
+    )
     where = _where(kp.source)
     t = kp.time_s
-    if kp.n_frames < 10:
-        raise NotJudgeableError(f"{kp.n_frames} frames: gait events need a few strides of video", path=where)
+    n = kp.n_frames
+    if n < 10:
+        raise NotJudgeableError(f"{n} frames: gait events need a few strides of video", path=where)
     dt = float(np.median(np.diff(t)))
     fps = 1.0 / dt
+    cut = None if cutoff_hz is None else check_real("cutoff_hz", cutoff_hz, low=0.0, low_inclusive=False)
+    # filtering twice blurs the events: keypoints low-pass filtered upstream are used as they are
+    prefiltered = any(e.get("operation") == "lowpass_filter" and not e.get("skipped") for e in kp.log)
 
     def y_of(name: str) -> np.ndarray:
         try:
             return kp.xy(name)[:, 1].astype(float)
         except KeyError:
-            return np.full(kp.n_frames, np.nan)
+            return np.full(n, np.nan)
 
     hip = np.nanmean(np.stack([y_of("left_hip"), y_of("right_hip")]), axis=0)
-    if np.isfinite(hip).sum() < 0.5 * kp.n_frames:
+    if np.isfinite(hip).sum() < 0.5 * n:
         raise NotJudgeableError("the hips are not seen in most frames: gait events need them", path=where)
     ank = {s: y_of(f"{s}_ankle") for s in _SIDES}
     feet = {s: {p: y_of(f"{s}_{p}") for p in ("heel", "toe")} for s in _SIDES}
     for s in _SIDES:
         for p in ("heel", "toe"):
-            if np.isfinite(feet[s][p]).sum() < 0.5 * kp.n_frames:
+            if np.isfinite(feet[s][p]).sum() < 0.5 * n:
                 feet[s][p] = ank[s]
-        if np.isfinite(feet[s]["heel"]).sum() < 0.5 * kp.n_frames:
+        if np.isfinite(feet[s]["heel"]).sum() < 0.5 * n:
             raise NotJudgeableError(f"the {s} foot (heel, toe, ankle) is not seen in most frames", path=where)
     low_ankle = np.fmax(ank["left"], ank["right"])
     if not np.isfinite(low_ankle).any():
         low_ankle = np.fmax(feet["left"]["heel"], feet["right"]["heel"])
-    leg = _rolling_percentile(low_ankle - hip, int(round(1.5 / dt)), 90)
-    leg = _fill_nan(leg)
+    leg = _fill_nan(_rolling_percentile(low_ankle - hip, int(round(1.5 / dt)), 90))
     if not (np.isfinite(leg).all() and np.all(leg > 0)):
         raise NotJudgeableError("cannot measure the leg length in the image (hips below the ankles?)", path=where)
 
-    sig: dict[str, dict[str, np.ndarray]] = {}
+    # image-y velocity and acceleration of each heel and toe, in leg lengths per second (per s^2)
     vel: dict[str, dict[str, np.ndarray]] = {}
+    acc: dict[str, dict[str, np.ndarray]] = {}
+    pos: dict[str, dict[str, np.ndarray]] = {}
     for s in _SIDES:
-        sig[s], vel[s] = {}, {}
+        vel[s], acc[s], pos[s] = {}, {}, {}
         for p in ("heel", "toe"):
-            x = _lowpass(_fill_nan(feet[s][p]), fps, cutoff_hz)
-            sig[s][p] = x / leg
-            vel[s][p] = np.gradient(x, t) / leg
-    # planted-foot velocity: the lower foot (nearer the image bottom), over the trial
-    lower_is_left = sig["left"]["heel"] > sig["right"]["heel"]
+            x = _lowpass(_fill_nan(feet[s][p]), fps, None if prefiltered else cut)
+            v = np.gradient(x, t)
+            pos[s][p] = x / leg
+            vel[s][p] = v / leg
+            acc[s][p] = np.gradient(v, t) / leg
+    # planted-foot velocity: the lower foot (nearer the image bottom) is mostly the stance foot
+    lower_is_left = pos["left"]["heel"] > pos["right"]["heel"]
     v_low = np.where(lower_is_left, vel["left"]["heel"], vel["right"]["heel"])
-    sep = np.abs(sig["left"]["heel"] - sig["right"]["heel"])
+    sep = np.abs(pos["left"]["heel"] - pos["right"]["heel"])
     clear = sep > np.percentile(sep, 50)
     v_plant = float(np.median(v_low[clear])) if clear.any() else float(np.median(v_low))
+
+    # stride period: the dominant repetition of the heels' image velocity
+    periods = [_dominant_period_s(vel[s]["heel"], dt, *_STRIDE_RANGE_S) for s in _SIDES]
+    periods_ok = [p for p in periods if p is not None]
+    stride = float(np.median(periods_ok)) if periods_ok else None
 
     n_min_st = max(1, int(round(min_st / dt)))
     n_min_sw = max(1, int(round(min_sw / dt)))
@@ -996,22 +1029,31 @@ def detect_events_2d(
     notes: list[str] = []
     info_thr: dict[str, float] = {}
     for s in _SIDES:
-        dep = {p: np.abs(vel[s][p] - v_plant) for p in ("heel", "toe")}
+        # the stride structure (where each stance is) from velocities smoothed to ~4 harmonics
+        # of the stride: noise and the impacts' wiggles must not break a stance in two
+        smooth_hz = min(4.0 / stride, 0.4 * fps) if stride is not None else None
+        dep = {p: np.abs(_lowpass(vel[s][p], fps, smooth_hz) - v_plant) for p in ("heel", "toe")}
         swing_speed = float(np.percentile(np.fmax(dep["heel"], dep["toe"]), 95))
         thr = frac * swing_speed
         info_thr[s] = thr
-        still = {p: dep[p] < thr for p in ("heel", "toe")}
-        stance = still["heel"] | still["toe"]
-        # merge: short swings inside stance and short stances inside swing are noise
-        stance = _clean_runs(stance, n_min_st, n_min_sw)
-        if swing_speed < _MIN_SWING_LEG_PER_S:
-            stance[:] = True  # the feet never move faster than a planted foot: no strides
-        for a, b in _runs(stance):
-            if a > 0:
-                cands = [_flank_time(t, dep[p], a, thr, before=True) for p in ("heel", "toe")]
-                found.append((s, "foot_strike", min(cands)))
-            if b < kp.n_frames:
-                found.append((s, "foot_off", _flank_time(t, dep["toe"], b - 1, thr, before=False)))
+        if swing_speed < _MIN_SWING_LEG_PER_S or stride is None:
+            raise NotJudgeableError(
+                f"no foot strikes found for the {s} foot: its heel and toe do not alternate between "
+                "stance and swing in the video (standing still, feet hidden or not gait?)",
+                path=where,
+            )
+        still = np.fmin(dep["heel"], dep["toe"]) < thr
+        stride_n = stride / dt
+        # drop "still" moments shorter than a stance (a swinging foot crossing the planted
+        # velocity), bridge dips shorter than a swing and than 5 % of a stride (noise)
+        still = _clean_runs(still, n_min_st, min(n_min_sw, max(1, int(round(0.05 * stride_n)))))
+        for a, b in _stance_runs(still, stride_n):
+            mid = 0.5 * (a + b - 1)
+            fs, fo = _stance_events(acc[s], mid, stride_n, back=v_name == "back")
+            if fs is not None:
+                found.append((s, "foot_strike", _time_at(t, fs)))
+            if fo is not None:
+                found.append((s, "foot_off", _time_at(t, fo)))
         if not any(k == "foot_strike" and side == s for side, k, _ in found):
             raise NotJudgeableError(
                 f"no foot strikes found for the {s} foot: its heel and toe do not alternate between "
@@ -1028,10 +1070,98 @@ def detect_events_2d(
             "leg_length_px_median": float(np.median(leg)),
             "planted_foot_velocity_leg_per_s": v_plant,
             "stance_threshold_leg_per_s": info_thr,
-            "cutoff_hz": cutoff_hz,
+            "stride_time_s": stride,
+            "cutoff_hz": None if prefiltered else cut,
+            "prefiltered": prefiltered,
             "frame_rate_hz": fps,
         },
     )
+
+
+def _stance_runs(still: np.ndarray, stride_n: float) -> list[tuple[int, int]]:
+    """One stance ``[a, b)`` per stride: the longest stretch of ``still`` samples around each peak of
+    its running mean over a quarter stride (mid-stance), peaks at least 0.6 stride apart."""
+    n = still.size
+    w = max(3, int(round(0.25 * stride_n)))
+    # running mean, over the samples inside the trial (a stance cut by an edge still scores)
+    score = np.convolve(still.astype(float), np.ones(w), mode="same") / np.convolve(np.ones(n), np.ones(w), mode="same")
+    mids, _ = find_peaks(np.r_[-1.0, score, -1.0], distance=max(1, int(0.6 * stride_n)), height=0.5)
+    mids = mids - 1
+    # bridge gaps shorter than 5 % of a stride (noise), then take the run around each mid-stance
+    m = still.copy()
+    gap = max(1, int(round(0.05 * stride_n)))
+    for a, b in _runs(~m):
+        if a > 0 and b < n and b - a <= gap:
+            m[a:b] = True
+    runs = _runs(m)
+    inner = [b - a for a, b in runs if a > 0 and b < n and b - a >= 0.1 * stride_n]
+    typical = float(np.median(inner)) if inner else None
+    out: list[tuple[int, int]] = []
+    for c in mids:
+        best = None
+        for a, b in runs:
+            d = 0 if a <= c < b else min(abs(c - a), abs(c - (b - 1)))
+            if d <= w and (best is None or d < best[0]):
+                best = (d, a, b)
+        if best is None:
+            continue
+        a, b = best[1], best[2]
+        a, b = max(a, int(c - 0.5 * stride_n)), min(b, int(c + 0.5 * stride_n) + 1)
+        if typical is not None and a == 0 and b < n:  # cut by the trial start: centre from its end
+            a = min(0, int(round(b - typical)))
+        elif typical is not None and b == n and a > 0:
+            b = max(n, int(round(a + typical)))
+        if out and a < out[-1][1]:
+            if (b - a) > (out[-1][1] - out[-1][0]):
+                out[-1] = (a, b)
+            continue
+        out.append((a, b))
+    return out
+
+
+def _stance_events(
+    acc: Mapping[str, np.ndarray], mid: float, stride_n: float, *, back: bool
+) -> tuple[float | None, float | None]:
+    """Sub-sample foot strike and foot off of the stance around sample ``mid`` from the image-y
+    accelerations of the heel and toe (``stride_n``: the stride in samples).
+
+    Foot off: the toe's velocity steps from the planted velocity to lifting (image y up), the
+    strongest minimum of its acceleration in the half stride after mid-stance. Foot strike: the
+    descending heel stops (the strongest minimum of its acceleration in the half stride before
+    mid-stance, a frame or two early as the heel already slows before contact); filmed from
+    behind, the forefoot then drops onto the floor: the toe's strongest acceleration maximum just
+    after that is the contact.
+    """
+    fo = _strongest(acc["toe"], -1, mid + 0.05 * stride_n, mid + (0.55 if back else 0.5) * stride_n)
+    fs = _strongest(acc["heel"], -1, mid - 0.5 * stride_n, mid - 0.05 * stride_n)
+    if fs is not None and back:
+        slap = _strongest(acc["toe"], +1, fs - 0.03 * stride_n, fs + 0.12 * stride_n)
+        fs = slap if slap is not None else fs
+    return fs, fo
+
+
+def _strongest(x: np.ndarray, sign: int, lo: float, hi: float) -> float | None:
+    """Sub-sample position of the strongest local extremum of ``x`` (``sign`` +1: maximum, -1:
+    minimum) between samples ``lo`` and ``hi``; None when there is none, or when the window is
+    cut by the trial's edge (the event may lie outside, and filters ring at the edges)."""
+    y = sign * x
+    n = y.size
+    i0, i1 = max(1, math.ceil(lo)), min(n - 2, math.floor(hi))
+    if i1 < i0:
+        return None
+    seg = np.arange(i0, i1 + 1)
+    ok = (y[seg] >= y[seg - 1]) & (y[seg] > y[seg + 1])
+    if not ok.any():
+        return None
+    j = int(seg[ok][np.argmax(y[seg][ok])])
+    # a window cut by the trial's edge: the event may lie outside, and filters ring at the edges
+    width = hi - lo
+    cut_lo, cut_hi = max(0.0, 1 - lo), max(0.0, hi - (n - 2))
+    if cut_lo + cut_hi > 0.4 * width:
+        return None
+    if (cut_lo and j - 1 < 0.25 * width) or (cut_hi and n - 2 - j < 0.25 * width):
+        return None
+    return _refine(y, j)
 
 
 def _clean_runs(mask: np.ndarray, n_min_true: int, n_min_false: int) -> np.ndarray:
@@ -1039,75 +1169,13 @@ def _clean_runs(mask: np.ndarray, n_min_true: int, n_min_false: int) -> np.ndarr
     # drop short True runs first (a swinging foot whose forward and downward image motions
     # cancel for an instant looks still), then fill short False gaps inside stance (noise)
     for a, b in _runs(m):
-        if b - a < n_min_true:
+        if b - a < n_min_true and a > 0 and b < m.size:  # a stance cut by an edge may be short
             m[a:b] = False
     for a, b in _runs(~m):
         if a > 0 and b < m.size and b - a < n_min_false:
             m[a:b] = True
     return m
 
-
-def _flank_time(t: np.ndarray, dep: np.ndarray, i: int, thr: float, *, before: bool) -> float:
-    """Where the foot's departure from the planted velocity reaches zero, next to stance sample ``i``.
-
-    The flank of the swing next to the stance (``before``: the samples before ``i``, the landing;
-    else those after ``i``, the take-off) is fitted with a line over the samples between the
-    stance threshold and 60 % of the flank's peak, and extrapolated to zero departure; without
-    enough samples, the sub-frame crossing of the threshold.
-    """
-    n = dep.size
-    step = -1 if before else 1
-    j = i + step
-    idx = []
-    peak = 0.0
-    while 0 <= j < n and abs(j - i) < n:
-        if dep[j] < peak * 0.98 and peak > thr:
-            break  # past the peak of the flank
-        peak = max(peak, float(dep[j]))
-        idx.append(j)
-        j += step
-    idx_arr = np.asarray(idx, dtype=int)
-    if idx_arr.size:
-        sel = idx_arr[(dep[idx_arr] >= thr) & (dep[idx_arr] <= 0.6 * peak)]
-        if sel.size >= 2:
-            beta, alpha = np.polyfit(t[sel], dep[sel], 1)
-            if beta != 0 and np.isfinite(beta):
-                tz = -alpha / beta
-                lo, hi = (t[sel].min() - 0.3, t[i] + 0.5 * (t[-1] - t[0]) / n) if before else (
-                    t[i] - 0.5 * (t[-1] - t[0]) / n,
-                    t[sel].max() + 0.3,
-                )
-                if lo <= tz <= hi:
-                    return float(tz)
-    k = i - 1 if before else i + 1
-    if 0 <= k < n and dep[k] != dep[i]:
-        a, b = (k, i) if before else (i, k)
-        f = (thr - dep[a]) / (dep[b] - dep[a])
-        if 0 <= f <= 1:
-            return float(t[a] + f * (t[b] - t[a]))
-    return float(t[i])
-
-
-def _crossing_time(t: np.ndarray, dep: Mapping[str, np.ndarray], thr: float, i: int, *, rising: bool) -> float:
-    """Sub-frame time where the departure from the planted velocity crosses ``thr`` next to ``i``.
-
-    For a strike (``rising=False``) the crossing is between ``i - 1`` (moving) and ``i``
-    (still); for a foot off between ``i`` (still) and ``i + 1`` (moving).
-    """
-    best = None
-    for x in dep.values():
-        if rising:
-            a, b = i, i + 1
-        else:
-            a, b = i - 1, i
-        if a < 0 or b >= x.size:
-            continue
-        xa, xb = x[a], x[b]
-        if (xa - thr) * (xb - thr) <= 0 and xa != xb:
-            f = (thr - xa) / (xb - xa)
-            tc = t[a] + f * (t[b] - t[a])
-            best = tc if best is None else (min(best, tc) if not rising else max(best, tc))
-    return float(best if best is not None else t[i])
 
 
 # ----------------------------------------------------------------------------- stances
