@@ -20,6 +20,9 @@ code   class                       meaning
                                    saying why is still written)
 6      OutputError                 the output folder exists (use --force) or cannot be
                                    written
+7      (medius batch --strict)     at least one item of a batch failed (not judgeable
+                                   is not a failure)
+130    (interrupt)                 Ctrl-C; nothing half-written is left
 =====  ==========================  =====================================================
 """
 

@@ -1,0 +1,150 @@
+"""Throughput of ``medius batch`` against sequential single runs, and its scheduling overhead.
+
+On the same inputs (short clips cut from the bundled Sports2D demo video, so pose inference
+dominates), three timings, each on a fresh output folder:
+
+1. **sequential**: ``analyze_path`` on each clip in turn in this process, exactly what
+   ``medius analyze`` does per clip (minus the interpreter start-up of each command);
+2. **batch, 1 worker** and 3. **batch, 2 workers**: ``run_batch`` on a local Dask cluster with one
+   thread per worker process; the wall time includes starting and stopping the cluster and hashing
+   the inputs.
+
+The scaling ratio is throughput(2 workers) / throughput(1 worker); the target is >= 1.7 on 2
+quiet cores. On a shared machine the ratio falls with whatever else runs. Scheduling overhead per
+item is measured with tiny synthetic keypoint items: (batch wall - cluster start-up - sequential
+wall) / items, with one worker. Nothing is downloaded; the process exits 0 (a miss prints MISS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from medius.batch import BatchItem, ItemSettings, run_batch
+from medius.io.keypoint_files import write_trc
+from medius.io.samples import sample_path
+from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats, write_marker
+from medius.report.pipeline import analyze_path
+
+TARGET_SCALING = 1.7
+
+
+def write_clip(dst: Path, *, start_frame: int, n_frames: int, width: int) -> Path:
+    """Frames [start, start + n) of the sample video, resized to ``width``, as H.264 MP4."""
+    with av.open(str(sample_path())) as src, av.open(str(dst), "w") as out:
+        st = out.add_stream("libx264", rate=30)
+        st.pix_fmt = "yuv420p"
+        st.options = {"crf": "20", "preset": "veryfast"}
+        n = 0
+        for i, fr in enumerate(src.decode(src.streams.video[0])):
+            if i < start_frame:
+                continue
+            if n == n_frames:
+                break
+            if n == 0:
+                st.width, st.height = width, int(round(fr.height * width / fr.width / 2)) * 2
+            img = fr.reformat(width=st.width, height=st.height, format="yuv420p")
+            img.pts, img.time_base = n, Fraction(1, 30)
+            for p in st.encode(img):
+                out.mux(p)
+            n += 1
+        for p in st.encode():
+            out.mux(p)
+    return dst
+
+
+def time_sequential(items: list[BatchItem], out: Path) -> float:
+    t0 = time.perf_counter()
+    for i, it in enumerate(items):
+        analyze_path(it.path, out_dir=out / f"{i}", **it.settings.as_kwargs())
+    return time.perf_counter() - t0
+
+
+def time_batch(items: list[BatchItem], out: Path, n_workers: int) -> float:
+    run = run_batch(items, out, n_workers=n_workers)
+    bad = [o for o in run.outcomes if o.status == "failed"]
+    if bad:
+        raise SystemExit(f"bench: {len(bad)} items failed: {bad[0].reason}")
+    return run.wall_s
+
+
+def time_cluster_start() -> float:
+    from distributed import Client, LocalCluster
+
+    t0 = time.perf_counter()
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      silence_logs=50) as cluster, Client(cluster) as client:
+        client.submit(len, "x", pure=False).result()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clips", type=int, default=4, help="video clips (default 4)")
+    ap.add_argument("--frames", type=int, default=60, help="frames per clip (default 60)")
+    ap.add_argument("--width", type=int, default=640, help="clip width in pixels (default 640)")
+    ap.add_argument("--tiny", type=int, default=12, help="tiny synthetic items for the overhead (default 12)")
+    ap.add_argument("--json", type=Path, default=Path("build/bench/bench-batch.json"))
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="medius-bench-batch-") as tmp:
+        root = Path(tmp)
+        settings = ItemSettings(annotated_video=False)
+        clips = [write_clip(root / f"clip{i}.mp4", start_frame=i * 7, n_frames=args.frames, width=args.width)
+                 for i in range(args.clips)]
+        items = [BatchItem(path=c, settings=settings, person_id=f"P{i}") for i, c in enumerate(clips)]
+        print(f"bench_batch: {len(items)} clips of {args.frames} frames at {args.width} px wide, "
+              f"{os.cpu_count()} cores (annotated video off)")
+        seq = time_sequential(items, root / "seq")
+        b1 = time_batch(items, root / "b1", 1)
+        b2 = time_batch(items, root / "b2", 2)
+        # scheduling overhead: tiny synthetic keypoint items
+        tiny_settings = ItemSettings(fps=30.0, image_size=(1080, 1920), annotated_video=False)
+        tiny = []
+        for i in range(args.tiny):
+            spec = SyntheticSquats(reps=(SyntheticRep("left"), SyntheticRep("right")), noise_px=1.0, seed=i)
+            kp, gt = make_single_leg_squats(spec)
+            (root / f"t{i}").mkdir()
+            write_marker(root / f"t{i}", spec, gt)
+            tiny.append(BatchItem(path=write_trc(kp, root / f"t{i}" / "t.trc"), settings=tiny_settings))
+        tseq = time_sequential(tiny, root / "tseq")
+        start = time_cluster_start()
+        tb1 = time_batch(tiny, root / "tb1", 1)
+    n = len(items)
+    res = {
+        "items": n,
+        "frames_per_item": args.frames,
+        "sequential_s": round(seq, 2),
+        "batch_1_worker_s": round(b1, 2),
+        "batch_2_workers_s": round(b2, 2),
+        "throughput_items_per_min": {k: round(60 * n / v, 2) for k, v in
+                                     (("sequential", seq), ("batch_1", b1), ("batch_2", b2))},
+        "scaling_2_over_1": round(b1 / b2, 2),
+        "speedup_2_workers_over_sequential": round(seq / b2, 2),
+        "cluster_start_s": round(start, 2),
+        "tiny_items": len(tiny),
+        "tiny_sequential_s_per_item": round(tseq / len(tiny), 3),
+        "overhead_s_per_item": round((tb1 - start - tseq) / len(tiny), 3),
+        "cores": os.cpu_count(),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
+    print(f"  sequential analyze : {seq:7.1f} s   {res['throughput_items_per_min']['sequential']:6.2f} items/min")
+    print(f"  batch, 1 worker    : {b1:7.1f} s   {res['throughput_items_per_min']['batch_1']:6.2f} items/min")
+    print(f"  batch, 2 workers   : {b2:7.1f} s   {res['throughput_items_per_min']['batch_2']:6.2f} items/min")
+    verdict = "PASS" if res["scaling_2_over_1"] >= TARGET_SCALING else "MISS"
+    print(f"  scaling 2 / 1 worker: {res['scaling_2_over_1']:.2f}x (target >= {TARGET_SCALING}) {verdict}")
+    print(f"  cluster start-up    : {start:.1f} s; scheduling overhead {res['overhead_s_per_item']:.3f} s/item "
+          f"(tiny items, {res['tiny_sequential_s_per_item']:.2f} s of analysis each)")
+    print(f"  load average (1 min): {res['load_average_1min']} on {res['cores']} cores")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(res, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

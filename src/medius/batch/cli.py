@@ -1,0 +1,202 @@
+"""``medius batch``: analyse a folder or a manifest of inputs on Dask (registered by medius.cli)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from medius._cli_common import console, err, guarded
+
+__all__ = ["EXIT_STRICT_FAILURES", "register"]
+
+#: exit code of ``medius batch --strict`` when at least one item failed
+EXIT_STRICT_FAILURES = 7
+
+
+class _Side(StrEnum):
+    auto = "auto"
+    left = "left"
+    right = "right"
+
+
+class _Sex(StrEnum):
+    female = "female"
+    male = "male"
+
+
+def _parse_size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+        if w <= 0 or h <= 0:
+            raise ValueError
+    except ValueError:
+        raise typer.BadParameter(f"expected WIDTHxHEIGHT in pixels such as 1080x1920, got {text!r}",
+                                 param_hint="--image-size") from None
+    return w, h
+
+
+def _plain(text: str) -> None:
+    err.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def batch(
+    input: Annotated[
+        Path,
+        typer.Argument(
+            help="A folder of inputs (videos, .trc/.c3d files, sub-folders of OpenPose JSON) or a manifest "
+            "CSV with columns path, task, person_id, side, group (and sex, fps, image_size; any other "
+            "column is carried through to the cohort tables).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Batch output folder (created; re-runs resume it).")],
+    task: Annotated[
+        str, typer.Option(help="Task of the inputs of a folder, and of manifest rows that leave it empty.")
+    ] = "single-leg-squat",
+    side: Annotated[_Side, typer.Option(help="Stance leg for rows that leave it empty (as medius analyze).")] = (
+        _Side.auto
+    ),
+    sex: Annotated[_Sex | None, typer.Option(help="Sex for rows that leave it empty (reference ranges).")] = None,
+    fps: Annotated[
+        float | None, typer.Option(help="Frame rate of keypoint files that carry none (OpenPose JSON).", min=0.1)
+    ] = None,
+    image_size: Annotated[
+        str | None, typer.Option(help="WIDTHxHEIGHT of the video the keypoints came from (keypoint inputs).")
+    ] = None,
+    no_blur: Annotated[bool, typer.Option("--no-blur", help="Keep faces visible in the annotated videos.")] = False,
+    no_video: Annotated[bool, typer.Option("--no-video", help="Skip the annotated videos (faster).")] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Address of a running Dask scheduler (tcp://HOST:8786); default: a local cluster."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes of the local cluster (default: one per core).", min=1)
+    ] = None,
+    retries: Annotated[
+        int, typer.Option(help="Extra attempts for an item whose analysis raised an unexpected error.", min=0)
+    ] = 1,
+    strict: Annotated[
+        bool, typer.Option("--strict", help=f"Exit {EXIT_STRICT_FAILURES} if any item failed.")
+    ] = False,
+) -> None:
+    """Analyse many recordings on Dask, from a laptop to a cluster, resumably.
+
+    Each item gets OUT/items/<person>-<key>/ (exactly what `medius analyze` writes); OUT/ledger.jsonl
+    records what is done, so a re-run only analyses new, changed or unfinished items. The batch ends
+    with OUT/batch-items.csv, the cohort tables OUT/cohort-records.{csv,parquet} and
+    OUT/cohort-summary.{csv,parquet}, and OUT/cohort-report.html.
+    """
+    from medius.batch import (
+        ItemSettings,
+        discover_items,
+        read_manifest,
+        run_batch,
+        task_names,
+        write_cohort_outputs,
+        write_items_table,
+    )
+    from medius.errors import InputNotFoundError
+
+    if task not in task_names():
+        raise typer.BadParameter(f"unknown task {task!r}; allowed: {', '.join(task_names())}", param_hint="--task")
+    if scheduler and workers:
+        raise typer.BadParameter("--workers sizes the local cluster; with --scheduler the cluster's own "
+                                 "workers are used", param_hint="--workers")
+    defaults = ItemSettings(task=task, side=side.value, sex=sex.value if sex else None, fps=fps,
+                            image_size=_parse_size(image_size), blur_faces=not no_blur,
+                            annotated_video=not no_video)
+    if not input.exists():
+        raise InputNotFoundError("no such file or folder", path=input)
+    items = discover_items(input, defaults) if input.is_dir() else read_manifest(input, defaults)
+
+    progress = Progress(
+        TextColumn("[bold]medius batch"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("items · [red]{task.fields[failed]} failed[/red] · {task.fields[frames]}"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal and not os.environ.get("MEDIUS_PROGRESS"),
+    )
+    state: dict[str, Any] = {"failed": 0, "frames": {}, "bar": None}
+    lock = threading.Lock()
+
+    def frames_text() -> str:
+        running = list(state["frames"].values())
+        if not running:
+            return ""
+        done = sum(d for d, _ in running)
+        total = sum(t or 0 for _, t in running)
+        return f"{len(running)} running, frames {done}/{total or '?'}"
+
+    def on_start(n_run: int, n_skip: int) -> None:
+        if n_skip:
+            _plain(f"medius batch: {n_skip} of {len(items)} items already done in {out}; {n_run} to analyse")
+        state["bar"] = progress.add_task("batch", total=n_run, failed=0, frames="")
+
+    def on_item(o: Any) -> None:
+        if o.skipped:
+            return
+        with lock:
+            state["frames"].pop(o.key, None)
+            if o.status == "failed":
+                state["failed"] += 1
+            progress.update(state["bar"], advance=1, failed=state["failed"], frames=frames_text())
+        if progress.disable or o.status == "failed":
+            _plain(f"{o.status}: {o.item.label} ({o.item.path.name})" + (f": {o.reason}" if o.reason else ""))
+
+    def on_frames(key: str, stage: str, done: int, total: int | None) -> None:
+        with lock:
+            state["frames"][key] = (done, total)
+            if state["bar"] is not None:
+                progress.update(state["bar"], frames=frames_text())
+
+    try:
+        with progress:
+            run = run_batch(items, out, scheduler=scheduler, n_workers=workers, retries=retries,
+                            on_start=on_start, on_item=on_item, on_frames=on_frames)
+    except KeyboardInterrupt:
+        _plain(f"medius: interrupted; finished items are kept (see {out / 'ledger.jsonl'}): run the same "
+               "command again to analyse the rest")
+        raise typer.Exit(130) from None
+    write_items_table(out, run.outcomes)
+    written = write_cohort_outputs(out, run.outcomes, title=f"medius batch: {input.name}")
+
+    counts = {s: sum(1 for o in run.outcomes if o.status == s) for s in ("ok", "not_judgeable", "failed")}
+    n_skipped = sum(1 for o in run.outcomes if o.skipped)
+    table = Table(title=f"medius batch: {len(run.outcomes)} items ({n_skipped} already done, "
+                        f"{len(run.analysed)} analysed in {run.wall_s:.1f} s)")
+    for col in ("outcome", "items"):
+        table.add_column(col)
+    table.add_row("ok", str(counts["ok"]))
+    table.add_row("not judgeable", str(counts["not_judgeable"]))
+    table.add_row("failed", str(counts["failed"]))
+    console.print(table)
+    if run.failed:
+        ft = Table(title="failed items")
+        for col in ("item", "input", "reason"):
+            ft.add_column(col, overflow="fold")
+        for o in run.failed:
+            ft.add_row(o.item.label, str(o.item.path), o.reason)
+        console.print(ft)
+    if written.get("parquet_note"):
+        _plain(f"warning: {written['parquet_note']}")
+    console.print(f"Items: {out / 'batch-items.csv'}\nCohort report: {out / written['report']}",
+                  markup=False, highlight=False, soft_wrap=True)
+    if strict and run.failed:
+        raise typer.Exit(EXIT_STRICT_FAILURES)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``batch`` command to the ``medius`` app."""
+    app.command(name="batch")(guarded(batch))

@@ -1,0 +1,178 @@
+"""medius batch on a local Dask cluster: same outputs as single runs, failures per item, resume."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import shutil
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import pytest
+
+from medius.batch import (
+    ItemSettings,
+    Ledger,
+    read_manifest,
+    run_batch,
+    write_cohort_outputs,
+    write_items_table,
+)
+from medius.io.keypoint_files import write_openpose_json, write_trc
+from medius.io.samples import sample_path
+from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats, write_marker
+from medius.report.pipeline import analyze_path
+
+SETTINGS = ItemSettings(fps=30.0, image_size=(1080, 1920), annotated_video=False)
+
+
+def write_recording(folder: Path, *, n_reps: int, fppa_right_deg: float, fmt: str, seed: int = 0) -> Path:
+    """A SYNTHETIC single-leg squat recording (keypoint files, no pose model needed)."""
+    reps = [SyntheticRep("left", fppa_deg=7.0, pelvic_drop_deg=3.0)] * n_reps + [
+        SyntheticRep("right", fppa_deg=fppa_right_deg, pelvic_drop_deg=6.0)] * n_reps
+    spec = SyntheticSquats(reps=tuple(reps), noise_px=1.0, seed=seed)
+    kp, gt = make_single_leg_squats(spec)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_marker(folder, spec, gt)
+    if fmt == "openpose":
+        write_openpose_json(kp, folder, prefix="clip")
+        return folder
+    return write_trc(kp, folder / "clip_px.trc")
+
+
+def write_clip(dst: Path, *, n_frames: int, width: int = 480) -> Path:
+    """The first frames of the real sample video (Sports2D demo), downscaled, as H.264."""
+    with av.open(str(sample_path())) as src, av.open(str(dst), "w") as out:
+        st = out.add_stream("libx264", rate=30)
+        st.pix_fmt = "yuv420p"
+        st.options = {"crf": "20", "preset": "veryfast"}
+        for n, fr in enumerate(src.decode(src.streams.video[0])):
+            if n == n_frames:
+                break
+            if n == 0:
+                st.width, st.height = width, int(round(fr.height * width / fr.width / 2)) * 2
+            img = fr.reformat(width=st.width, height=st.height, format="yuv420p")
+            img.pts, img.time_base = n, Fraction(1, 30)
+            for p in st.encode(img):
+                out.mux(p)
+        for p in st.encode():
+            out.mux(p)
+    return dst
+
+
+def comparable(result_json: Path) -> dict:
+    """result.json without the only thing allowed to differ: the creation time."""
+    d = json.loads(result_json.read_text())
+    del d["provenance"]["created_utc"]
+    return d
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    root = tmp_path_factory.mktemp("batch")
+    data = root / "data"
+    a = write_recording(data / "p1", n_reps=2, fppa_right_deg=15.0, fmt="openpose")
+    b = write_recording(data / "p2", n_reps=3, fppa_right_deg=18.0, fmt="trc", seed=1)
+    c = write_recording(data / "p3", n_reps=2, fppa_right_deg=12.0, fmt="trc", seed=2)
+    clip = write_clip(data / "demo_clip.mp4", n_frames=20)
+    (data / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
+    manifest = root / "manifest.csv"
+    manifest.write_text(
+        "path,task,person_id,side,group,site\n"
+        f"{a},single-leg-squat,P1,,pfp,Oslo\n"
+        f"{b},single-leg-squat,P2,,control,Oslo\n"
+        f"{c},single-leg-squat,P3,,pfp,Bergen\n"
+        f"{clip},single-leg-squat,P4,,control,Bergen\n"
+        f"{data / 'broken.mp4'},single-leg-squat,P5,,pfp,Bergen\n",
+        encoding="utf-8",
+    )
+    items = read_manifest(manifest, SETTINGS)
+    out = root / "out"
+    seen = []
+    run = run_batch(items, out, n_workers=2, on_item=seen.append)
+    written = write_cohort_outputs(out, run.outcomes)
+    write_items_table(out, run.outcomes)
+    return {"root": root, "items": items, "out": out, "run": run, "seen": seen, "written": written,
+            "manifest": manifest}
+
+
+def test_every_item_has_an_outcome_and_the_corrupt_one_failed_alone(batch):
+    by_person = {o.item.person_id: o for o in batch["run"].outcomes}
+    assert [by_person[p].status for p in ("P1", "P2", "P3")] == ["ok", "ok", "ok"]
+    assert by_person["P4"].status == "not_judgeable"  # 20 frames: too few reps, a recorded outcome
+    assert by_person["P5"].status == "failed"
+    assert "InvalidInputError" in by_person["P5"].reason and "broken.mp4" in by_person["P5"].reason
+    assert len(batch["seen"]) == 5
+    assert not [p for p in (batch["out"] / "items").iterdir() if p.name.startswith(".")]
+    rows = list(csv.DictReader((batch["out"] / "batch-items.csv").open()))
+    assert [(r["person_id"], r["status"], r["site"]) for r in rows] == [
+        ("P1", "ok", "Oslo"), ("P2", "ok", "Oslo"), ("P3", "ok", "Bergen"), ("P4", "not_judgeable", "Bergen"),
+        ("P5", "failed", "Bergen")]
+
+
+def test_batch_outputs_equal_single_runs(batch, tmp_path):
+    for o in batch["run"].outcomes:
+        if not o.done:
+            continue
+        single = tmp_path / o.item.person_id
+        oc = analyze_path(o.item.path, out_dir=single, **o.item.settings.as_kwargs())
+        got = batch["out"] / o.out_dir
+        assert oc.exit_code == o.exit_code
+        assert sorted(p.name for p in got.iterdir()) == sorted(p.name for p in single.iterdir())
+        assert comparable(got / "result.json") == comparable(single / "result.json")
+        assert (got / "reps.csv").read_bytes() == (single / "reps.csv").read_bytes()
+        for svg in single.glob("*.svg"):
+            assert (got / svg.name).read_bytes() == svg.read_bytes()
+
+
+def test_cohort_tables_hold_every_rep_and_a_row_per_person(batch):
+    out = batch["out"]
+    records = list(csv.DictReader((out / "cohort-records.csv").open()))
+    n_expected = 0
+    for o in batch["run"].outcomes:
+        if o.status == "ok":
+            r = json.loads((out / o.out_dir / "result.json").read_text())
+            n_expected += sum(len(rep["metrics"]) for rep in r["reps"])
+    assert len(records) == n_expected > 0
+    assert {r["site"] for r in records} == {"Oslo", "Bergen"}
+    first = records[0]
+    assert (first["person_id"], first["record"], first["unit"], first["value_field"]) == ("P1", "rep", "deg", "peak")
+    summary = {r["person_id"]: r for r in csv.DictReader((out / "cohort-summary.csv").open())}
+    assert sorted(summary) == ["P1", "P2", "P3", "P4", "P5"]
+    p2 = json.loads((out / batch["run"].outcomes[1].out_dir / "result.json").read_text())["summary"]
+    for side in ("left", "right"):
+        assert float(summary["P2"][f"fppa_deg_{side}_mean"]) == p2[side]["fppa_deg"]["mean"]
+        assert int(summary["P2"][f"fppa_deg_{side}_n"]) == p2[side]["fppa_deg"]["n"] == 3
+    assert (summary["P5"]["n_failed"], summary["P4"]["n_not_judgeable"]) == ("1", "1")
+    html = (out / "cohort-report.html").read_text()
+    assert html.count("<svg") == 6 and "Herrington 2014" in html and "P5" in html
+    if batch["written"]["parquet_note"]:
+        assert "pyarrow" in batch["written"]["parquet_note"]
+    else:
+        import pandas as pd
+
+        assert len(pd.read_parquet(out / "cohort-records.parquet")) == len(records)
+
+
+def test_rerun_skips_done_items_and_redoes_changed_ones(batch, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(batch["out"], out)
+    items = batch["items"]
+    again = run_batch(items, out, n_workers=1)
+    assert [o.skipped for o in again.outcomes] == [True, True, True, True, False]  # the failed one is retried
+    assert again.outcomes[4].status == "failed"
+    # change one input's content and another item's settings: only those two (and the failed one) run
+    write_recording(items[1].path.parent, n_reps=3, fppa_right_deg=18.0, fmt="trc", seed=7)
+    items = read_manifest(batch["manifest"], SETTINGS)
+    items[2] = dataclasses.replace(items[2], settings=dataclasses.replace(SETTINGS, max_side_px=960))
+    third = run_batch(items, out, n_workers=2)
+    assert [o.skipped for o in third.outcomes] == [True, False, False, True, False]
+    assert [o.status for o in third.outcomes] == ["ok", "ok", "ok", "not_judgeable", "failed"]
+    assert third.outcomes[1].out_dir != batch["run"].outcomes[1].out_dir
+    runs: dict[str, list[str]] = {}
+    for rec in Ledger(out).read():
+        if rec.get("event") == "item":
+            runs.setdefault(rec["run_id"], []).append(rec["person_id"])
+    assert [sorted(v) for v in runs.values()] == [["P1", "P2", "P3", "P4", "P5"], ["P5"], ["P2", "P3", "P5"]]
