@@ -1,0 +1,15 @@
+"""The clinic web app of medius (an edge: the library never imports it).
+
+``create_app(settings)`` builds the FastAPI app; ``medius serve`` runs it. See docs/web.md.
+"""
+
+from medius.web.settings import Settings
+
+__all__ = ["Settings", "create_app"]
+
+
+def create_app(settings: Settings | None = None, **kw):  # noqa: ANN003, ANN201 - re-export, imported lazily
+    """Build the web app (see :func:`medius.web.app.create_app`)."""
+    from medius.web.app import create_app as _create_app
+
+    return _create_app(settings, **kw)

@@ -1,0 +1,187 @@
+"""The clinic web app: ``create_app(settings)`` builds a FastAPI application.
+
+Pages (Jinja2, autoescaped) and a JSON API (``/api``, OpenAPI at ``/api/openapi.json``) share the
+feature services. Building the app applies the Alembic migrations; the lifespan starts and stops
+the analysis worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from medius import __version__
+from medius.web import messages
+from medius.web.db import create_db_engine, make_sessionmaker, upgrade_database
+from medius.web.deps import NotSignedIn, render
+from medius.web.media.jobs import JobQueue, Runner
+from medius.web.settings import Settings
+
+__all__ = ["create_app"]
+
+HERE = Path(__file__).parent
+CSP = (
+    "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class SecurityHeaders:
+    """Adds CSP, no-sniff, frame and referrer headers to every response (plain ASGI: no overhead)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                extra = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"content-security-policy", CSP.encode()),
+                ]
+                if not scope["path"].startswith("/static/"):
+                    extra.append((b"cache-control", b"no-store"))
+                headers += [(k, v) for k, v in extra if k not in names]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def create_app(settings: Settings | None = None, *, runner: Runner | None = None) -> FastAPI:
+    """The web app for ``settings`` (default: from the environment); migrates the database first."""
+    settings = (settings or Settings.from_env()).resolved()
+    engine = create_db_engine(settings.database_url)
+    upgrade_database(engine)
+    factory = make_sessionmaker(engine)
+    jobs = JobQueue(factory, settings, runner=runner)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.worker_enabled:
+            jobs.start()
+        try:
+            yield
+        finally:
+            jobs.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="medius clinic",
+        version=__version__,
+        description="Clinic web app of medius: patients, visits, movement analyses, assessments, programs. "
+        "Authenticate by signing in (session cookie); send the CSRF token from `GET /api/me` in the "
+        "`X-CSRF-Token` header of every state-changing request.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = factory
+    app.state.jobs = jobs
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.autoescape = True
+    templates.env.auto_reload = False  # the templates ship with the package: no stat() per page
+    templates.env.globals.update(version=__version__, quote=quote)
+    from medius.report._common import format_value
+
+    templates.env.filters["num"] = format_value
+    app.state.templates = templates
+
+    app.add_middleware(SecurityHeaders)  # type: ignore[arg-type]
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    from medius.web.api.routes import router as api_router
+    from medius.web.auth.views import router as auth_router
+    from medius.web.clinical_views import api as clinical_api
+    from medius.web.clinical_views import router as clinical_router
+    from medius.web.media.views import api as media_api
+    from medius.web.media.views import router as media_router
+    from medius.web.media.views import warm_up
+    from medius.web.patients.views import router as patients_router
+    from medius.web.results.views import api as results_api
+    from medius.web.results.views import router as results_router
+    from medius.web.visits.views import router as visits_router
+
+    warm_up()
+    for r in (
+        auth_router,
+        patients_router,
+        visits_router,
+        media_router,
+        results_router,
+        clinical_router,
+        api_router,
+        media_api,
+        results_api,
+        clinical_api,
+    ):
+        app.include_router(r)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": messages.NOT_SIGNED_IN}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return render(
+            request, "error.html", {"message": str(exc.detail), "back": ""}, status_code=exc.status_code
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        errors: list[dict[str, Any]] = [
+            {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        if _wants_json(request):
+            return JSONResponse({"detail": errors}, status_code=422)
+        text = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in errors)
+        return render(
+            request, "error.html", {"message": f"Invalid form: {text}", "back": ""}, status_code=422
+        )
+
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def starlette_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return render(
+            request, "error.html", {"message": str(exc.detail), "back": ""}, status_code=exc.status_code
+        )
+
+    return app

@@ -1,0 +1,156 @@
+"""Sign-in, sign-out and the clinic's user administration (HTML pages)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from medius.errors import InvalidInputError
+from medius.web import messages
+from medius.web.auth.service import authenticate, create_session, create_user, end_session
+from medius.web.deps import SESSION_COOKIE, AdminUser, CsrfChecked, SessionDep, SettingsDep, render
+from medius.web.models import User
+from medius.web.security import check_login_csrf, make_login_csrf
+from medius.web.settings import Settings
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+LOGIN_CSRF_COOKIE = "medius_login_csrf"
+
+
+def _secure(request: Request, settings: Settings) -> bool:
+    return settings.cookie_secure if settings.cookie_secure is not None else request.url.scheme == "https"
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site relative paths (no ``//host``, no scheme) are followed after sign-in."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/patients"
+    return target
+
+
+def _login_page(
+    request: Request,
+    settings: Settings,
+    *,
+    error: str = "",
+    next_url: str = "/patients",
+    email: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    cookie, form_token = make_login_csrf(settings.secret_key)
+    resp = render(
+        request,
+        "login.html",
+        {"error": error, "next_url": safe_next(next_url), "email": email, "login_csrf": form_token},
+        status_code=status_code,
+    )
+    resp.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        cookie,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request, settings),
+        max_age=3600,
+        path="/login",
+    )
+    return resp
+
+
+@router.get("/login", name="login_page")
+def login_page(request: Request, settings: SettingsDep, next: str = "/patients") -> HTMLResponse:
+    return _login_page(request, settings, next_url=next)
+
+
+@router.post("/login", name="login")
+def login(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1000)],
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/patients",
+) -> Response:
+    if not check_login_csrf(settings.secret_key, request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
+        return _login_page(
+            request, settings, error=messages.CSRF_FAILED, next_url=next, email=email, status_code=403
+        )
+    user = authenticate(db, settings, email, password)
+    if user is None:
+        return _login_page(
+            request, settings, error=messages.SIGN_IN_FAILED, next_url=next, email=email, status_code=401
+        )
+    token = create_session(db, settings, user)
+    resp = RedirectResponse(safe_next(next), status_code=303)
+    resp.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request, settings),
+        max_age=settings.session_hours * 3600,
+        path="/",
+    )
+    resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return resp
+
+
+@router.post("/logout", name="logout")
+def logout(request: Request, principal: CsrfChecked, db: SessionDep) -> Response:
+    end_session(db, request.cookies.get(SESSION_COOKIE))
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+@router.get("/users", name="users_page")
+def users_page(request: Request, principal: AdminUser, db: SessionDep) -> HTMLResponse:
+    users = db.scalars(select(User).where(User.clinic_id == principal.clinic_id).order_by(User.email)).all()
+    return render(request, "users.html", {"users": users, "error": "", "form": {}})
+
+
+@router.post("/users", name="create_user_page")
+def create_user_page(
+    request: Request,
+    principal: AdminUser,
+    db: SessionDep,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1000)],
+    name: Annotated[str, Form(max_length=200)] = "",
+    role: Annotated[str, Form(max_length=20)] = "clinician",
+) -> Response:
+    from pydantic import ValidationError
+
+    from medius.web.auth.schemas import UserCreate
+
+    try:
+        data = UserCreate(email=email, name=name, password=password, role=role)  # type: ignore[arg-type]
+        create_user(
+            db,
+            clinic_id=principal.clinic_id,
+            email=data.email,
+            password=data.password,
+            name=data.name,
+            role=data.role,
+        )
+        db.commit()
+    except (ValidationError, InvalidInputError) as exc:
+        db.rollback()
+        text = (
+            str(exc)
+            if isinstance(exc, InvalidInputError)
+            else "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        )
+        users = db.scalars(
+            select(User).where(User.clinic_id == principal.clinic_id).order_by(User.email)
+        ).all()
+        return render(
+            request,
+            "users.html",
+            {"users": users, "error": text, "form": {"email": email, "name": name, "role": role}},
+            status_code=422,
+        )
+    return RedirectResponse(request.url_for("users_page").path, status_code=303)

@@ -1,0 +1,217 @@
+"""``medius serve``, ``medius db upgrade``, ``medius user create``, ``medius demo-data`` (an edge module)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from medius._cli_common import console, guarded
+from medius.errors import InvalidInputError
+
+__all__ = ["register"]
+
+db_app = typer.Typer(help="The web app's database.", no_args_is_help=True)
+user_app = typer.Typer(help="Clinicians of the web app.", no_args_is_help=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Folder of the database, uploads and results (env MEDIUS_DATA_DIR; "
+        "default: the user data folder, e.g. ~/.local/share/medius).",
+    ),
+]
+DEMO_EMAIL = "demo@clinic.example"
+DEMO_CLINIC = "Demo clinic"
+
+
+def _settings(data_dir: Path | None):  # noqa: ANN202 - medius.web.settings.Settings
+    from medius.web.settings import Settings
+
+    return Settings.from_env(data_dir=data_dir).resolved()
+
+
+@db_app.command("upgrade")
+@guarded
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Apply the database migrations (also done when the app starts)."""
+    from medius.web.db import create_db_engine, current_revision, upgrade_database
+
+    settings = _settings(data_dir)
+    engine = create_db_engine(settings.database_url)
+    try:
+        upgrade_database(engine)
+        rev = current_revision(engine)
+    finally:
+        engine.dispose()
+    console.print(
+        f"database at revision {rev}: {engine.url.render_as_string(hide_password=True)}",
+        markup=False,
+        highlight=False,
+    )
+
+
+def _create_user(data_dir: Path | None, email: str, clinic: str, password: str, name: str, role: str) -> None:
+    from medius.web.auth.service import create_user, get_or_create_clinic
+    from medius.web.db import create_db_engine, make_sessionmaker, upgrade_database
+
+    settings = _settings(data_dir)
+    engine = create_db_engine(settings.database_url)
+    try:
+        upgrade_database(engine)
+        with make_sessionmaker(engine)() as db:
+            c = get_or_create_clinic(db, clinic)
+            create_user(db, clinic_id=c.id, email=email, password=password, name=name, role=role)
+            db.commit()
+    finally:
+        engine.dispose()
+
+
+@user_app.command("create")
+@guarded
+def user_create(
+    email: Annotated[str, typer.Option("--email", help="Sign-in e-mail address.", show_default=False)],
+    clinic: Annotated[
+        str, typer.Option("--clinic", help="Clinic name (created if new).", show_default=False)
+    ],
+    admin: Annotated[
+        bool, typer.Option("--admin", help="Make the user an administrator of the clinic.")
+    ] = False,
+    name: Annotated[str, typer.Option("--name", help="Display name.")] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Create a clinician (``--admin`` for the clinic's first administrator).
+
+    The password is read from MEDIUS_PASSWORD, else asked for (twice, hidden).
+    """
+    password = os.environ.get("MEDIUS_PASSWORD") or typer.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    _create_user(data_dir, email, clinic, password, name, "admin" if admin else "clinician")
+    console.print(
+        f"created {'admin' if admin else 'clinician'} {email.strip().lower()} in clinic {clinic!r}",
+        markup=False,
+        highlight=False,
+    )
+
+
+def create_demo_data(data_dir: Path | None, password: str) -> str:
+    """A demo clinic, admin and patient with one visit (idempotent). Returns the admin's e-mail."""
+    from sqlalchemy import select
+
+    from medius.web.auth.service import create_user, get_or_create_clinic
+    from medius.web.db import create_db_engine, make_sessionmaker, upgrade_database
+    from medius.web.models import Patient, User, Visit
+
+    settings = _settings(data_dir)
+    engine = create_db_engine(settings.database_url)
+    try:
+        upgrade_database(engine)
+        with make_sessionmaker(engine)() as db:
+            c = get_or_create_clinic(db, DEMO_CLINIC)
+            if db.scalars(select(User).where(User.email == DEMO_EMAIL)).first() is None:
+                create_user(
+                    db, clinic_id=c.id, email=DEMO_EMAIL, password=password, name="Demo admin", role="admin"
+                )
+            if db.scalars(select(Patient).where(Patient.clinic_id == c.id)).first() is None:
+                import datetime as dt
+
+                p = Patient(
+                    clinic_id=c.id,
+                    family_name="Demo",
+                    given_name="Dana",
+                    sort_name="demo dana",
+                    reference="DEMO-1",
+                    sex="female",
+                    birth_date=dt.date(1990, 5, 17),
+                    notes="Demo patient (not a real person): anterior knee pain on the right when running.",
+                )
+                db.add(p)
+                db.flush()
+                db.add(
+                    Visit(clinic_id=c.id, patient_id=p.id, visit_date=dt.date.today(), reason="first visit")
+                )
+            db.commit()
+    finally:
+        engine.dispose()
+    return DEMO_EMAIL
+
+
+@guarded
+def demo_data(data_dir: DataDir = None) -> None:
+    """Create a demo clinic, its admin and a demo patient, and print how to sign in."""
+    password = os.environ.get("MEDIUS_PASSWORD") or "demo-password"
+    email = create_demo_data(data_dir, password)
+    console.print(
+        f"demo admin: {email} / password: {password} (from MEDIUS_PASSWORD or the demo default)",
+        markup=False,
+        highlight=False,
+    )
+
+
+@guarded
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    data_dir: DataDir = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Create the demo clinic, admin and patient first.")
+    ] = False,
+    workers: Annotated[
+        int, typer.Option(help="Web server processes (each with its own analysis worker).", min=1, max=64)
+    ] = 1,
+) -> None:
+    """Start the clinic web app (migrates the database first; Ctrl-C stops it).
+
+    SQLite in the data folder by default; set DATABASE_URL=postgresql+psycopg://... for PostgreSQL.
+    """
+    import uvicorn
+
+    from medius.web.app import create_app
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(
+            f"warning: listening on {host}: serve it behind an https reverse proxy and set "
+            "MEDIUS_COOKIE_SECURE=1",
+            markup=False,
+            highlight=False,
+        )
+    if demo:
+        password = os.environ.get("MEDIUS_PASSWORD") or "demo-password"
+        create_demo_data(data_dir, password)
+        console.print(
+            f"demo: sign in as {DEMO_EMAIL} with password {password}", markup=False, highlight=False
+        )
+    settings = _settings(data_dir)
+    console.print(
+        f"medius clinic on http://{host}:{port}/ (data in {settings.data_dir})", markup=False, highlight=False
+    )
+    try:
+        if workers == 1:
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", proxy_headers=False)
+        else:  # each process builds its app from the environment
+            create_app(settings)  # migrate once, before the workers start
+            os.environ["MEDIUS_DATA_DIR"] = str(settings.data_dir)
+            os.environ["DATABASE_URL"] = settings.database_url
+            uvicorn.run(
+                "medius.web.app:create_app",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                log_level="warning",
+                proxy_headers=False,
+            )
+    except OSError as exc:
+        raise InvalidInputError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add the web app's commands to the ``medius`` command line."""
+    app.command("serve")(serve)
+    app.command("demo-data")(demo_data)
+    app.add_typer(db_app, name="db")
+    app.add_typer(user_app, name="user")

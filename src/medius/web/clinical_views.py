@@ -1,0 +1,482 @@
+"""Assessment, findings, program (edit, give, PDF) and progress pages.
+
+Everything clinical comes from the library: the ``Assessment`` model validates the form,
+``evaluate_assessment`` gives the findings and the program, ``compare_visits`` the changes and their
+measurement errors, ``render_program_pdf`` the printable program. This module only stores and shows.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from medius.web import clinical, messages
+from medius.web.clinical_forms import (
+    assessment_errors,
+    assessment_form_spec,
+    flatten,
+    form_to_assessment_data,
+)
+from medius.web.deps import CsrfChecked, CurrentUser, SessionDep, SettingsDep, render
+from medius.web.models import Job, Patient, ProgramSession, Recording, Visit
+from medius.web.patients.service import get_patient
+from medius.web.results.service import load_result
+from medius.web.visits.service import get_visit
+
+router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["clinical"])
+
+
+def _require_library() -> None:
+    if not clinical.available():
+        raise HTTPException(501, messages.CLINIC_LIBRARY_MISSING)
+
+
+def _person_defaults(patient: Patient, visit: Visit) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if patient.sex in ("female", "male"):
+        out["person.sex"] = patient.sex
+    if patient.birth_date:
+        d = visit.visit_date
+        b = patient.birth_date
+        out["person.age_years"] = str(d.year - b.year - ((d.month, d.day) < (b.month, b.day)))
+    return out
+
+
+def _validate(form: dict[str, str], visit: Visit, clinician: str) -> tuple[Any, list[dict[str, str]]]:
+    from pydantic import ValidationError
+
+    from medius.clinic.records import Assessment
+
+    data = form_to_assessment_data(form)
+    data.update(visit_id=str(visit.id), date=visit.visit_date.isoformat(), clinician=clinician)
+    try:
+        return Assessment.model_validate(data), []
+    except ValidationError as exc:
+        return None, assessment_errors(exc)
+
+
+def _movement_results(settings: Any, visit: Visit) -> list[Any]:
+    from medius.clinic.findings import MovementResult
+
+    out = []
+    for rec in visit.recordings:
+        result = load_result(settings, rec) if rec.job and rec.job.finished else None
+        if result is not None:
+            out.append(
+                MovementResult(
+                    path=f"recordings/{rec.id}/result.json", label=result.get("task_label"), result=result
+                )
+            )
+    return out
+
+
+def _evaluate(settings: Any, visit: Visit, assessment: Any) -> None:
+    from medius.clinic.findings import evaluate_assessment
+
+    outcome = evaluate_assessment(assessment, _movement_results(settings, visit))
+    document = {k: v for k, v in outcome.document.items() if k not in ("assessment", "program")}
+    visit.assessment = assessment.model_dump(mode="json")
+    visit.findings = document
+    if visit.program_status != "given":
+        visit.program = outcome.program.model_dump(mode="json") if outcome.program is not None else None
+        visit.program_status = "draft" if outcome.program is not None else None
+
+
+@router.get("/visits/{visit_id}/assessment", name="assessment_page")
+def assessment_page(
+    request: Request, visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep
+) -> HTMLResponse:
+    _require_library()
+    visit = get_visit(db, principal.clinic_id, visit_id)
+    values = flatten(visit.assessment) if visit.assessment else _person_defaults(visit.patient, visit)
+    return render(
+        request,
+        "assessment.html",
+        {
+            "visit": visit,
+            "patient": visit.patient,
+            "values": values,
+            "errors": {},
+            "spec": assessment_form_spec(),
+        },
+    )
+
+
+@router.post("/visits/{visit_id}/assessment/validate", name="validate_assessment")
+@api.post("/visits/{visit_id}/assessment/validate", name="api_validate_assessment")
+async def validate_assessment(request: Request, visit_id: uuid.UUID, principal: CsrfChecked) -> JSONResponse:
+    """Check an assessment form (as typed) against the library's ``Assessment`` model."""
+    _require_library()
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+
+    def check() -> list[dict[str, str]]:
+        with request.app.state.sessionmaker() as db:
+            visit = get_visit(db, principal.clinic_id, visit_id)
+            return _validate(form, visit, principal.user.email)[1]
+
+    return JSONResponse({"errors": await run_in_threadpool(check)})
+
+
+@router.post("/visits/{visit_id}/assessment", name="save_assessment_page")
+async def save_assessment_page(request: Request, visit_id: uuid.UUID, principal: CsrfChecked) -> Response:
+    _require_library()
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    settings = request.app.state.settings
+
+    def save() -> Response:
+        with request.app.state.sessionmaker() as db:
+            visit = get_visit(db, principal.clinic_id, visit_id)
+            assessment, errors = _validate(form, visit, principal.user.email)
+            if assessment is None:
+                by_field = {e["field"]: e["message"] for e in errors}
+                return render(
+                    request,
+                    "assessment.html",
+                    {
+                        "visit": visit,
+                        "patient": visit.patient,
+                        "values": form,
+                        "errors": by_field,
+                        "error_list": errors,
+                        "spec": assessment_form_spec(),
+                    },
+                    status_code=422,
+                )
+            _evaluate(settings, visit, assessment)
+            db.commit()
+            return RedirectResponse(f"/visits/{visit.id}/findings", status_code=303)
+
+    return await run_in_threadpool(save)
+
+
+@api.put("/visits/{visit_id}/assessment", name="api_save_assessment", response_model=None)
+def api_save_assessment(
+    visit_id: uuid.UUID, body: dict[str, Any], principal: CsrfChecked, db: SessionDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """Store the visit's assessment (the library's ``Assessment`` JSON) and evaluate findings and program."""
+    _require_library()
+    from pydantic import ValidationError
+
+    from medius.clinic.records import Assessment
+
+    visit = get_visit(db, principal.clinic_id, visit_id)
+    try:
+        assessment = Assessment.model_validate({**body, "visit_id": str(visit.id)})
+    except ValidationError as exc:
+        raise HTTPException(422, assessment_errors(exc)) from None
+    _evaluate(settings, visit, assessment)
+    db.commit()
+    return {"findings": visit.findings, "program": visit.program, "program_status": visit.program_status}
+
+
+@router.get("/visits/{visit_id}/findings", name="findings_page")
+def findings_page(
+    request: Request, visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep
+) -> HTMLResponse:
+    visit = get_visit(db, principal.clinic_id, visit_id)
+    if not visit.findings:
+        raise HTTPException(404, "No findings yet: enter the assessment first.")
+    return render(request, "findings.html", {"visit": visit, "patient": visit.patient, "doc": visit.findings})
+
+
+# ------------------------------------------------------------------------------ program
+EDITABLE = {
+    "sets": int,
+    "reps_min": int,
+    "reps_max": int,
+    "hold_s": float,
+    "load_kg": float,
+    "frequency_per_week": int,
+}
+
+
+def _program_or_404(visit: Visit) -> dict[str, Any]:
+    if not visit.program:
+        raise HTTPException(404, "No program for this visit yet: enter the assessment first.")
+    return visit.program
+
+
+@router.get("/visits/{visit_id}/program", name="program_page")
+def program_page(
+    request: Request, visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep
+) -> HTMLResponse:
+    visit = get_visit(db, principal.clinic_id, visit_id)
+    return render(
+        request,
+        "program.html",
+        {"visit": visit, "patient": visit.patient, "program": _program_or_404(visit), "errors": []},
+    )
+
+
+@router.post("/visits/{visit_id}/program", name="edit_program_page")
+async def edit_program_page(request: Request, visit_id: uuid.UUID, principal: CsrfChecked) -> Response:
+    """Save the clinician's changes of doses, removed exercises and notes (before the program is given)."""
+    _require_library()
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+
+    def save() -> Response:
+        from pydantic import ValidationError
+
+        from medius.clinic.program import Program
+
+        with request.app.state.sessionmaker() as db:
+            visit = get_visit(db, principal.clinic_id, visit_id)
+            program = dict(_program_or_404(visit))
+            if visit.program_status == "given":
+                raise HTTPException(409, "This program was already given; it cannot be changed any more.")
+            errors: list[str] = []
+            phases = []
+            for pi, phase in enumerate(program.get("phases", [])):
+                kept = []
+                for ei, ex in enumerate(phase.get("exercises", [])):
+                    key = f"ex.{pi}.{ei}."
+                    if form.get(key + "remove") == "on":
+                        continue
+                    ex = {**ex, "dosage": dict(ex["dosage"])}
+                    for name, kind in EDITABLE.items():
+                        text = form.get(key + name)
+                        if text is None:
+                            continue
+                        text = text.strip().replace(",", ".")
+                        what = "a whole number" if kind is int else "a number"
+                        try:
+                            if kind is int and text and not text.isdigit():
+                                raise ValueError(text)
+                            ex["dosage"][name] = None if text == "" else kind(text)
+                        except ValueError:
+                            errors.append(
+                                f"{ex['name']}: {name.replace('_', ' ')} must be {what}, got {text!r}"
+                            )
+                    kept.append(ex)
+                phases.append({**phase, "exercises": kept})
+            program["phases"] = phases
+            note = form.get("note", "").strip()
+            if note:
+                program["notes"] = [*program.get("notes", []), note[:2000]]
+            program["revision"] = int(program.get("revision", 0)) + 1
+            if not errors:
+                try:
+                    program = Program.model_validate(program).model_dump(mode="json")
+                except ValidationError as exc:
+                    errors = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+            if errors:
+                return render(
+                    request,
+                    "program.html",
+                    {"visit": visit, "patient": visit.patient, "program": visit.program, "errors": errors},
+                    status_code=422,
+                )
+            visit.program = program
+            if form.get("give") == "on":
+                visit.program_status = "given"
+            db.commit()
+            return RedirectResponse(f"/visits/{visit.id}/program", status_code=303)
+
+    return await run_in_threadpool(save)
+
+
+@router.get("/visits/{visit_id}/program.pdf", name="program_pdf_page")
+@api.get("/visits/{visit_id}/program.pdf", name="program_pdf")
+def program_pdf(visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> Response:
+    """The printable home program (PDF, from the library's program report)."""
+    _require_library()
+    from medius.clinic.program import Program
+    from medius.report.program import render_program_pdf
+
+    visit = get_visit(db, principal.clinic_id, visit_id)
+    program = Program.model_validate(_program_or_404(visit))
+    name = f"{visit.patient.given_name} {visit.patient.family_name}".strip()
+    return Response(
+        render_program_pdf(program, person_name=name),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="program-{visit.visit_date}.pdf"'},
+    )
+
+
+@api.get("/visits/{visit_id}/program", name="api_program")
+def api_program(visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> dict[str, Any]:
+    """The visit's program (the library's ``Program`` JSON) and whether it was given."""
+    visit = get_visit(db, principal.clinic_id, visit_id)
+    return {"program": _program_or_404(visit), "status": visit.program_status}
+
+
+# ------------------------------------------------------------------------------ progress
+@dataclass
+class Series:
+    key: str
+    title: str
+    unit: str
+    points: list[tuple[date, float]] = field(default_factory=list)
+    band: float | None = None  #: ± around the first value (same unit), the measurement error
+    band_label: str = ""
+
+
+def _slug(*parts: Any) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", "-".join(str(p) for p in parts if p).lower()).strip("-")[:120]
+
+
+def progress_series(db: Session, settings: Any, patient: Patient) -> list[Series]:
+    """Each measurement across the patient's visits, with the measurement-error band around the first."""
+    visits = db.scalars(
+        select(Visit)
+        .where(Visit.patient_id == patient.id, Visit.clinic_id == patient.clinic_id)
+        .order_by(Visit.visit_date, Visit.created_at)
+        .options(selectinload(Visit.recordings).selectinload(Recording.job))
+    ).all()
+    series: dict[str, Series] = {}
+    # movement screens: the per-side means the analysis stored, MDC from its interpretation
+    for v in visits:
+        for rec in v.recordings:
+            job: Job | None = rec.job
+            if job is None or job.status != "done" or not job.summary:
+                continue
+            summ = job.summary
+            mdc = {
+                i["metric"]: i["measurement_error"]
+                for i in summ.get("interpretation", [])
+                if i.get("measurement_error") and i["measurement_error"].get("mdc") is not None
+            }
+            for metric, meta in summ.get("metrics", {}).items():
+                for side in ("left", "right"):
+                    mean = summ.get("summary", {}).get(side, {}).get(metric, {}).get("mean")
+                    if mean is None:
+                        continue
+                    key = _slug("movement", summ.get("task"), metric, side)
+                    s = series.setdefault(
+                        key,
+                        Series(
+                            key,
+                            f"{summ.get('task_label')}: {meta.get('label')} ({side})",
+                            meta.get("unit_symbol") or "",
+                        ),
+                    )
+                    if metric in mdc and s.band is None:
+                        s.band = float(mdc[metric]["mdc"])
+                        s.band_label = (
+                            f"MDC {mdc[metric]['mdc']:g} ({mdc[metric].get('source') or 'registry'})"
+                        )
+                    s.points.append((v.visit_date, float(mean)))
+    # clinical measurements: the library's comparison of each later visit with the first
+    assessed = [v for v in visits if v.assessment]
+    if clinical.available() and len(assessed) >= 2:
+        from medius.clinic.progress import compare_visits
+        from medius.clinic.records import Assessment
+
+        first = Assessment.model_validate(assessed[0].assessment)
+        for v in assessed[1:]:
+            for ch in compare_visits(first, Assessment.model_validate(v.assessment)):
+                if ch.name.startswith("movement"):  # drawn above, from every analysis
+                    continue
+                key = _slug("clinic", ch.name, ch.side)
+                s = series.get(key)
+                if s is None:
+                    s = series[key] = Series(key, ch.label + (f" ({ch.side})" if ch.side else ""), ch.unit)
+                    s.points.append((assessed[0].visit_date, ch.before))
+                    if ch.measurement_error is not None:
+                        rel = ch.measurement_error_unit == "%" and ch.unit != "%"
+                        s.band = abs(ch.before) * ch.measurement_error / 100 if rel else ch.measurement_error
+                        s.band_label = (
+                            f"measurement error {ch.measurement_error:g} {ch.measurement_error_unit or ''}"
+                            f" ({ch.measurement_error_source or 'registry'})"
+                        )
+                s.points.append((v.visit_date, ch.after))
+    # the program's session log: pain per session
+    sessions = db.scalars(
+        select(ProgramSession)
+        .join(Visit, ProgramSession.visit_id == Visit.id)
+        .where(Visit.patient_id == patient.id, ProgramSession.clinic_id == patient.clinic_id)
+        .order_by(ProgramSession.session_date)
+    ).all()
+    pain = Series("sessions-pain", "Pain during the program sessions (NPRS)", "/10")
+    pain.points = [(s.session_date, float(s.pain_nprs)) for s in sessions if s.pain_nprs is not None]
+    if pain.points:
+        series[pain.key] = pain
+    return list(series.values())
+
+
+def render_series_svg(s: Series) -> bytes:
+    """A small matplotlib SVG chart: the values by date, the first value ± the measurement error shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 2.6), dpi=100)
+    ax = fig.add_subplot()
+    xs = [p[0] for p in s.points]
+    ys = [p[1] for p in s.points]
+    if s.band is not None and ys:
+        ax.axhspan(
+            ys[0] - s.band,
+            ys[0] + s.band,
+            color="#1f6feb",
+            alpha=0.12,
+            lw=0,
+            label=f"first value ± {s.band_label}",
+        )
+    ax.plot(xs, ys, "o-", color="#1d2433", lw=1.5, ms=5)
+    ax.set_title(s.title, fontsize=10, loc="left")
+    ax.set_ylabel(s.unit, fontsize=9)
+    ax.tick_params(labelsize=8)
+    if s.band is not None:
+        ax.legend(fontsize=7, loc="best", frameon=False)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    return buf.getvalue()
+
+
+@router.get("/patients/{patient_id}/progress", name="progress_page")
+def progress_page(
+    request: Request, patient_id: uuid.UUID, principal: CurrentUser, db: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
+    patient = get_patient(db, principal.clinic_id, patient_id)
+    return render(
+        request, "progress.html", {"patient": patient, "series": progress_series(db, settings, patient)}
+    )
+
+
+@router.get("/patients/{patient_id}/progress/{key}.svg", name="progress_chart")
+def progress_chart(
+    patient_id: uuid.UUID, key: str, principal: CurrentUser, db: SessionDep, settings: SettingsDep
+) -> Response:
+    patient = get_patient(db, principal.clinic_id, patient_id)
+    for s in progress_series(db, settings, patient):
+        if s.key == key:
+            return Response(
+                render_series_svg(s),
+                media_type="image/svg+xml",
+                headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox"},
+            )
+    raise HTTPException(404, messages.NOT_FOUND)
+
+
+@api.get("/patients/{patient_id}/progress", name="api_progress")
+def api_progress(
+    patient_id: uuid.UUID, principal: CurrentUser, db: SessionDep, settings: SettingsDep
+) -> list[dict[str, Any]]:
+    """Every measurement across visits, with its measurement-error band (± around the first value)."""
+    patient = get_patient(db, principal.clinic_id, patient_id)
+    return [
+        {
+            "key": s.key,
+            "title": s.title,
+            "unit": s.unit,
+            "band": s.band,
+            "band_label": s.band_label,
+            "points": [{"date": d.isoformat(), "value": v} for d, v in s.points],
+        }
+        for s in progress_series(db, settings, patient)
+    ]

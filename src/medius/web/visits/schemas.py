@@ -1,0 +1,68 @@
+"""API schemas of visits (separate from the ORM models)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class VisitCreate(BaseModel):
+    visit_date: date = Field(default_factory=date.today)
+    reason: str = Field(default="", max_length=10000)
+
+    @field_validator("visit_date")
+    @classmethod
+    def _plausible(cls, v: date) -> date:
+        if v.year < 1990 or v > date.today().replace(year=date.today().year + 1):
+            raise ValueError(f"must be a real visit date (1990 to next year), got {v.isoformat()}")
+        return v
+
+
+class VisitUpdate(BaseModel):
+    visit_date: date | None = None
+    reason: str | None = Field(default=None, max_length=10000)
+
+
+class RecordingPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    kind: str
+    task: str
+    side: str
+    original_name: str
+    size_bytes: int
+    sha256: str
+    created_at: datetime
+
+
+class JobPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    recording_id: uuid.UUID
+    status: str
+    attempts: int
+    stage: str
+    progress_done: int
+    progress_total: int | None
+    error: str
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    summary: dict[str, Any] | None
+
+
+class VisitPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    visit_date: date
+    reason: str
+    assessment: dict[str, Any] | None
+    findings: dict[str, Any] | None
+    program: dict[str, Any] | None
+    program_status: str | None
+    created_at: datetime
+    updated_at: datetime

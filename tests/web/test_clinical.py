@@ -1,0 +1,153 @@
+"""The clinic library in the app: assessment form, findings, program (edit, give, PDF), progress.
+
+The app does no clinical scoring: these tests check that what the clinician enters reaches the
+library's ``Assessment`` model and that what the library returns is stored and shown.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from medius.web import clinical
+from tests.web.conftest import new_patient, new_visit, upload
+
+pytestmark = pytest.mark.skipif(not clinical.available(), reason="medius.clinic is not installed")
+
+FORM = {
+    "person.age_years": "34",
+    "person.sex": "female",
+    "person.body_mass_kg": "64",
+    "person.height_cm": "170",
+    "person.affected_side": "right",
+    "person.goal": "daily_activity",
+    "strength.hip_abduction.unit": "N",
+    "strength.hip_abduction.position": "side-lying",
+    "strength.hip_abduction.left.0.force": "160",
+    "strength.hip_abduction.left.1.force": "158",
+    "strength.hip_abduction.right.0.force": "110",
+    "questionnaires.nprs.score": "4",
+    "questionnaires.nprs.recall": "average_week",
+    "clinical_tests.trendelenburg.right": "positive",
+}
+
+
+def _assessed_visit(north, visit_date="2026-03-02", **changes):
+    p = new_patient(north, sex="female", birth_date="1991-06-01")
+    v = new_visit(north, p["id"], visit_date=visit_date)
+    r = north.form(f"/visits/{v['id']}/assessment", {**FORM, **changes})
+    assert r.status_code == 303 and r.headers["location"].endswith("/findings"), r.text[:2000]
+    return p, v
+
+
+def test_form_is_prefilled_and_validated_as_you_type(north):
+    p = new_patient(north, sex="female", birth_date="1990-05-20")
+    v = new_visit(north, p["id"], visit_date="2026-03-02")
+    page = north.get(f"/visits/{v['id']}/assessment").text
+    assert 'name="person.age_years" value="35"' in page and 'value="female" selected' in page
+    r = north.api(
+        "POST",
+        f"/visits/{v['id']}/assessment/validate",
+        data={
+            "person.age_years": "3",
+            "person.sex": "female",
+            "strength.hip_abduction.unit": "N",
+            "strength.hip_abduction.position": "side-lying",
+            "strength.hip_abduction.left.0.force": "-5",
+        },
+    )
+    errors = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert errors["person.age_years"] == "Input should be greater than or equal to 5"
+    assert "person.body_mass_kg" in errors and "strength.hip_abduction.left.0.force" in errors
+    r = north.form(f"/visits/{v['id']}/assessment", {"person.age_years": "3"})
+    assert r.status_code == 422 and "greater than or equal to 5" in r.text
+    assert north.api("POST", f"/visits/{v['id']}/assessment/validate", data=FORM).json() == {"errors": []}
+
+
+def test_assessment_gives_findings_and_a_draft_program(north):
+    p, v = _assessed_visit(north)
+    visit = north.get(f"/api/visits/{v['id']}").json()
+    a = visit["assessment"]
+    assert a["person"]["age_years"] == 34 and a["strength"]["hip_abduction"]["right"] == [{"force": 110.0}]
+    assert a["questionnaires"]["nprs"]["score"] == 4 and a["visit_id"] == v["id"]
+    targets = {t for f in visit["findings"]["findings"] for t in f["targets"]}
+    assert {"hip_abductor_strength", "pelvic_control"} <= targets
+    assert visit["program_status"] == "draft" and not visit["program"]["blocked_by_red_flags"]
+    page = north.get(f"/visits/{v['id']}/findings").text
+    assert 'id="findings"' in page and "abductor" in page
+    # the stored assessment fills the form in again
+    assert (
+        'name="strength.hip_abduction.right.0.force" value="110"'
+        in north.get(f"/visits/{v['id']}/assessment").text
+    )
+
+
+def test_a_red_flag_blocks_the_program(north):
+    p, v = _assessed_visit(north, **{"red_flags.fever": "on", "red_flags.hot_red_swollen_joint": "on"})
+    visit = north.get(f"/api/visits/{v['id']}").json()
+    assert visit["program"]["blocked_by_red_flags"] is True and visit["program"]["phases"] == []
+    assert 'id="headline"' in north.get(f"/visits/{v['id']}/findings").text
+    assert 'role="alert"' in north.get(f"/visits/{v['id']}/program").text
+
+
+def test_clinician_edits_then_gives_the_program(north):
+    p, v = _assessed_visit(north)
+    program = north.get(f"/api/visits/{v['id']}/program").json()["program"]
+    first = program["phases"][0]["exercises"]
+    n_before = sum(len(ph["exercises"]) for ph in program["phases"])
+    edits = {
+        "ex.0.0.sets": "4",
+        "ex.0.0.frequency_per_week": str(first[0]["dosage"]["frequency_per_week"]),
+        "ex.0.1.remove": "on",
+        "note": "Start on Monday <b>gently</b>",
+    }
+    r = north.form(f"/visits/{v['id']}/program", edits)
+    assert r.status_code == 303
+    after = north.get(f"/api/visits/{v['id']}/program").json()
+    prog = after["program"]
+    assert prog["revision"] == 1 and prog["phases"][0]["exercises"][0]["dosage"]["sets"] == 4
+    assert sum(len(ph["exercises"]) for ph in prog["phases"]) == n_before - 1
+    assert prog["notes"][-1] == "Start on Monday <b>gently</b>"
+    assert "&lt;b&gt;gently" in north.get(f"/visits/{v['id']}/program").text
+    r = north.form(f"/visits/{v['id']}/program", {"ex.0.0.sets": "lots"})
+    assert r.status_code == 422 and "must be a whole number, got &#39;lots&#39;" in r.text
+    assert north.form(f"/visits/{v['id']}/program", {"give": "on"}).status_code == 303
+    assert north.get(f"/api/visits/{v['id']}/program").json()["status"] == "given"
+    assert north.form(f"/visits/{v['id']}/program", {"ex.0.0.sets": "2"}).status_code == 409
+    pdf = north.get(f"/visits/{v['id']}/program.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = "".join(pg.extract_text() for pg in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert prog["phases"][0]["exercises"][0]["name"].split()[0] in text
+    # the visit report carries findings and the program pages
+    report = PdfReader(io.BytesIO(north.get(f"/visits/{v['id']}/report.pdf").content))
+    assert len(report.pages) >= 2 and "Findings" in report.pages[0].extract_text()
+
+
+def test_progress_charts_with_measurement_error_bands(app, north, synthetic_trc):
+    p = new_patient(north, sex="female", birth_date="1991-06-01")
+    for day, right_force in (("2026-01-10", "110"), ("2026-02-20", "150")):
+        v = new_visit(north, p["id"], visit_date=day)
+        north.form(
+            f"/visits/{v['id']}/assessment", {**FORM, "strength.hip_abduction.right.0.force": right_force}
+        )
+        upload(north, v["id"], synthetic_trc)
+        north.form(f"/visits/{v['id']}/sessions", {"session_date": day, "pain_nprs": "3"})
+    app.state.jobs.run_until_empty()
+    series = {s["key"]: s for s in north.get(f"/api/patients/{p['id']}/progress").json()}
+    fppa = series["movement-single-leg-squat-fppa-deg-right"]
+    assert [pt["date"] for pt in fppa["points"]] == ["2026-01-10", "2026-02-20"]
+    assert fppa["band"] is not None and fppa["band_label"].startswith("MDC")
+    strength = [s for k, s in series.items() if k.startswith("clinic-") and "abduction" in k and "right" in k]
+    assert strength and [pt["date"] for pt in strength[0]["points"]] == ["2026-01-10", "2026-02-20"]
+    assert strength[0]["points"][1]["value"] > strength[0]["points"][0]["value"]
+    assert series["sessions-pain"]["points"] == [
+        {"date": "2026-01-10", "value": 3.0},
+        {"date": "2026-02-20", "value": 3.0},
+    ]
+    page = north.get(f"/patients/{p['id']}/progress").text
+    assert page.count('class="chart"') == len(series)
+    svg = north.get(f"/patients/{p['id']}/progress/{fppa['key']}.svg")
+    assert svg.status_code == 200 and svg.content.lstrip().startswith(b"<?xml") and b"<svg" in svg.content
+    assert north.get(f"/patients/{p['id']}/progress/nothing.svg").status_code == 404
