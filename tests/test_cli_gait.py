@@ -285,3 +285,87 @@ def test_standing_still_is_not_judgeable(tmp_path):
     code, res, err = _analyze(str(path), "--task", "walk", "--out", str(tmp_path / "o"))
     assert code in (4, 5), err
     assert "foot" in err.lower() or (res and "step" in " ".join(res["quality"]["reasons"]).lower())
+
+
+# ----------------------------------------------------------------------------- other marker formats, force plates
+def _write_trc_mm(trial: Markers3D, path: Path) -> Path:
+    n, m = trial.n_frames, len(trial.labels)
+    lines = [
+        f"PathFileType\t4\t(X/Y/Z)\t{path.name}",
+        "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\tOrigNumFrames",
+        f"{trial.rate_hz:g}\t{trial.rate_hz:g}\t{n}\t{m}\tmm\t{trial.rate_hz:g}\t1\t{n}",
+        "Frame#\tTime\t" + "\t".join(f"{lab}\t\t" for lab in trial.labels),
+        "\t\t" + "\t".join(f"X{i + 1}\tY{i + 1}\tZ{i + 1}" for i in range(m)),
+    ]
+    for k in range(n):
+        xyz = "\t".join(f"{v:.4f}" for v in (trial.position[k] * 1000.0).ravel())
+        lines.append(f"{k + 1}\t{trial.time_s[k]:.5f}\t{xyz}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _write_marker_table(trial: Markers3D, path: Path) -> Path:
+    head = "Time\t" + "\t".join(f"{lab}_{a}" for lab in trial.labels for a in "XYZ")
+    rows = [f"{t:.5f}\t" + "\t".join(f"{v:.4f}" for v in (trial.position[k] * 1000.0).ravel())
+            for k, t in enumerate(trial.time_s)]
+    path.write_text(head + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_trc_and_marker_table_give_the_c3d_answers(tmp_path):
+    spec = GaitSpec(task="walk", duration_s=4.0, pelvic_drop_deg=DROP, hip_adduction_deg=ADD, medial_markers=True)
+    trial, truth = make_gait_trial(spec)
+    c3d = write_gait_c3d(trial, tmp_path / "c3d" / "trial.c3d", truth)
+    trc = _write_trc_mm(trial, tmp_path / "trial.trc")
+    txt = _write_marker_table(trial, tmp_path / "trial.tsv")
+    results = {}
+    code, _, err = _analyze(str(txt), "--task", "walk", "--out", str(tmp_path / "no-units"))
+    assert code == 4 and "--marker-units" in err and "trial.tsv" in err
+    for name, path, extra in (("c3d", c3d, []), ("trc", trc, []), ("tsv", txt, ["--marker-units", "mm"])):
+        code, res, err = _analyze(str(path), "--task", "walk", "--out", str(tmp_path / f"o-{name}"), *extra)
+        assert code == 0, (name, err)
+        assert res["input"]["kind"] == {"c3d": "c3d", "trc": "marker-trc", "tsv": "marker-text"}[name]
+        results[name] = res
+    for name in ("trc", "tsv"):
+        for side in ("left", "right"):
+            for metric in ("pelvic_drop_deg", "hip_adduction_deg"):
+                assert results[name]["summary"][side][metric]["mean"] == pytest.approx(
+                    results["c3d"]["summary"][side][metric]["mean"], abs=0.02), (name, side, metric)
+
+
+def test_force_plate_contacts_replace_marker_events(tmp_path):
+    from test_gait_events import plate_corners, plate_wrench, write_plate_c3d
+
+    spec = GaitSpec(task="walk", duration_s=4.0, pelvic_drop_deg=DROP, hip_adduction_deg=ADD, medial_markers=True)
+    trial, truth = make_gait_trial(spec)
+    ratio = 10
+    t_an = np.arange(trial.n_frames * ratio) / (trial.rate_hz * ratio)
+    right = truth.axes.right if hasattr(truth.axes, "right") else None
+    assert right is not None
+    wrenches, corners, contacts = [], [], []
+    for side in ("left", "right"):
+        st = [s for s in truth.to_json()["stances"] if s["side"] == side][1]
+        fs, fo = st["foot_strike_s"], st["foot_off_s"]
+        i = int(np.searchsorted(trial.time_s, 0.5 * (fs + fo)))
+        pre = "L" if side == "left" else "R"
+        cop = 0.5 * (trial.xyz(f"{pre}HEE")[i] + trial.xyz(f"{pre}TOE")[i]) * 1000.0
+        cor = plate_corners(cop[0] - 300.0, cop[1] - 200.0)
+        wrenches.append(plate_wrench(t_an, fs, fo, (cop[0], cop[1]), cor, -40.0))
+        corners.append(cor)
+        contacts.append((side, fs, fo))
+    path = write_plate_c3d(tmp_path / "plates.c3d", trial, wrenches, corners, ratio=ratio)
+    code, res, err = _analyze(str(path), "--task", "walk", "--out", str(tmp_path / "auto"))
+    assert code == 0, err
+    ev = res["provenance"]["parameters"]["events"]
+    assert ev["used"] == "markers + force plates" and ev["force_plates"] == 2
+    assert len(ev["replaced_by_force_plates"]) == 4  # a strike and an off per plate
+    assert all(abs(r["marker_minus_plate_ms"]) <= 10.0 + 1e-6 for r in ev["replaced_by_force_plates"])
+    fp = [e for e in res["events"] if e.get("source") == "force_plate"]
+    for side, fs, _fo in contacts:
+        (strike,) = [e for e in fp if e["side"] == side and e["kind"] == "foot_strike"]
+        # the 20 N threshold of a 750 N half-sine contact is crossed 6 ms after it starts
+        assert 0.0 <= strike["time_s"] - fs <= 0.0065
+    code, res, err = _analyze(str(path), "--task", "walk", "--events", "force-plates", "--out", str(tmp_path / "fp"))
+    # two contacts, one per foot: not enough complete stances on their own
+    assert code in (0, 5), err
+    assert res["provenance"]["parameters"]["events"]["used"] == "force-plates"

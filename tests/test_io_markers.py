@@ -258,7 +258,7 @@ def test_trc_3d_time_from_datarate(tmp_path):
 def test_trc_3d_units_argument_when_the_file_has_none(tmp_path):
     path = _trc(tmp_path / "c.trc", None)
     with pytest.raises(
-        InvalidInputError, match=r"c\.trc: the file does not state its length unit; pass units"
+        InvalidInputError, match=r"c\.trc: the file does not state its length unit; give it \(units="
     ):
         read_trc_3d(path)
     np.testing.assert_allclose(read_trc_3d(path, units="m").xyz("RASI")[0], [350, 200, 900])
@@ -339,7 +339,7 @@ def test_marker_text_errors(tmp_path):
         read_marker_text(bad, units="mm")
     notime = tmp_path / "notime.txt"
     notime.write_text("LASI_X\tLASI_Y\tLASI_Z\n1\t2\t3\n", encoding="utf-8")
-    with pytest.raises(InvalidInputError, match="no Time column and no usable rate; pass rate_hz"):
+    with pytest.raises(InvalidInputError, match="no Time column and no usable rate; give the sampling rate"):
         read_marker_text(notime, units="mm")
     np.testing.assert_allclose(
         read_marker_text(notime, units="mm", rate_hz=100).position[0, 0], [1e-3, 2e-3, 3e-3]

@@ -169,6 +169,12 @@ def analyze(
     view: Annotated[
         ViewName, typer.Option(help="Walk/run videos: the camera is behind (back) or in front of the person.")
     ] = ViewName.auto,
+    marker_units: Annotated[
+        str | None, typer.Option(help="Marker tables that do not state their length unit: mm or m.")
+    ] = None,
+    marker_rate: Annotated[
+        float | None, typer.Option(help="Marker tables with no Time column: the sampling rate (Hz).", min=0.1)
+    ] = None,
 ) -> None:
     """Analyse a single-leg squat or step-down filmed from the front, or walking / running filmed from
     behind, from a video, keypoints or a lab marker trial.
@@ -193,6 +199,8 @@ def analyze(
         marker_set=marker_set,
         events=events.value,
         view=view.value,
+        marker_units=marker_units,
+        marker_rate_hz=marker_rate,
     )
     kind = input_kind(input)
     if kind == "video-folder":

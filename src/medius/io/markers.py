@@ -611,7 +611,7 @@ def _resolve_units(
         return factor, file_unit.strip(), where
     if units is None:
         raise InvalidInputError(
-            "the file does not state its length unit; pass units='mm' or units='m'", path=path
+            "the file does not state its length unit; give it (units='mm' or 'm'; medius analyze --marker-units mm|m)", path=path
         )
     return LENGTH_UNITS_M[units], units, "units argument"
 
@@ -632,7 +632,7 @@ def _times(
             k = int(np.argmax(~np.isfinite(data_time)))
             raise InvalidInputError(f"line {line_nos[k]}: Time is empty", path=path)
         if rate_hz is None or not (math.isfinite(rate_hz) and rate_hz > 0):
-            raise InvalidInputError("the file has no Time column and no usable rate; pass rate_hz", path=path)
+            raise InvalidInputError("the file has no Time column and no usable rate; give the sampling rate (rate_hz; medius analyze --marker-rate HZ)", path=path)
         base = frames - frames[0] if frames is not None else np.arange(n)
         t = base / rate_hz
         how = "Frame column / rate" if frames is not None else "row number / rate"

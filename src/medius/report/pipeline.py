@@ -67,7 +67,7 @@ from medius.protocols._gait import GAIT_DEFINITIONS, SUMMARY_STAT
 from medius.protocols._interpret import interpret_summary, metric_definitions
 from medius.report._output import finish_output_dir as _finish_output_dir
 from medius.report._output import prepare_output_dir
-from medius.report.annotate import render_annotated_video, render_keypoint_video
+from medius.report.annotate import ANNOTATED_MAX_SIDE_PX, render_annotated_video, render_keypoint_video
 from medius.report.html import write_html_report
 from medius.report.plots import write_gait_plots, write_plots
 
@@ -210,12 +210,15 @@ def analyze_path(
     events: str = "auto",
     view: str = "auto",
     gait_params: GaitParameters | None = None,
+    marker_units: str | None = None,
+    marker_rate_hz: float | None = None,
 ) -> AnalysisOutcome:
     """Analyse one video, keypoint file or lab marker trial and write the output folder.
 
     ``static``, ``marker_set`` and ``events`` apply to marker trials (C3D, TRC in mm/m, marker
     text tables): the static calibration trial, the marker set (``"plug-in-gait"`` or a YAML
-    path) and where the gait events come from (:data:`EVENT_SOURCES`). ``view`` applies to gait
+    path) and where the gait events come from (:data:`EVENT_SOURCES`); ``marker_units`` (``"mm"``,
+    ``"m"``) and ``marker_rate_hz`` for marker tables that do not state them. ``view`` applies to gait
     videos (``"auto"``, ``"back"``, ``"front"``).
 
     Raises :class:`~medius.errors.MediusError` subclasses for bad input or output; a capture that
@@ -239,7 +242,7 @@ def analyze_path(
         return _analyze_markers(
             path, kind=kind, task=task, out_dir=out_dir, force=force, static=static, marker_set=marker_set,
             events=events, sex=sex, annotated_video=annotated_video, gait_params=gait_params, params=params,
-            say=progress or (lambda stage, done, total: None),
+            say=progress or (lambda stage, done, total: None), units=marker_units, rate_hz=marker_rate_hz,
         )
     params = params or AnalysisParameters()
     info: dict[str, Any] = {"name": path.name, "kind": kind}
@@ -346,6 +349,7 @@ def analyze_path(
             annotated_video=annotated_video,
             max_side_px=max_side_px,
             keypoints=analysis.keypoints if analysis.keypoints is not None else kp_sel,
+            census=census_people,
         )
         _finish_output_dir(tmp, out_dir)
     except BaseException:
@@ -438,11 +442,15 @@ def _analyze_markers(
     gait_params: GaitParameters | None,
     params: AnalysisParameters | None,
     say: PROGRESS,
+    units: str | None = None,
+    rate_hz: float | None = None,
 ) -> AnalysisOutcome:
     """A lab marker trial: read, calibrate, model, events, per-stance metrics, outputs."""
+    if units not in (None, "mm", "m"):
+        raise InvalidInputError(f"unknown marker units {units!r}; allowed: mm, m")
     say("reading markers", 0, None)
-    markers = read_markers(path)
-    static_m = read_markers(Path(static)) if static is not None else None
+    markers = read_markers(path, units=units, rate_hz=rate_hz)  # type: ignore[arg-type]
+    static_m = read_markers(Path(static), units=units, rate_hz=rate_hz) if static is not None else None  # type: ignore[arg-type]
     if markers.n_frames == 0 or not np.isfinite(markers.position).any():
         raise InvalidInputError("the trial has no 3D point data", path=path)
     gp = gait_params or GaitParameters()
@@ -464,7 +472,8 @@ def _analyze_markers(
         cutoff = gp.lab_cutoff_hz(task) if task in GAIT_TASKS else (params or AnalysisParameters()).cutoff_hz
         say("lab model", 0, None)
         angles, lab_info = prepare_lab_trial(markers, marker_set=marker_set, static=static_m, cutoff_hz=cutoff)
-        options = {"static": info["static"], "marker_set": str(marker_set), "events": events, "sex": sex}
+        options = {"static": info["static"], "marker_set": str(marker_set), "events": events, "sex": sex,
+                   "marker_units": units, "marker_rate_hz": rate_hz}
         if task in GAIT_TASKS:
             say("gait events", 0, None)
             evs, ev_info = _lab_events(markers, angles, path, kind, task, events)
@@ -729,11 +738,14 @@ def write_outputs(
     annotated_video: bool,
     max_side_px: int,
     keypoints: Keypoints2D,
+    census: MultiPersonKeypoints | None = None,
 ) -> None:
     """Write result.json, reps.csv (stances.csv for gait), plots, the annotated video and report.html.
 
     The plots, the annotated video and the report read the result as it is: a gait result is
-    drawn with its stances (``result["stances"]``), a single-leg result with its reps.
+    drawn with its stances (``result["stances"]``), a single-leg result with its reps. The
+    annotated video of a video input is written at ``min(max_side_px, ANNOTATED_MAX_SIDE_PX)``;
+    ``census`` (everyone the pose layer's census saw) lets it blur bystanders' heads too.
     """
     folder = Path(folder)
     series = analysis.series
@@ -755,7 +767,9 @@ def write_outputs(
                 series=series,
                 keypoints=keypoints,
                 blur_faces=blur_faces,
-                max_side_px=max_side_px,
+                max_side_px=min(max_side_px, ANNOTATED_MAX_SIDE_PX),
+                census=census,
+                census_interval_s=CENSUS_INTERVAL_S,
             )
         else:
             render_keypoint_video(video_out, result=result, series=series, keypoints=keypoints)
