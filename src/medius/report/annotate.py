@@ -25,12 +25,26 @@ Face blurring is on by default and covers everyone in the picture, from two sour
   Frames are written about a second late (36 frames at 1280 x 720) so that a face found for
   the first time is also blurred in the frames before, where the detector had not looked for
   it yet or had missed it.
+* every person the pose layer's once-a-second census saw (``census``): the head region from
+  that person's keypoints (as for the tested person, enlarged 1.3 times), carried forwards to
+  the next census frame and backwards to the previous one by Lucas-Kanade optical flow on the
+  person's face and trunk points (the trunk's median motion), growing with the time and the
+  distance carried. This covers bystanders whose face the detector cannot see (turned away,
+  looking down) and the tested person while the tracking has lost them; a census head inside
+  the tested person's own head region is left to that region, so the tested person's body is
+  not blurred.
+
+The analysis pipeline writes the video at :data:`ANNOTATED_MAX_SIDE_PX` (960 px). Decoding
+(its thread), face detection and optical flow (the calling thread) and blurring, drawing and
+encoding (a worker thread) overlap.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import queue
+import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -42,6 +56,7 @@ import numpy as np
 
 from medius.errors import InvalidInputError
 from medius.io._sequence import Keypoints2D
+from medius.io.keypoint_files import MultiPersonKeypoints
 from medius.io.video import VideoWriter, iter_frames
 from medius.report._common import (
     SIDE_COLOURS_RGB,
@@ -55,16 +70,23 @@ from medius.report._common import (
 )
 
 __all__ = [
+    "ANNOTATED_MAX_SIDE_PX",
+    "CENSUS_HEAD_MARGIN",
     "DETECTED_FACE_HOLD_S",
     "FACE_BOX_SCALE",
     "FACE_HOLD_S",
     "FaceDetector",
+    "compute_census_heads",
     "render_annotated_video",
     "render_keypoint_video",
 ]
 
 #: how long the last known head region stays blurred when the face points disappear
 FACE_HOLD_S = 0.5
+#: long side (px) at which the analysis pipeline writes the annotated video: 960 x 540 for a
+#: 16:9 video costs about 15 ms less CPU a frame than 1280 x 720 (drawing, blurring, encoding)
+#: and is still sharp enough to read the overlay and judge the movement
+ANNOTATED_MAX_SIDE_PX = 960
 #: x264 preset of the annotated video: "superfast" encodes ~25 % faster than "veryfast" for a
 #: file about twice as large (measured on the sample at 1280x720), which the report can still embed
 ANNOTATED_PRESET = "superfast"
@@ -80,6 +102,7 @@ _DEEPEST_FLASH_S = 0.2
 _MID_STANCE_FLASH_FRACTION = 0.08
 
 _FACE_POINTS = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
+_TRUNK_POINTS = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
 _SKELETON = (
     ("left_shoulder", "right_shoulder"),
     ("left_shoulder", "left_elbow"),
@@ -115,12 +138,6 @@ def _pair_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.hypot(a[:, 0] - b[:, 0], a[:, 1] - b[:, 1])
 
 
-def _get(keypoints: Keypoints2D, name: str) -> np.ndarray:
-    if name in keypoints.keypoint_names:
-        return keypoints.xy(name)
-    return np.full((keypoints.n_frames, 2), np.nan)
-
-
 def compute_head_ellipses(keypoints: Keypoints2D) -> tuple[np.ndarray, np.ndarray]:
     """Head ellipse per frame from the face points, in displayed-frame px.
 
@@ -133,8 +150,21 @@ def compute_head_ellipses(keypoints: Keypoints2D) -> tuple[np.ndarray, np.ndarra
         the same, estimated from the shoulders alone (NaN where a shoulder is missing); used
         only when neither a face point nor a recent head region is available.
     """
-    n = keypoints.n_frames
-    face = np.stack([_get(keypoints, name) for name in _FACE_POINTS], axis=1)  # (n, 5, 2)
+    return _head_ellipses(keypoints.position, keypoints.keypoint_names, max(keypoints.image_size))
+
+
+def _head_ellipses(
+    position: np.ndarray, names: Sequence[str], long_side_px: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`compute_head_ellipses` on a ``(n, keypoint, 2)`` array of one person's points."""
+    n = position.shape[0]
+    index = {name: i for i, name in enumerate(names)}
+
+    def get(name: str) -> np.ndarray:
+        i = index.get(name)
+        return position[:, i] if i is not None else np.full((n, 2), np.nan)
+
+    face = np.stack([get(name) for name in _FACE_POINTS], axis=1)  # (n, 5, 2)
     valid = np.all(np.isfinite(face), axis=2)
     count = valid.sum(axis=1)
     sums = np.where(valid[..., None], face, 0.0).sum(axis=1)
@@ -142,16 +172,16 @@ def compute_head_ellipses(keypoints: Keypoints2D) -> tuple[np.ndarray, np.ndarra
     has_face = count > 0
     centre[has_face] = sums[has_face] / count[has_face, None]
 
-    ear_d = _pair_distance(_get(keypoints, "left_ear"), _get(keypoints, "right_ear"))
-    eye_d = _pair_distance(_get(keypoints, "left_eye"), _get(keypoints, "right_eye"))
-    ls, rs = _get(keypoints, "left_shoulder"), _get(keypoints, "right_shoulder")
+    ear_d = _pair_distance(get("left_ear"), get("right_ear"))
+    eye_d = _pair_distance(get("left_eye"), get("right_eye"))
+    ls, rs = get("left_shoulder"), get("right_shoulder")
     shoulder_d = _pair_distance(ls, rs)
-    min_axis = 0.02 * max(keypoints.image_size)
+    min_axis = 0.02 * long_side_px
     candidates = np.stack([0.85 * ear_d, 1.6 * eye_d, 0.3 * shoulder_d], axis=1)
     candidates = np.where(np.isfinite(candidates), candidates, 0.0)
     semi_x = candidates.max(axis=1)
     # only the nose (or one eye/ear) and no shoulders: a generous fixed size
-    semi_x = np.where(semi_x > 0, semi_x, 0.06 * max(keypoints.image_size))
+    semi_x = np.where(semi_x > 0, semi_x, 0.06 * long_side_px)
     semi_x = np.maximum(semi_x, min_axis)
     ellipse = np.full((n, 4), np.nan)
     ellipse[has_face, 0:2] = centre[has_face]
@@ -221,8 +251,10 @@ class _HeadTracker:
 def blur_ellipse(image: np.ndarray, ellipse: Sequence[float]) -> None:
     """Blur ``image`` in place inside an ellipse ``(cx, cy, semi_x, semi_y)`` (image px), strongly.
 
-    The region is pixelated and then Gaussian-blurred (no recognisable detail survives); the
-    edge is feathered outside the ellipse so the whole ellipse is fully blurred.
+    The region is pixelated (blocks of a third of the semi-axis) and then smoothed with two box
+    filters, about a Gaussian of 0.75 blocks, whose cost does not grow with the size of the head
+    (no recognisable detail survives); the edge is feathered outside the ellipse so the whole
+    ellipse is fully blurred.
     """
     h, w = image.shape[:2]
     cx, cy, ax, ay = (float(v) for v in ellipse)
@@ -239,7 +271,10 @@ def blur_ellipse(image: np.ndarray, ellipse: Sequence[float]) -> None:
     small = cv2.resize(crop, (max(1, cw // block), max(1, ch // block)), interpolation=cv2.INTER_AREA)
     small = cv2.GaussianBlur(small, (0, 0), sigmaX=1.0)
     blurred = cv2.resize(small, (cw, ch), interpolation=cv2.INTER_LINEAR)
-    blurred = cv2.GaussianBlur(blurred, (0, 0), sigmaX=0.75 * block)
+    # two box filters of width ~1.8 blocks: about a Gaussian of 0.75 blocks, at a cost that does
+    # not grow with the width (a large head's Gaussian costs tens of ms)
+    box = 2 * int(0.9 * block) + 1
+    blurred = cv2.blur(cv2.blur(blurred, (box, box)), (box, box))
     mask = np.zeros((ch, cw), np.float32)
     cv2.ellipse(
         mask,
@@ -251,8 +286,9 @@ def blur_ellipse(image: np.ndarray, ellipse: Sequence[float]) -> None:
         1.0,
         -1,
     )
-    mask = cv2.GaussianBlur(mask, (0, 0), sigmaX=feather / 2.0)[..., None]
-    image[y0:y1, x0:x1] = (crop * (1.0 - mask) + blurred * mask + 0.5).astype(np.uint8)
+    edge = 2 * int(0.6 * feather) + 1  # two box passes: about a Gaussian of feather / 2
+    mask = cv2.blur(cv2.blur(mask, (edge, edge)), (edge, edge))
+    image[y0:y1, x0:x1] = cv2.blendLinear(crop, blurred, 1.0 - mask, mask)
 
 
 # ---------------------------------------------------------------------------- face detection
@@ -609,6 +645,192 @@ class FaceDetector:
                 box[:2] += 0.5 * shift
                 ellipses.append(compute_face_ellipse(box, 0.5 * abs(shift[0]), 0.5 * abs(shift[1])))
         return ellipses, new_faces
+
+
+# ---------------------------------------------------------------------------- census heads
+#: the region blurred over a head the census saw: its head ellipse (as for the tested person)
+#: enlarged this many times
+CENSUS_HEAD_MARGIN = 1.3
+#: a carried head's region grows by this fraction of its size per second it is carried by the
+#: optical flow (covers a drift of the flow and a head that turns or bends)
+_CENSUS_GROWTH_PER_S = 1.0
+#: the same once the flow has lost the head (the region stays where it was last followed)
+_CENSUS_LOST_GROWTH_PER_S = 4.0
+#: a carried region grows to at most this many times its first size (margins included)
+_CENSUS_MAX_GROWTH = 2.5
+#: and by this fraction of the distance it was carried (the flow lags behind a fast head that
+#: turns or bends: a runner gets a wider region than someone standing still)
+_CENSUS_MOTION_MARGIN = 0.5
+#: a face centred inside a census head region shrunk this much (centre kept) is left to that
+#: region by the face detector (not followed: it is blurred anyway)
+_CENSUS_COVERS = np.array([1.0, 1.0, 0.5, 0.5])
+#: census keypoints below this confidence are ignored
+_CENSUS_MIN_CONFIDENCE = 0.3
+#: the optical flow runs on a grey copy of the frame reduced to this long side (px): heads are
+#: followed to a few px, far less than the margins, for a quarter of the cost at 960 px
+_FLOW_MAX_SIDE_PX = 480
+#: optical-flow window (px in that copy) and pyramid levels
+_FLOW_WINDOW_PX = 15
+_FLOW_LEVELS = 3
+
+
+def compute_census_heads(census: MultiPersonKeypoints) -> list[np.ndarray]:
+    """The head ellipse of every person the census saw: ``(census frame, person slot, 4)``.
+
+    Each ellipse is ``(cx, cy, semi_x, semi_y)`` in displayed-frame px, computed as for the
+    tested person (:func:`compute_head_ellipses`: from the face points, else estimated above the
+    shoulders) from the keypoints of confidence 0.3 or more; NaN for an empty slot or a person
+    with neither face points nor both shoulders.
+    """
+    names = list(census.keypoint_names)
+    if census.image_size:
+        long_side = float(max(census.image_size))
+    else:
+        long_side = float(np.nanmax(census.position, initial=1.0))
+    confident = np.nan_to_num(census.confidence, nan=0.0) >= _CENSUS_MIN_CONFIDENCE
+    pos = np.where(confident[..., None], census.position, np.nan)
+    n, people = pos.shape[:2]
+    ellipse, estimate = _head_ellipses(pos.reshape(n * people, *pos.shape[2:]), names, long_side)
+    best = np.where(np.isfinite(ellipse[:, :1]), ellipse, estimate)
+    best[~np.all(np.isfinite(best), axis=1)] = np.nan
+    return best.reshape(n, people, 4)
+
+
+@dataclass
+class _CarriedHead:
+    """A census head carried from its census frame to the frames around it by the optical flow."""
+
+    points: np.ndarray  # (m, 2) float32 image px: the person's head and trunk points, moved with the flow
+    trunk: np.ndarray  # (m,) bool: which of them are shoulders and hips
+    centre: np.ndarray  # (2,) head centre, image px
+    axes: np.ndarray  # (2,) semi-axes at the census frame, image px (margin included)
+    start_s: float  # the census frame's time
+    limit_s: float  # carried up to this time (after start_s forwards, before it backwards)
+    lost_at_s: float | None = None  # when the flow lost it
+    path_px: float = 0.0  # distance carried so far
+
+    def ellipse(self, time_s: float) -> np.ndarray:
+        carried = abs(time_s - self.start_s)
+        lost = 0.0 if self.lost_at_s is None else abs(time_s - self.lost_at_s)
+        grow = 1.0 + _CENSUS_GROWTH_PER_S * carried + _CENSUS_LOST_GROWTH_PER_S * lost
+        grow = min(_CENSUS_MAX_GROWTH, grow)
+        extra = _CENSUS_MOTION_MARGIN * self.path_px
+        semi = np.minimum(self.axes * grow + extra, self.axes * _CENSUS_MAX_GROWTH)
+        return np.array([self.centre[0], self.centre[1], semi[0], semi[1]])
+
+
+class _CensusHeads:
+    """Blur regions of everyone the once-a-second census saw, carried to the frames in between.
+
+    On a census frame every census person's head region (:func:`compute_census_heads`,
+    enlarged :data:`CENSUS_HEAD_MARGIN` times) is blurred; the person's keypoints are then
+    followed with pyramidal Lucas-Kanade optical flow forwards until the next census frame and
+    backwards (through the frames still waiting for the encoder) to the previous one, and the
+    head region moves with the median motion of the trunk (shoulders, hips; of the face points
+    where fewer than two trunk points are followed). The region grows with the time carried
+    (faster where the flow lost the points) and with the distance carried, so that a person who
+    moves between two census frames stays covered.
+    """
+
+    def __init__(self, census: MultiPersonKeypoints, interval_s: float | None = None) -> None:
+        self.heads = compute_census_heads(census)
+        self.time_s = np.asarray(census.time_s, dtype=float)
+        self.frame_index = {int(f): k for k, f in enumerate(np.asarray(census.frame_index))}
+        names = list(census.keypoint_names)
+        self._trunk = np.array([n in _TRUNK_POINTS for n in names])
+        self._tracked = self._trunk | np.array([n in _FACE_POINTS for n in names])
+        self.census = census
+        if interval_s is None:
+            steps = np.diff(self.time_s)
+            interval_s = float(np.median(steps)) if steps.size else 1.0
+        self.interval_s = float(interval_s)
+        self.forward: list[_CarriedHead] = []
+        self._used: set[int] = set()
+
+    def observation(self, frame_index: int, time_s: float, scale: float) -> list[_CarriedHead]:
+        """The census people of this frame (empty unless it is a census frame), as carried heads."""
+        k = self.frame_index.get(int(frame_index))
+        if k is None and self.time_s.size:
+            near = int(np.argmin(np.abs(self.time_s - time_s)))
+            k = near if abs(self.time_s[near] - time_s) < 1e-3 else None
+        if k is None or k in self._used:
+            return []
+        self._used.add(k)
+        conf = np.nan_to_num(self.census.confidence[k], nan=0.0)
+        pos = self.census.position[k]
+        out = []
+        for slot, head in enumerate(self.heads[k]):
+            if not np.isfinite(head[0]):
+                continue
+            ok = conf[slot] >= _CENSUS_MIN_CONFIDENCE
+            ok &= np.all(np.isfinite(pos[slot]), axis=1) & self._tracked
+            out.append(
+                _CarriedHead(
+                    points=(pos[slot][ok] * scale).astype(np.float32),
+                    trunk=self._trunk[ok],
+                    centre=head[:2] * scale,
+                    axes=head[2:] * scale * CENSUS_HEAD_MARGIN,
+                    start_s=float(time_s),
+                    limit_s=float(time_s) + self.interval_s,
+                )
+            )
+        return out
+
+
+def _to_gray(image: np.ndarray) -> np.ndarray:
+    """The grey picture the optical flow runs on: long side at most :data:`_FLOW_MAX_SIDE_PX`."""
+    h, w = image.shape[:2]
+    step = max(1, math.ceil(max(h, w) / _FLOW_MAX_SIDE_PX))
+    if step > 1:
+        image = cv2.resize(image, (max(1, w // step), max(1, h // step)), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+
+
+def _flow_heads(
+    heads: Sequence[_CarriedHead], src: np.ndarray, dst: np.ndarray, dst_time_s: float, factor: float = 1.0
+) -> None:
+    """Move ``heads`` (points in ``src``) to the grey image ``dst`` with one optical-flow call.
+
+    The grey images are the frames reduced ``factor`` times (see :func:`_to_gray`); the points
+    are in frame px.
+    """
+    live = [h for h in heads if h.lost_at_s is None and len(h.points)]
+    if not live:
+        return
+    pts = np.concatenate([h.points for h in live]).reshape(-1, 1, 2) / np.float32(factor)
+    new, status, _ = cv2.calcOpticalFlowPyrLK(
+        src,
+        dst,
+        pts,
+        None,
+        winSize=(_FLOW_WINDOW_PX, _FLOW_WINDOW_PX),
+        maxLevel=_FLOW_LEVELS,
+        criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 0.03),
+    )
+    new = new.reshape(-1, 2) * np.float32(factor)
+    status = status.reshape(-1).astype(bool) & np.all(np.isfinite(new), axis=1)
+    start = 0
+    for head in live:
+        m = len(head.points)
+        d = new[start : start + m] - head.points
+        ok = status[start : start + m]
+        start += m
+        if ok.sum() < 2:
+            head.lost_at_s = dst_time_s
+            continue
+        median = np.median(d[ok], axis=0)
+        # points that moved unlike the rest lost their texture (or hit an occluder)
+        good = ok & (np.hypot(*(d - median).T) <= max(2.0, 0.75 * float(head.axes[0])))
+        if good.sum() < 2:
+            head.lost_at_s = dst_time_s
+            continue
+        # the median motion of the trunk (shoulders, hips): the few face points on a small head
+        # lose their texture first (they stick to the background while the body moves on)
+        trunk = good & head.trunk
+        shift = np.median(d[trunk if trunk.sum() >= 2 else good], axis=0)
+        head.centre = head.centre + shift
+        head.path_px += float(np.hypot(*shift))
+        head.points = np.where(good[:, None], head.points + d, head.points + median).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------- text
@@ -1043,6 +1265,8 @@ def render_annotated_video(
     keypoints: Keypoints2D,
     blur_faces: bool = True,
     max_side_px: int | None = 1280,
+    census: MultiPersonKeypoints | None = None,
+    census_interval_s: float | None = None,
 ) -> Path:
     """Write the input video with the analysis drawn on it (H.264 MP4).
 
@@ -1060,12 +1284,19 @@ def render_annotated_video(
     values). The panel sits in the top-left corner unless it would cover the tested person; it
     then moves to another corner (bottom-left first).
 
-    Unless ``blur_faces`` is False, every face is blurred in every frame: the tested person's
-    head from the keypoints, and every face :class:`FaceDetector` finds (bystanders included),
-    held for :data:`DETECTED_FACE_HOLD_S` after it was last seen. Frames leave for the encoder
-    two scan cycles of the face detector late (36 frames at 1280 x 720, at most 160 MB of
-    frames), so that a face found for the first time is followed back into the frames before
-    and blurred there too.
+    Unless ``blur_faces`` is False, every face is blurred in every frame, from three sources:
+    the tested person's head from the keypoints; every face :class:`FaceDetector` finds
+    (bystanders included), held for :data:`DETECTED_FACE_HOLD_S` after it was last seen; and,
+    when ``census`` is given, the head of every person the census saw (also people whose face
+    is turned away or down), carried by optical flow to the frames between census frames (see
+    :class:`_CensusHeads`). A census head lying inside the tested person's head region of the
+    frame is left to that region. Frames leave for the encoder late (two scan cycles of the
+    face detector, and at least one census interval; at most 160 MB of frames), so that a face
+    found for the first time, or a census person, is followed back into the frames before and
+    blurred there too.
+
+    Blurring and drawing (on a worker thread, with the encoding) overlap the decoding (its own
+    thread) and the face detection (the calling thread).
 
     Parameters
     ----------
@@ -1084,7 +1315,14 @@ def render_annotated_video(
         blur every face in every frame (default True).
     max_side_px
         decode size, as in :func:`medius.io.video.iter_frames` (keypoints are scaled with
-        ``frame.scale``).
+        ``frame.scale``); the video is written at this size. The analysis pipeline writes its
+        annotated video at :data:`ANNOTATED_MAX_SIDE_PX`.
+    census
+        everyone the pose layer's census saw (displayed-frame px; matched to decoded frames by
+        ``frame_index``, else by timestamp); used only when ``blur_faces`` is True.
+    census_interval_s
+        time between census frames; default: the median step of ``census.time_s`` (1 s if it
+        has a single frame).
 
     Returns
     -------
@@ -1094,54 +1332,179 @@ def render_annotated_video(
     out_path = Path(out_path)
     overlay = _Overlay(result, series, keypoints)
     heads = _HeadTracker(keypoints) if blur_faces else None
+    crowd = (
+        _CensusHeads(census, census_interval_s)
+        if blur_faces and census is not None and census.position.shape[0] > 0
+        else None
+    )
     n_written = 0
     with contextlib.ExitStack() as stack:
         faces = stack.enter_context(FaceDetector()) if blur_faces else None
-        writer: VideoWriter | None = None
+        sink: _EncoderThread | None = None
         pending: deque[_PendingFrame] = deque()
+        prev: _PendingFrame | None = None
 
-        def flush(item: _PendingFrame) -> None:
+        def flush(item: _PendingFrame, writer: VideoWriter) -> None:
             img = item.image if item.image.flags.writeable else item.image.copy()
             for ellipse in item.ellipses:
                 blur_ellipse(img, ellipse)
+            for ellipse in item.crowd:
+                if not _inside(ellipse, item.own_head):
+                    blur_ellipse(img, ellipse)
             if item.row is not None and overlay.has_points[item.row]:
                 overlay.draw(img, item.row, item.time_s, item.scale)
             else:
                 overlay.draw_status(img, item.time_s)
             writer.write(img, item.time_s)
 
+        max_held: int | None = None  # frames held back at most (the grey copies add a third)
         for frame in iter_frames(video_path, max_side_px=max_side_px):
-            if writer is None:
+            if sink is None:
                 h, w = frame.image.shape[:2]
                 writer = stack.enter_context(
                     VideoWriter(out_path, w, h, fps_hint=_fps_hint(result, keypoints), preset=ANNOTATED_PRESET)
                 )
+                sink = stack.enter_context(_EncoderThread(flush, writer))
             row = overlay.row_for(frame.index, frame.time_s)
             item = _PendingFrame(frame.image, frame.time_s, frame.scale, row)
             if heads is not None:
                 region = heads.region(row, frame.time_s)
                 if region is not None:
                     item.ellipses.append(np.asarray(region) * frame.scale)
+                if row is not None and np.isfinite(heads.ellipse[row, 0]):
+                    own = heads.ellipse[row] * frame.scale
+                    item.own_head = (own * np.array([1.0, 1.0, 1.5, 1.5]))[None, :]
+            if crowd is not None:
+                _carry_census_heads(crowd, item, prev, pending, frame.index)
             if faces is not None:
-                ellipses, new_faces = faces.update(frame.image, frame.time_s, covered=item.ellipses)
+                # faces well inside a census head blurred in this frame need no following
+                covered = item.ellipses + [
+                    e * _CENSUS_COVERS for e in item.crowd if not _inside(e, item.own_head)
+                ]
+                ellipses, new_faces = faces.update(frame.image, frame.time_s, covered=covered)
                 item.ellipses.extend(ellipses)
                 for box in new_faces:
                     _follow_back(faces, pending, box, frame.time_s)
             pending.append(item)
-            lookback = 0
+            prev = item
+            if max_held is None:
+                held_bytes = frame.image.nbytes * (4 if crowd is not None else 3) // 3
+                max_held = _LOOKBACK_MAX_BYTES // max(1, held_bytes)
+            face_lookback = 0
             if faces is not None:
-                lookback = min(
-                    _LOOKBACK_CYCLES * faces.scan_cycle_frames,
-                    _LOOKBACK_MAX_BYTES // max(1, frame.image.nbytes),
-                )
-            while len(pending) > lookback:
-                flush(pending.popleft())
+                face_lookback = min(max_held, _LOOKBACK_CYCLES * faces.scan_cycle_frames)
+            while len(pending) > max_held or (
+                len(pending) > face_lookback
+                and (crowd is None or frame.time_s - pending[0].time_s > crowd.interval_s + 1e-6)
+            ):
+                sink.put(pending.popleft())
             n_written += 1
         while pending:
-            flush(pending.popleft())
+            sink.put(pending.popleft())  # type: ignore[union-attr]
+        if sink is not None:
+            sink.close()
     if n_written == 0:
         raise InvalidInputError("no frame could be decoded to annotate", path=video_path)
     return out_path
+
+
+def _carry_census_heads(
+    crowd: _CensusHeads,
+    item: _PendingFrame,
+    prev: _PendingFrame | None,
+    pending: deque[_PendingFrame],
+    frame_index: int,
+) -> None:
+    """Census heads for a new frame: carry the running ones into it, start the ones seen in it.
+
+    A census frame's people are blurred there, carried back through the waiting frames to the
+    previous census frame, and carried forwards from here to the next one.
+    """
+    crowd.forward = [h for h in crowd.forward if item.time_s <= h.limit_s + 1e-9]
+    observed = crowd.observation(frame_index, item.time_s, item.scale)
+    if not crowd.forward and not observed:
+        return
+    item.gray = _to_gray(item.image)
+    if crowd.forward:
+        if prev is not None and prev.gray is not None:
+            _flow_heads(crowd.forward, prev.gray, item.gray, item.time_s, _gray_factor(item))
+        item.crowd.extend(h.ellipse(item.time_s) for h in crowd.forward)
+    if not observed:
+        return
+    item.crowd.extend(h.ellipse(item.time_s) for h in observed)
+    # backwards through the frames waiting for the encoder
+    back = [replace(h, limit_s=h.start_s - crowd.interval_s) for h in observed]
+    newer = item
+    for older in reversed(pending):
+        if older.time_s < back[0].limit_s - 1e-9:
+            break
+        if older.gray is None:
+            older.gray = _to_gray(older.image)
+        _flow_heads(back, newer.gray, older.gray, older.time_s, _gray_factor(item))
+        older.crowd.extend(h.ellipse(older.time_s) for h in back)
+        newer = older
+    crowd.forward.extend(observed)
+
+
+def _gray_factor(item: _PendingFrame) -> float:
+    assert item.gray is not None
+    return item.image.shape[1] / item.gray.shape[1]
+
+
+class _EncoderThread:
+    """Blurs, draws and encodes the frames handed to :meth:`put`, in order, on a worker thread.
+
+    cv2 and PyAV's encoder release the interpreter lock, so this overlaps the face detection on
+    the calling thread. The queue is short (the frames are already held back for the face
+    detector); the first error of the worker is raised in the caller at the next :meth:`put` or
+    at :meth:`close`.
+    """
+
+    def __init__(self, process: Any, writer: VideoWriter, maxsize: int = 4) -> None:
+        self._process = process
+        self._writer = writer
+        self._q: queue.Queue[_PendingFrame | None] = queue.Queue(maxsize=maxsize)
+        self._error: BaseException | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="medius-annotate-encode", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            if self._error is not None:
+                continue
+            try:
+                self._process(item, self._writer)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                self._error = exc
+
+    def put(self, item: _PendingFrame) -> None:
+        if self._error is not None:
+            raise self._error
+        self._q.put(item)
+
+    def close(self) -> None:
+        """Wait for every frame to be written; raise the worker's error if it had one."""
+        if not self._closed:
+            self._closed = True
+            self._q.put(None)
+            self._thread.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def __enter__(self) -> _EncoderThread:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.close()
+        else:  # stop the worker; keep the original error
+            with contextlib.suppress(BaseException):
+                self.close()
 
 
 @dataclass
@@ -1153,6 +1516,12 @@ class _PendingFrame:
     scale: float
     row: int | None
     ellipses: list[np.ndarray] = field(default_factory=list)
+    #: census heads to blur (skipped where they lie in ``own_head``)
+    crowd: list[np.ndarray] = field(default_factory=list)
+    #: the tested person's head region from the keypoints, enlarged, ``(0 or 1, 4)``
+    own_head: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    #: grey copy for the optical flow of the census heads (made only when needed)
+    gray: np.ndarray | None = None
 
 
 def _follow_back(faces: FaceDetector, pending: deque[_PendingFrame], box: np.ndarray, time_s: float) -> None:
