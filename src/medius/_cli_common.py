@@ -12,6 +12,7 @@ import functools
 import os
 import traceback
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any, TypeVar
 
 import typer
@@ -19,7 +20,7 @@ from rich.console import Console
 
 from medius.errors import MediusError
 
-__all__ = ["console", "err", "fail", "guarded"]
+__all__ = ["SexName", "SideName", "console", "err", "fail", "guarded", "parse_size"]
 
 err = Console(stderr=True)
 console = Console()
@@ -61,3 +62,29 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+
+
+class SideName(StrEnum):
+    auto = "auto"
+    left = "left"
+    right = "right"
+
+
+class SexName(StrEnum):
+    female = "female"
+    male = "male"
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """``--image-size WIDTHxHEIGHT`` in pixels, or a usage error."""
+    if text is None:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+        if w <= 0 or h <= 0:
+            raise ValueError
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected WIDTHxHEIGHT in pixels such as 1080x1920, got {text!r}", param_hint="--image-size"
+        ) from None
+    return w, h

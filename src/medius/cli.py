@@ -20,8 +20,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from medius import __version__
-from medius._cli_common import console, err
+from medius._cli_common import SexName, SideName, console, err
 from medius._cli_common import guarded as _guarded
+from medius._cli_common import parse_size as _parse_size
 from medius.errors import MediusError
 
 app = typer.Typer(
@@ -56,29 +57,6 @@ class ViewName(StrEnum):
     auto = "auto"
     back = "back"
     front = "front"
-
-
-class SideName(StrEnum):
-    auto = "auto"
-    left = "left"
-    right = "right"
-
-
-class SexName(StrEnum):
-    female = "female"
-    male = "male"
-
-
-def _parse_size(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-        if w <= 0 or h <= 0:
-            raise ValueError
-    except ValueError:
-        raise typer.BadParameter(f"expected WIDTHxHEIGHT in pixels such as 1080x1920, got {text!r}") from None
-    return w, h
 
 
 def _version_callback(value: bool) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,36 +11,15 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from medius._cli_common import SexName as _Sex
+from medius._cli_common import SideName as _Side
 from medius._cli_common import console, err, guarded
+from medius._cli_common import parse_size as _parse_size
 
 __all__ = ["EXIT_STRICT_FAILURES", "register"]
 
 #: exit code of ``medius batch --strict`` when at least one item failed
 EXIT_STRICT_FAILURES = 7
-
-
-class _Side(StrEnum):
-    auto = "auto"
-    left = "left"
-    right = "right"
-
-
-class _Sex(StrEnum):
-    female = "female"
-    male = "male"
-
-
-def _parse_size(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-        if w <= 0 or h <= 0:
-            raise ValueError
-    except ValueError:
-        raise typer.BadParameter(f"expected WIDTHxHEIGHT in pixels such as 1080x1920, got {text!r}",
-                                 param_hint="--image-size") from None
-    return w, h
 
 
 def _plain(text: str) -> None:
