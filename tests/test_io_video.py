@@ -37,6 +37,7 @@ from medius.errors import InputNotFoundError, InvalidInputError, OutputError
 from medius.io.video import (
     MAX_SIDE_PX,
     Frame,
+    FrameCache,
     VideoInfo,
     VideoWriter,
     iter_frames,
@@ -496,3 +497,64 @@ def test_transcode_rejects_bad_parameters(tmp_path, videos):
         transcode_video(videos["h264"], tmp_path / "x.mp4", scale=60)
     with pytest.raises(ValueError, match="dst must differ from src"):
         transcode_video(videos["h264"], videos["h264"])
+
+
+# ------------------------------------------------------------------------ frame cache
+
+
+def test_frame_cache_gives_back_every_frame_with_its_index_time_and_scale(tmp_path, videos):
+    source = _frames(videos["vfr"], max_side_px=None)  # 160 x 96, irregular times
+    # the pose pass may skip an index (a dropped frame): the copy keeps the source's numbering
+    kept = [source[i] for i in (0, 1, 2, 4, 5, 6, 7, 8, 9)]
+    cache = FrameCache(tmp_path / "copy.mkv", display_size=(320, 192), max_side_px=80)
+    for f in kept:
+        # frames as the pose pass has them: half the displayed size (scale 0.5)
+        cache.add(Frame(index=f.index, time_s=f.time_s, image=f.image, scale=0.5))
+    assert cache.n_frames == len(kept)
+    back = list(cache.frames())
+    assert [f.index for f in back] == [f.index for f in kept]
+    assert [f.time_s for f in back] == [f.time_s for f in kept]  # exact, not container-rounded
+    assert all(f.scale == pytest.approx(80 / 320) for f in back)
+    assert all(f.image.shape == (48, 80, 3) for f in back)
+    for f, g in zip(kept, back, strict=True):  # the same picture, resized, nearly lossless
+        small = cv2.resize(f.image, (80, 48), interpolation=cv2.INTER_AREA).astype(int)
+        assert np.median(np.abs(g.image.astype(int) - small)) <= 4
+    cache.remove()
+    assert not (tmp_path / "copy.mkv").exists()
+
+
+def test_frame_cache_never_upscales_and_an_empty_copy_gives_nothing(tmp_path, videos):
+    empty = FrameCache(tmp_path / "empty.mkv", display_size=(160, 96), max_side_px=960)
+    assert list(empty.frames()) == []
+    empty.remove()
+    cache = FrameCache(tmp_path / "copy.mkv", display_size=(160, 96), max_side_px=960)
+    for f in _frames(videos["h264"], max_side_px=None):
+        cache.add(f)
+    back = list(cache.frames())
+    assert len(back) == 12 and back[0].image.shape == (96, 160, 3) and back[0].scale == 1.0
+    with pytest.raises(ValueError, match="closed"):
+        cache.add(back[0])
+    cache.remove()
+
+
+def test_frame_cache_says_when_frames_went_missing(tmp_path, videos):
+    cache = FrameCache(tmp_path / "copy.mkv", display_size=(160, 96), max_side_px=960)
+    for f in _frames(videos["h264"], max_side_px=None):
+        cache.add(f)
+    cache.close()
+    truncate_copy(tmp_path / "copy.mkv", tmp_path / "cut.mkv", 0.5)
+    os.replace(tmp_path / "cut.mkv", tmp_path / "copy.mkv")
+    with pytest.raises((OutputError, InvalidInputError), match="copy.mkv"):
+        list(cache.frames())
+
+
+def test_fast_convert_matches_the_encoders_conversion(tmp_path):
+    image = cv2.GaussianBlur(scene_image(3, 12, 160, 96), (5, 5), 1.5)
+    decoded = {}
+    for fast in (False, True):
+        path = tmp_path / f"fast{fast}.mp4"
+        with VideoWriter(path, 160, 96, crf=0, preset="ultrafast", fast_convert=fast) as writer:
+            writer.write(image, 0.0)
+        decoded[fast] = _frames(path, max_side_px=None)[0].image.astype(int)
+    assert np.mean(np.abs(decoded[True] - decoded[False])) < 1.5
+    assert np.median(np.abs(decoded[True] - image.astype(int))) <= 3

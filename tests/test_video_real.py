@@ -677,6 +677,8 @@ def test_annotated_video_is_h264_with_every_frame(snapshot_run):
     assert facts["n_frames"] == 230
     assert ANNOTATED_MAX_SIDE_PX == ANNOTATED_SIDE_PX  # the face probes are in these pixels
     assert (facts["width"], facts["height"]) == (960, 540)
+    # drawn on the copy of the frames the pose pass kept (the source is decoded once), which is gone
+    assert not [p.name for p in (snapshot_run / "out").iterdir() if p.name.startswith(".")]
 
 
 def _frames(path: Path, indices: set[int]) -> dict[int, np.ndarray]:

@@ -26,9 +26,15 @@ class _SideWork:
     error raised by the work is re-raised in the caller at :meth:`finish`.
     """
 
-    def __init__(self, observers: list[Callable[[np.ndarray, float], None]], census: PeopleCensus | None) -> None:
+    def __init__(
+        self,
+        observers: list[Callable[[np.ndarray, float], None]],
+        census: PeopleCensus | None,
+        sinks: list[Callable[[Any], None]] | None = None,
+    ) -> None:
         self.observers = observers
         self.census = census
+        self.sinks = sinks or []
         self._q: queue.Queue[Any] = queue.Queue(maxsize=8)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="medius-side-work", daemon=True)
@@ -46,6 +52,8 @@ class _SideWork:
                     observe(frame.image, frame.scale or 1.0)
                 if self.census is not None:
                     self.census.observe(frame)
+                for sink in self.sinks:
+                    sink(frame)
             except BaseException as exc:  # handed to the caller
                 self._error = exc
 
@@ -69,6 +77,7 @@ def estimate_poses(
     source: str | None = None,
     frame_observers: Iterable[Callable[[np.ndarray, float], None]] = (),
     census: PeopleCensus | None = None,
+    frame_sinks: Iterable[Callable[[Any], None]] = (),
 ) -> MultiPersonKeypoints:
     """Run ``backend`` on every frame and collect everyone it finds.
 
@@ -78,10 +87,13 @@ def estimate_poses(
     (about 1.5 kB): the frames themselves are not kept. Each of ``frame_observers`` is called
     with ``(image, scale)`` for every frame (for example a camera-motion tracker); ``census``
     (a :class:`~medius.pose.PeopleCensus`) looks at the frames it is due on. Both run on a
-    worker thread beside the pose loop, in frame order.
+    worker thread beside the pose loop, in frame order. Each of ``frame_sinks`` is called there
+    too, after them, with the frame itself (for example :meth:`medius.io.video.FrameCache.add`,
+    which keeps a small copy of the frames for the annotated video).
     """
     observers = list(frame_observers)
-    side = _SideWork(observers, census) if observers or census is not None else None
+    sinks = list(frame_sinks)
+    side = _SideWork(observers, census, sinks) if observers or sinks or census is not None else None
     k = len(KEYPOINTS)
     pos_chunks: list[np.ndarray] = []
     conf_chunks: list[np.ndarray] = []

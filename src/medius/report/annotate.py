@@ -46,7 +46,7 @@ import math
 import queue
 import threading
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ import numpy as np
 from medius.errors import InvalidInputError
 from medius.io._sequence import Keypoints2D
 from medius.io.keypoint_files import MultiPersonKeypoints
-from medius.io.video import VideoWriter, iter_frames
+from medius.io.video import Frame, VideoWriter, iter_frames
 from medius.report._common import (
     SIDE_COLOURS_RGB,
     SIDES,
@@ -1267,6 +1267,7 @@ def render_annotated_video(
     max_side_px: int | None = 1280,
     census: MultiPersonKeypoints | None = None,
     census_interval_s: float | None = None,
+    frames: Iterable[Frame] | None = None,
 ) -> Path:
     """Write the input video with the analysis drawn on it (H.264 MP4).
 
@@ -1323,6 +1324,11 @@ def render_annotated_video(
     census_interval_s
         time between census frames; default: the median step of ``census.time_s`` (1 s if it
         has a single frame).
+    frames
+        the frames to draw on, instead of decoding ``video_path`` again: for example
+        :meth:`medius.io.video.FrameCache.frames`, the copy the pose pass kept (each with the
+        source's ``index``, ``time_s`` and its own ``scale``). ``video_path`` then only names
+        the input in messages.
 
     Returns
     -------
@@ -1358,11 +1364,19 @@ def render_annotated_video(
             writer.write(img, item.time_s)
 
         max_held: int | None = None  # frames held back at most (the grey copies add a third)
-        for frame in iter_frames(video_path, max_side_px=max_side_px):
+        source = frames if frames is not None else iter_frames(video_path, max_side_px=max_side_px)
+        for frame in source:
             if sink is None:
                 h, w = frame.image.shape[:2]
                 writer = stack.enter_context(
-                    VideoWriter(out_path, w, h, fps_hint=_fps_hint(result, keypoints), preset=ANNOTATED_PRESET)
+                    VideoWriter(
+                        out_path,
+                        w,
+                        h,
+                        fps_hint=_fps_hint(result, keypoints),
+                        preset=ANNOTATED_PRESET,
+                        fast_convert=True,
+                    )
                 )
                 sink = stack.enter_context(_EncoderThread(flush, writer))
             row = overlay.row_for(frame.index, frame.time_s)

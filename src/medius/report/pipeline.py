@@ -21,6 +21,7 @@ import io
 import json
 import platform
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,7 +38,7 @@ from medius.io._motion import CameraMotionTracker
 from medius.io.keypoint_files import MultiPersonKeypoints, read_keypoints
 from medius.io.markers import Markers3D, read_markers, trc_units
 from medius.io.synthetic import read_marker
-from medius.io.video import iter_frames, probe_video
+from medius.io.video import FrameCache, iter_frames, probe_video
 from medius.kinematics.angles3d import project_frontal
 from medius.kinematics.filtering3d import fill_gaps
 from medius.kinematics.labtrial import prepare_lab_trial
@@ -85,6 +86,8 @@ __all__ = [
 SCHEMA_VERSION = "1.0"
 #: seconds between the frames on which everyone in view is counted (medius.pose.PeopleCensus)
 CENSUS_INTERVAL_S = 1.0
+#: the temporary copy of the frames for the annotated video, inside the temporary output folder
+_FRAME_CACHE_NAME = ".frames-for-annotated-video.mkv"
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".3gp", ".mts")
 KEYPOINT_SUFFIXES = (".json", ".trc")
 #: input kinds that are 3D marker data (lab trials)
@@ -250,6 +253,7 @@ def analyze_path(
     synthetic_marker = None
     pose_model: dict[str, Any] | None = None
     say = progress or (lambda stage, done, total: None)
+    frame_cache: FrameCache | None = None
 
     # read before creating the output folder: bad input must leave nothing behind
     if kind == "video":
@@ -270,9 +274,19 @@ def analyze_path(
         if kind == "video":
             tracker = CameraMotionTracker()
             total = vinfo.n_frames
+            if annotated_video:
+                # a small copy of the frames for the annotated video, kept while the pose pass
+                # decodes them, so the source is decoded once (see FrameCache)
+                frame_cache = FrameCache(
+                    tmp / _FRAME_CACHE_NAME,
+                    display_size=(vinfo.width, vinfo.height),
+                    max_side_px=min(max_side_px, ANNOTATED_MAX_SIDE_PX),
+                    fps_hint=vinfo.fps if vinfo.fps and np.isfinite(vinfo.fps) else 30.0,
+                )
+            frames, census_model = _start_pose_pass(path, max_side_px)
             with (
                 BlazePoseBackend(num_poses=1, mode="video") as backend,
-                BlazePoseBackend(num_poses=3, mode="image") as census_backend,
+                contextlib.closing(census_model()) as census_backend,
             ):
                 census = PeopleCensus(census_backend, interval_s=CENSUS_INTERVAL_S)
                 pose_model = {
@@ -280,13 +294,14 @@ def analyze_path(
                     "census": {**census_backend.describe(), "interval_s": CENSUS_INTERVAL_S},
                 }
                 people = estimate_poses(
-                    iter_frames(path, max_side_px=max_side_px),
+                    frames,
                     backend,
                     image_size=(vinfo.width, vinfo.height),
                     max_people=1,
                     on_frame=lambda i, t: say("pose", i + 1, total),
                     frame_observers=[tracker.update],
                     census=census,
+                    frame_sinks=[frame_cache.add] if frame_cache is not None else (),
                 )
                 census_people = census.result((vinfo.width, vinfo.height))
             _release_memory()
@@ -350,7 +365,10 @@ def analyze_path(
             max_side_px=max_side_px,
             keypoints=analysis.keypoints if analysis.keypoints is not None else kp_sel,
             census=census_people,
+            frame_cache=frame_cache,
         )
+        if frame_cache is not None:
+            frame_cache.remove()
         _finish_output_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -728,6 +746,45 @@ def reps_csv_text(result: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
+def _start_pose_pass(path: Path, max_side_px: int) -> tuple[Any, Callable[[], BlazePoseBackend]]:
+    """Start decoding ``path`` and creating the census model while the caller creates the tracker.
+
+    A helper thread takes the first frame (which starts the decoding thread and fills its queue)
+    and then creates the census's multi-person model, so neither waits for the tracker's model.
+    Returns the frames (the first one included) and a function giving the census model (waiting
+    for it, re-raising its error).
+    """
+    frames = iter_frames(path, max_side_px=max_side_px)
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["first"] = next(frames, None)
+            box["census"] = BlazePoseBackend(num_poses=3, mode="image")
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    helper = threading.Thread(target=work, name="medius-pose-start", daemon=True)
+    helper.start()
+
+    def census_backend() -> BlazePoseBackend:
+        helper.join()
+        if "error" in box:
+            raise box["error"]
+        return box["census"]
+
+    def all_frames() -> Any:
+        helper.join()
+        if "error" in box:
+            raise box["error"]
+        if box["first"] is None:
+            return
+        yield box["first"]
+        yield from frames
+
+    return all_frames(), census_backend
+
+
 def write_outputs(
     result: dict[str, Any],
     analysis: SingleLegAnalysis | GaitAnalysis,
@@ -739,13 +796,15 @@ def write_outputs(
     max_side_px: int,
     keypoints: Keypoints2D,
     census: MultiPersonKeypoints | None = None,
+    frame_cache: FrameCache | None = None,
 ) -> None:
     """Write result.json, reps.csv (stances.csv for gait), plots, the annotated video and report.html.
 
     The plots, the annotated video and the report read the result as it is: a gait result is
     drawn with its stances (``result["stances"]``), a single-leg result with its reps. The
     annotated video of a video input is written at ``min(max_side_px, ANNOTATED_MAX_SIDE_PX)``;
-    ``census`` (everyone the pose layer's census saw) lets it blur bystanders' heads too.
+    ``census`` (everyone the pose layer's census saw) lets it blur bystanders' heads too;
+    ``frame_cache`` (the frames the pose pass kept) spares decoding the video a second time.
     """
     folder = Path(folder)
     series = analysis.series
@@ -770,6 +829,7 @@ def write_outputs(
                 max_side_px=min(max_side_px, ANNOTATED_MAX_SIDE_PX),
                 census=census,
                 census_interval_s=CENSUS_INTERVAL_S,
+                frames=frame_cache.frames() if frame_cache is not None else None,
             )
         else:
             render_keypoint_video(video_out, result=result, series=series, keypoints=keypoints)
