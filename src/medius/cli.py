@@ -153,6 +153,11 @@ def analyze(
     marker_rate: Annotated[
         float | None, typer.Option(help="Marker tables with no Time column: the sampling rate (Hz).", min=0.1)
     ] = None,
+    flip_test: Annotated[
+        bool,
+        typer.Option("--flip-test", help="Videos: run the pose model on each frame and its mirror image and average "
+                     "them, so left and right are treated alike (about 1.4x the time on two cores)."),
+    ] = False,
 ) -> None:
     """Analyse a single-leg squat or step-down filmed from the front, or walking / running filmed from
     behind, from a video, keypoints or a lab marker trial.
@@ -179,6 +184,7 @@ def analyze(
         view=view.value,
         marker_units=marker_units,
         marker_rate_hz=marker_rate,
+        flip_test=flip_test,
     )
     kind = input_kind(input)
     if kind == "video-folder":

@@ -44,6 +44,7 @@ from medius.kinematics.filtering3d import fill_gaps
 from medius.kinematics.labtrial import prepare_lab_trial
 from medius.pose import (
     BlazePoseBackend,
+    FlipTestBackend,
     PeopleCensus,
     correct_left_right,
     estimate_poses,
@@ -215,8 +216,13 @@ def analyze_path(
     gait_params: GaitParameters | None = None,
     marker_units: str | None = None,
     marker_rate_hz: float | None = None,
+    flip_test: bool = False,
 ) -> AnalysisOutcome:
     """Analyse one video, keypoint file or lab marker trial and write the output folder.
+
+    ``flip_test`` (videos only) runs the pose model on every frame and on its mirror image and
+    averages the two (:class:`medius.pose.FlipTestBackend`): left and right are then treated
+    alike by construction, at the cost of a second inference per frame.
 
     ``static``, ``marker_set`` and ``events`` apply to marker trials (C3D, TRC in mm/m, marker
     text tables): the static calibration trial, the marker set (``"plug-in-gait"`` or a YAML
@@ -241,6 +247,8 @@ def analyze_path(
         raise InvalidInputError("is a folder of videos; analyse each video on its own", path=path)
     if static is not None and kind not in MARKER_KINDS:
         raise InvalidInputError("a static trial (--static) applies only to marker trials (C3D, TRC, text)", path=path)
+    if flip_test and kind != "video":
+        raise InvalidInputError("the flip test (--flip-test) applies only to videos: it runs the pose model", path=path)
     if kind in MARKER_KINDS:
         return _analyze_markers(
             path, kind=kind, task=task, out_dir=out_dir, force=force, static=static, marker_set=marker_set,
@@ -285,7 +293,7 @@ def analyze_path(
                 )
             frames, census_model = _start_pose_pass(path, max_side_px)
             with (
-                BlazePoseBackend(num_poses=1, mode="video") as backend,
+                _tracking_backend(flip_test) as backend,
                 contextlib.closing(census_model()) as census_backend,
             ):
                 census = PeopleCensus(census_backend, interval_s=CENSUS_INTERVAL_S)
@@ -352,6 +360,7 @@ def analyze_path(
                 "fps": fps,
                 "image_size": list(image_size) if image_size else None,
                 "sex": sex,
+                "flip_test": flip_test,
             },
         )
         say("writing outputs", 0, None)
@@ -744,6 +753,13 @@ def reps_csv_text(result: dict[str, Any]) -> str:
         row.append(r.get("note", ""))
         w.writerow(["" if x is None else x for x in row])
     return buf.getvalue()
+
+
+def _tracking_backend(flip_test: bool) -> BlazePoseBackend | FlipTestBackend:
+    """The model that tracks the tested person: BlazePose in video mode, with the flip test if asked."""
+    if flip_test:
+        return FlipTestBackend(lambda: BlazePoseBackend(num_poses=1, mode="video"))
+    return BlazePoseBackend(num_poses=1, mode="video")
 
 
 def _start_pose_pass(path: Path, max_side_px: int) -> tuple[Any, Callable[[], BlazePoseBackend]]:
