@@ -51,14 +51,12 @@ class BiasedModel:
             conf = np.zeros(K)
             for b, base in enumerate(BASES):
                 ys, xs = np.nonzero((image[:, :, 0] == 10 + b) & (image[:, :, 1] == person))
-                pts = sorted(zip(xs + 0.5, ys + 0.5))  # pixel centres, by x
+                pts = sorted(zip(xs + 0.5, ys + 0.5, strict=True))  # pixel centres, by x
                 if not pts:
                     continue
-                if base in KEYPOINTS:  # midline point
-                    names = [base]
-                else:  # image-right one is the person's left (facing the camera)
-                    names = [f"right_{base}", f"left_{base}"]
-                for name, (x, y) in zip(names, pts):
+                # a midline point, or a pair: the image-right one is the person's left (facing the camera)
+                names = [base] if base in KEYPOINTS else [f"right_{base}", f"left_{base}"]
+                for name, (x, y) in zip(names, pts, strict=False):
                     i = KEYPOINTS.index(name)
                     xy[i] = (x + 4.0, y)  # systematic rightward bias
                     conf[i] = 0.6 if name.startswith("right_") else 0.9
@@ -99,7 +97,7 @@ def _mirror_people(people: list[PersonPose]) -> list[PersonPose]:
 
 def _assert_same(a: list[PersonPose], b: list[PersonPose]) -> None:
     assert len(a) == len(b)
-    for p, q in zip(a, b):
+    for p, q in zip(a, b, strict=True):
         np.testing.assert_allclose(p.xy, q.xy, atol=1e-9)
         np.testing.assert_allclose(p.confidence, q.confidence, atol=1e-12)
 
