@@ -219,7 +219,7 @@ def time_bare_inference(frames: Sequence[Frame]) -> StageRun:
     return StageRun("bare", len(frames), wall, cpu)
 
 
-def time_analysis(video: Path, out_dir: Path, *, annotated_video: bool) -> StageRun:
+def time_analysis(video: Path, out_dir: Path, *, annotated_video: bool, flip_test: bool = False) -> StageRun:
     """The whole ``analyze_path``; frames counted through its progress callback."""
     marks: dict[str, float] = {}
     n_pose = 0
@@ -236,7 +236,13 @@ def time_analysis(video: Path, out_dir: Path, *, annotated_video: bool) -> Stage
 
     t0, c0 = time.perf_counter(), time.process_time()
     outcome = analyze_path(
-        video, task=TASK, out_dir=out_dir, annotated_video=annotated_video, force=True, progress=progress
+        video,
+        task=TASK,
+        out_dir=out_dir,
+        annotated_video=annotated_video,
+        force=True,
+        progress=progress,
+        flip_test=flip_test,
     )
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     if n_pose == 0:
@@ -246,7 +252,7 @@ def time_analysis(video: Path, out_dir: Path, *, annotated_video: bool) -> Stage
         return marks[key] - t0 if key in marks else None
 
     return StageRun(
-        "video" if annotated_video else "analysis",
+        "flip" if flip_test else "video" if annotated_video else "analysis",
         n_pose,
         wall,
         cpu,
@@ -365,6 +371,39 @@ def run_speed(
         "verdict_video": verdict(ratio_video, TARGET_VIDEO_RATIO),
         "per_repetition": per_rep,
     }
+
+
+def run_flip(video: Path, frames: Sequence[Frame], work_dir: Path) -> dict[str, Any]:
+    """The flip test's cost: bare inference, the plain analysis and ``--flip-test``, back to back.
+
+    Not a target of the issue (the flip test is an option, off by default); printed so that its
+    price is known: ``analyze --flip-test`` runs the model twice a frame, the second instance on
+    its own thread.
+    """
+    bare = time_bare_inference(frames)
+    plain = time_analysis(video, work_dir / "out-flip-plain", annotated_video=False)
+    flip = time_analysis(video, work_dir / "out-flip", annotated_video=False, flip_test=True)
+    return {
+        "runs": {"bare": bare.as_dict(), "analysis": plain.as_dict(), "flip": flip.as_dict()},
+        "ratio_flip_over_bare": round(flip.fps / bare.fps, 4),
+        "ratio_flip_over_analysis": round(flip.fps / plain.fps, 4),
+        "time_flip_over_analysis": round(flip.wall_s / plain.wall_s, 4),
+    }
+
+
+def print_flip(flip: dict[str, Any]) -> None:
+    runs = flip["runs"]
+    print()
+    print("FLIP TEST  analyze --flip-test (the model on each frame and its mirror; an option, no target)")
+    print(
+        f"  bare inference {runs['bare']['fps']:.2f} fps, analysis {runs['analysis']['fps']:.2f} fps, "
+        f"analysis --flip-test {runs['flip']['fps']:.2f} fps"
+    )
+    print(
+        f"  --flip-test takes {flip['time_flip_over_analysis']:.2f} x the plain analysis's time "
+        f"({flip['ratio_flip_over_bare']:.2f} x bare inference's fps; CPU "
+        f"{runs['flip']['cpu_ms_per_frame']:.1f} against {runs['analysis']['cpu_ms_per_frame']:.1f} ms/frame)"
+    )
 
 
 def print_speed(speed: dict[str, Any]) -> None:
@@ -812,6 +851,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="skip the memory run with the annotated video (the default analysis writes it)",
     )
     ap.add_argument("--no-memory", action="store_true", help="skip the memory runs")
+    ap.add_argument("--no-flip", action="store_true", help="skip the flip-test timing")
     ap.add_argument(
         "--quick",
         action="store_true",
@@ -903,6 +943,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("SPEED runs", flush=True)
         speed = run_speed(video, frames, work, repeats=args.repeats, deadline=over_budget)
         results["speed"] = speed
+        if not args.no_flip:
+            print("  flip test: bare, analysis, analysis --flip-test ...", flush=True)
+            results["flip_test"] = run_flip(video, frames, work)
         if not args.no_memory:
             print()
             print("MEMORY runs", flush=True)
@@ -918,6 +961,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     machine["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     results["total_bench_s"] = round(time.perf_counter() - t_start, 1)
     print_speed(results["speed"])
+    if "flip_test" in results:
+        print_flip(results["flip_test"])
     if "memory" in results:
         print_memory(results["memory"])
     print()
