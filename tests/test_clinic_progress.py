@@ -69,3 +69,79 @@ def test_movement_change_uses_registry_mdc():
     small = compare_visits(a, a, movement_first=mr(18.0), movement_second=mr(12.0))[0]
     assert big.measurement_error == pytest.approx(8.93) and big.exceeds_error  # Munro et al. 2012
     assert small.exceeds_error is False
+
+
+# ----------------------------------------------------------------------------- clinical tests
+POOR_SLS = {"overall_impression": "poor", "trunk_posture": "good", "pelvis": "poor", "hip": "poor", "knee": "poor"}
+FAIR_SLS = {"overall_impression": "good", "trunk_posture": "good", "pelvis": "good", "hip": "poor", "knee": "poor"}
+
+
+def _tests(**tests):
+    return parse_assessment({"person": PERSON, "clinical_tests": tests})
+
+
+def test_example_visits_include_clinical_tests():
+    changes = {(c.name, c.side): c for c in compare_visits(
+        read_assessment(EXAMPLES / "pfp_right_visit1.yaml"), read_assessment(EXAMPLES / "pfp_right_visit2.yaml"))}
+    tr = changes[("clinical.trendelenburg", "right")]
+    assert (tr.kind, tr.before_category, tr.after_category, tr.before, tr.after) == (
+        "categorical", "positive", "negative", 1.0, 0.0)
+    assert tr.direction == "improved (error unknown)" and tr.exceeds_error is None and tr.better_when == "lower"
+    sls = changes[("clinical.single_leg_squat", "right")]
+    assert (sls.before_category, sls.after_category, sls.before, sls.after, sls.unit) == ("poor", "good", 1, 4, "criteria")
+    assert sls.direction == "improved (error unknown)"
+    assert changes[("clinical.single_leg_squat", "left")].direction == "no_real_change"
+    assert changes[("clinical.ober", "right")].before_category == "negative"
+    assert ("clinical.ober.angle_deg", "right") in changes
+    assert ("clinical.modified_thomas.knee_angle_deg", "right") in changes
+
+
+def test_categorical_changes_both_ways():
+    better = {(c.name, c.side): c for c in compare_visits(
+        _tests(trendelenburg={"left": "positive"}, single_leg_squat={"left": POOR_SLS}),
+        _tests(trendelenburg={"left": "negative"}, single_leg_squat={"left": FAIR_SLS}))}
+    t = better[("clinical.trendelenburg", "left")]
+    assert t.change == -1 and t.direction == "improved (error unknown)"
+    assert t.text == ("left Trendelenburg test (1 = positive, 0 = negative): positive → negative; no measurement error "
+                      "is sourced for this pass/fail test, so the change may lie within rater disagreement")
+    s = better[("clinical.single_leg_squat", "left")]
+    assert (s.before_category, s.after_category, s.change) == ("poor", "fair", 2)
+    assert "Crossley et al. 2011 is provisional" in s.text
+    worse = {(c.name, c.side): c for c in compare_visits(
+        _tests(ober={"right": {"result": "negative"}}), _tests(ober={"right": {"result": "positive"}}))}
+    o = worse[("clinical.ober", "right")]
+    assert (o.before_category, o.after_category, o.direction) == ("negative", "positive", "worse (error unknown)")
+    assert ("clinical.ober.angle_deg", "right") not in worse  # no angles: only the result
+    same = compare_visits(_tests(modified_thomas={"left": {"result": "positive"}}),
+                          _tests(modified_thomas={"left": {"result": "positive"}}))
+    assert [(c.name, c.direction, c.text.endswith("unchanged")) for c in same] == [
+        ("clinical.modified_thomas", "no_real_change", True)]
+
+
+def test_clinical_angles_against_the_registry_error():
+    def thomas(hip, knee):
+        return _tests(modified_thomas={"right": {"hip_angle_deg": hip, "knee_angle_deg": knee}})
+
+    changes = {c.name: c for c in compare_visits(thomas(-5, 60), thomas(-12, 75))}
+    # knee angle: only an SEM is sourced (7°, Peeler & Anderson 2008): 15° is more than one SEM, not judged
+    knee = changes["clinical.modified_thomas.knee_angle_deg"]
+    assert knee.measurement_error == 7 and knee.exceeds_error is None and knee.better_when == "higher"
+    assert knee.direction == "improved (error unknown)" and "Peeler & Anderson 2008" in knee.text
+    hip = changes["clinical.modified_thomas.hip_angle_deg"]
+    assert hip.change == -7 and hip.measurement_error is None and hip.direction == "improved (error unknown)"
+    result = changes["clinical.modified_thomas"]  # knee 60° (at or below 67°) → 75°: positive → negative
+    assert (result.before_category, result.after_category, result.kind) == ("positive", "negative", "categorical")
+    small = {c.name: c for c in compare_visits(thomas(-5, 70), thomas(-5, 75))}
+    k = small["clinical.modified_thomas.knee_angle_deg"]
+    assert k.exceeds_error is False and k.direction == "no_real_change" and "within one SEM" in k.text
+
+
+def test_angles_of_unknown_or_different_convention():
+    def ober(angle, convention):
+        return _tests(ober={"left": {"angle_deg": angle, "angle_convention": convention}})
+
+    (c,) = compare_visits(ober(40, "unrecorded"), ober(30, "unrecorded"))
+    assert c.name == "clinical.ober.angle_deg" and c.better_when == "context"
+    assert c.direction == "changed (error unknown)" and "angle convention not recorded" in c.text
+    mixed = compare_visits(ober(-20, "horizontal"), ober(30, "unrecorded"))
+    assert [c.name for c in mixed] == []  # neither a judged result at visit 2 nor comparable angles

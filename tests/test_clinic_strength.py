@@ -83,7 +83,55 @@ def test_knee_extension_without_error_uses_lsi_convention():
     s = evaluate_strength_test("knee_extension", test, PERSON)
     assert s.measurement_error is None and s.beyond_error is None
     assert s.lsi_pct == pytest.approx(87.5) and s.weak_side == "right"
-    assert "judged by the LSI convention only" in s.text
+    # the rule that judged it is named with its source, and the text says no measurement error exists
+    assert s.text == (
+        "right knee extensor strength 12% below the left, weaker ÷ stronger 88%, at or below the 90% "
+        "limb-symmetry pass mark (return-to-sport LSI convention); no measurement error is sourced for this test"
+    )
+    rule = s.weakness_rule
+    assert rule["kind"] == "lsi_convention" and rule["reference_id"] == "strength.lsi.return_to_sport.convention"
+    assert rule["threshold"] == 90 and rule["weaker_over_stronger_pct"] == pytest.approx(87.5)
+    assert "returning to sport" in rule["population"]
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "affected", "weak"),
+    [
+        (400, 362, "right", None),  # 9.5% deficit: weaker ÷ stronger 90.5%, above the 90% pass mark
+        (400, 360, "right", "right"),  # exactly 90%: at the pass mark, flagged (at or below)
+        (360, 400, "right", "left"),  # the uninvolved side is the weaker one: still named
+        (400, 300, "none", "right"),
+    ],
+)
+def test_knee_extension_symmetry_rule_known_answers(left, right, affected, weak):
+    person = PERSON.model_copy(update={"affected_side": affected})
+    s = evaluate_strength_test("knee_extension", StrengthTest(unit="N", position="seated", left=[left], right=[right]), person)
+    assert s.weak_side == weak
+
+
+def test_hip_tests_are_judged_by_measurement_error_not_the_lsi():
+    # 8% deficit: beyond the 5% of Thorborg et al. 2010 although the LSI (92%) passes the 90% convention
+    s = evaluate_strength_test("hip_abduction", StrengthTest(unit="N", position="supine", left=[100], right=[92]), PERSON)
+    assert s.weak_side == "right" and s.lsi_comparison["flagged"] is False
+    assert s.weakness_rule["kind"] == "measurement_error"
+    assert s.weakness_rule["reference_id"] == "strength.hhd.error.thorborg2010.abduction"
+
+
+def test_alvarenga_norms_match_the_facts_sheet():
+    """Means and 95% CIs of Alvarenga et al. 2019 (facts sheet §3.3, ✔); the SD is derived from the CI
+    as (upper − lower) / (2 × 1.96) × √52 and the entries are provisional because of it."""
+    from medius.registry import load_registry
+
+    reg = load_registry()
+    for rid, mean, lo, hi in (
+        ("strength.hip_abduction.female.alvarenga2019", 16.85, 16.03, 17.66),
+        ("strength.hip_external_rotation.female.alvarenga2019", 17.09, 16.12, 18.07),
+        ("strength.hip_extension.female.alvarenga2019", 27.04, 25.79, 28.30),
+    ):
+        ref = reg.get(rid)
+        assert ref.mean == mean and ref.unit == "pct_bw" and ref.sex == "female" and ref.n == 52
+        assert ref.sd == pytest.approx((hi - lo) / (2 * 1.96) * math.sqrt(52), abs=0.01)
+        assert ref.status == "provisional" and f"{lo:.2f}–{hi:.2f}" in ref.notes
 
 
 def test_male_person_gets_no_womens_norm():

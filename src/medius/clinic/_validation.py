@@ -60,7 +60,8 @@ def validation_error_to_input_error(
     if first.get("type") == "extra_forbidden":
         msg = "unknown field (check the spelling; see docs/clinic.md for the allowed fields)"
     text = f"invalid {what}: field {where}: {msg}"
-    if first.get("type") not in ("missing",) and "input" in first:
+    if first.get("type") not in ("missing",) and "input" in first and "; got " not in msg:
+        # a validator's own message may already name the value ("...; got 5"): say it once
         given = first["input"]
         if not isinstance(given, dict | list):
             text += f"; got {_given(given)}"

@@ -3,6 +3,8 @@
 Each test result is placed against the registry (Crossley et al. 2011 aggregation, Ferber et al.
 2010 angles and critical criteria, the 2021 modified-Thomas thresholds); the clinician's own
 pass/fail ``result`` wins over an angle when both are given, and a disagreement is reported.
+An angle with ``angle_convention: unrecorded`` (imported data) is stored and shown but not
+compared: without a ``result`` the test is then ``not judged`` (``positive`` is ``None``).
 """
 
 from __future__ import annotations
@@ -68,6 +70,15 @@ def _compare(metric: str, task: str, value: float) -> list[dict[str, Any]]:
     return out
 
 
+#: added to the text of an angle whose convention was not recorded (imported data)
+_UNRECORDED = ", angle convention not recorded, so not compared with the registry"
+
+
+def _word(positive: bool | None) -> str:
+    """``positive`` / ``negative``, or ``not judged`` when neither a result nor a judged angle exists."""
+    return "not judged" if positive is None else "positive" if positive else "negative"
+
+
 def _cutoff_flagged(comparisons: list[dict[str, Any]]) -> bool | None:
     cut = [c for c in comparisons if c["kind"] == "cutoff"]
     return None if not cut else cut[0]["flagged"]
@@ -115,12 +126,19 @@ def evaluate_clinical_tests(assessment: Assessment) -> list[ClinicalTestResult]:
             )
         )
     for side, ober in sorted(tests.ober.items()):
-        comps = _compare("clinical_angle_deg", "ober-test", ober.angle_deg) if ober.angle_deg is not None else []
+        judged = ober.angle_convention == "horizontal"
+        comps = (
+            _compare("clinical_angle_deg", "ober-test", ober.angle_deg)
+            if ober.angle_deg is not None and judged
+            else []
+        )
         by_angle = _cutoff_flagged(comps)
         positive = (ober.result == "positive") if ober.result is not None else by_angle
-        text = f"{side} Ober test {'positive' if positive else 'negative'}"
+        text = f"{side} Ober test {_word(positive)}"
         if ober.angle_deg is not None:
-            text += f" (thigh {ober.angle_deg:.0f}° to the horizontal)"
+            text += f" (thigh {ober.angle_deg:.0f}° to the horizontal)" if judged else f" (angle {ober.angle_deg:.0f}°)"
+            if not judged:
+                text += _UNRECORDED
         if ober.result is not None and by_angle is not None and by_angle != (ober.result == "positive"):
             text += "; the angle and the clinician's result disagree (the result is used)"
         out.append(
@@ -128,20 +146,30 @@ def evaluate_clinical_tests(assessment: Assessment) -> list[ClinicalTestResult]:
                 test="ober",
                 side=side,
                 positive=positive,
-                category="positive" if positive else "negative",
+                category=_word(positive),
                 text=text,
                 value=ober.angle_deg,
                 unit="deg" if ober.angle_deg is not None else None,
-                detail={"result": ober.result, "angle_flagged": by_angle, "method": ober.method},
+                detail={
+                    "result": ober.result,
+                    "angle_flagged": by_angle,
+                    "method": ober.method,
+                    "angle_convention": ober.angle_convention,
+                },
                 comparisons=comps,
                 reference_ids=[c["reference_id"] for c in comps],
             )
         )
     for side, thomas in sorted(tests.modified_thomas.items()):
-        hip = _compare("clinical_angle_deg", "thomas-test-hip", thomas.hip_angle_deg) if thomas.hip_angle_deg is not None else []
+        judged = thomas.angle_convention == "horizontal"
+        hip = (
+            _compare("clinical_angle_deg", "thomas-test-hip", thomas.hip_angle_deg)
+            if thomas.hip_angle_deg is not None and judged
+            else []
+        )
         knee = (
             _compare("clinical_angle_deg", "thomas-test-knee", thomas.knee_angle_deg)
-            if thomas.knee_angle_deg is not None
+            if thomas.knee_angle_deg is not None and judged
             else []
         )
         hip_short, knee_short = _cutoff_flagged(hip), _cutoff_flagged(knee)
@@ -152,9 +180,11 @@ def evaluate_clinical_tests(assessment: Assessment) -> list[ClinicalTestResult]:
             parts.append(f"hip {thomas.hip_angle_deg:.0f}°")
         if thomas.knee_angle_deg is not None:
             parts.append(f"knee {thomas.knee_angle_deg:.0f}°")
-        text = f"{side} modified Thomas test {'positive' if positive else 'negative'}"
+        text = f"{side} modified Thomas test {_word(positive)}"
         if parts:
             text += f" ({', '.join(parts)})"
+            if not judged:
+                text += _UNRECORDED
         if hip_short:
             text += "; hip angle consistent with short one-joint hip flexors"
         if knee_short:
@@ -166,7 +196,7 @@ def evaluate_clinical_tests(assessment: Assessment) -> list[ClinicalTestResult]:
                 test="modified_thomas",
                 side=side,
                 positive=positive,
-                category="positive" if positive else "negative",
+                category=_word(positive),
                 text=text,
                 value=thomas.hip_angle_deg,
                 unit="deg" if thomas.hip_angle_deg is not None else None,
@@ -176,6 +206,8 @@ def evaluate_clinical_tests(assessment: Assessment) -> list[ClinicalTestResult]:
                     "knee_angle_deg": thomas.knee_angle_deg,
                     "hip_flexor_short": hip_short,
                     "rectus_femoris_short": knee_short,
+                    "method": thomas.method,
+                    "angle_convention": thomas.angle_convention,
                 },
                 comparisons=hip + knee,
                 reference_ids=[c["reference_id"] for c in hip + knee],

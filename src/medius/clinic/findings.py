@@ -3,7 +3,8 @@
 The rules live in ``rules/findings.yaml`` (format in ``docs/clinic.md``). This module
 
 1. turns the visit into *facts*, per side and for the person: ``strength.hip_abduction.weak``,
-   ``movement.fppa_deg.above_reference``, ``clinical.trendelenburg.positive`` ... Each fact carries
+   ``movement.fppa_deg.above_reference``, ``movement.trendelenburg_pattern.present`` (a gait result's
+   ``trendelenburg`` block), ``clinical.trendelenburg.positive``, ``questionnaire.kujala.scored`` ... Each fact carries
    the phrase that states it with its numbers, the measurements behind it and the registry ids it
    rests on. Facts are yes/no; every threshold behind them is a registry entry.
 2. evaluates each rule (``all`` / ``any`` / ``none`` over facts) and writes one :class:`Finding` per
@@ -223,6 +224,8 @@ def _clinical_facts(results: list[ClinicalTestResult], facts: Facts) -> None:
                             value=r.value if r.value is not None else r.category, unit=r.unit)]
         if r.test in names and r.positive:
             facts.side[r.side][f"clinical.{names[r.test]}.positive"] = Fact(r.text, meas, list(r.reference_ids))
+        if r.test == "trendelenburg" and r.positive is False:
+            facts.side[r.side]["clinical.trendelenburg.negative"] = Fact(r.text, meas, list(r.reference_ids))
         if r.test == "single_leg_squat":
             if r.category == "poor":
                 facts.side[r.side]["clinical.sls.poor"] = Fact(r.text, meas, list(r.reference_ids))
@@ -275,6 +278,113 @@ def _movement_facts(movement: list[MovementResult], facts: Facts) -> None:
             fact = Fact(phrase, meas, ev)
             facts.side[side].setdefault(f"movement.{metric}.above_reference", fact)
             facts.side[side].setdefault(f"movement.{task}.{metric}.above_reference", fact)
+        _trendelenburg_pattern_facts(mr, facts, reg)
+
+
+def _trendelenburg_pattern_facts(mr: MovementResult, facts: Facts, reg: Any) -> None:
+    """``movement.trendelenburg_pattern.present`` / ``.absent`` per stance leg from a gait result's
+    ``trendelenburg`` block (docs/result-schema.md): the registry's rule on the mean pelvic drop at
+    mid-stance, with its value, cut-off and source. A side the result could not measure gives no fact."""
+    block = mr.result.get("trendelenburg")
+    if not isinstance(block, dict):
+        return
+    rule = block.get("rule") if isinstance(block.get("rule"), dict) else None
+    if rule is None:
+        return  # no registry rule was applied: nothing to judge
+    symbol = _unit_symbol(reg, rule.get("unit"))
+    source = str(rule.get("source") or "registry")
+    cutoff = rule.get("cutoff")
+    for side in SIDES:
+        entry = block.get(side)
+        if not isinstance(entry, dict) or entry.get("flag") not in (True, False):
+            continue
+        value = entry.get("value")
+        shown = f"{value:.1f}{symbol}" if isinstance(value, int | float) else "?"
+        limit = f"{cutoff:g}{symbol}" if isinstance(cutoff, int | float) else "the cut-off"
+        present = entry["flag"] is True
+        phrase = (
+            f"{side} stance in {mr.task}: mean pelvic drop at mid-stance {shown}, "
+            + ("at or above" if present else "below")
+            + f" the {limit} of the Trendelenburg-pattern rule ({source}"
+            + ("; provisional" if rule.get("provisional") else "")
+            + ")"
+        )
+        meas = [
+            Measurement(source=mr.path, name=f"{mr.task}.pelvic_drop_midstance_deg", side=side,
+                        value=value if isinstance(value, int | float) else None, unit=rule.get("unit"))
+        ]
+        ev = [str(rule["reference_id"])] if rule.get("reference_id") else []
+        name = "movement.trendelenburg_pattern." + ("present" if present else "absent")
+        facts.side[side].setdefault(name, Fact(phrase, meas, ev))
+
+
+_RECALL_WORDS = {
+    "now": "now",
+    "average_24h": "average over the last 24 hours",
+    "average_week": "average over the last week",
+    "worst_week": "worst in the last week",
+    "during_activity": "during activity",
+}
+
+
+def _error_phrase(name: str, d: dict[str, Any], reg: Any) -> str:
+    """The minimal clinically important difference and measurement error of a score, in words.
+
+    For example: a rise of 10 points or more is the minimal clinically important difference
+    (Crossley et al. 2004) and 9 points the measurement error (Esculier et al. 2013), both read from
+    the registry entries named in ``d``.
+    """
+    parts = []
+    if d.get("mcid_points") is not None:
+        parts.append(
+            f"a {'fall' if name == 'nprs' else 'rise'} of {d['mcid_points']:g} points or more is the minimal "
+            f"clinically important difference ({d['mcid_source']})"
+        )
+    if d.get("mdc_points") is not None and d.get("mdc_reference_id"):
+        parts.append(f"{d['mdc_points']:g} points the measurement error ({reg.get(d['mdc_reference_id']).source})")
+    return " and ".join(parts)
+
+
+def _questionnaire_facts(questionnaires: dict[str, dict[str, Any]], facts: Facts) -> None:
+    """``questionnaire.kujala.scored``, ``questionnaire.lefs.scored``, ``questionnaire.nprs.reported`` and
+    ``questionnaire.nprs.above_exercise_limit`` (person): each score with its pinned version and the
+    registry's minimal clinically important difference and measurement error."""
+    reg = load_registry()
+    for name, d in questionnaires.items():
+        ids = [i for i in (d.get("mcid_reference_id"), d.get("mdc_reference_id")) if i]
+        meas = [Measurement(source=f"questionnaires.{name}", name=f"{name}_score", value=d["score"], unit="points")]
+        err = _error_phrase(name, d, reg)
+        if name == "kujala":
+            phrase = f"Kujala AKPS {d['score']:g}/{d['maximum']:g} (version {d['version']}; 100 = no problems)"
+            facts.person["questionnaire.kujala.scored"] = Fact(phrase + (f"; {err}" if err else ""), meas, ids)
+        elif name == "lefs":
+            phrase = f"LEFS {d['score']:g}/{d['maximum']:g} (version {d['version']}; 80 = no difficulty)"
+            facts.person["questionnaire.lefs.scored"] = Fact(phrase + (f"; {err}" if err else ""), meas, ids)
+        elif name == "nprs":
+            recall = _RECALL_WORDS.get(str(d.get("recall")), str(d.get("recall")))
+            meas[0] = Measurement(source="questionnaires.nprs", name="nprs_score", value=d["score"], unit="pain_nprs")
+            phrase = f"pain {d['score']:g}/10 on the NPRS ({recall})"
+            facts.person["questionnaire.nprs.reported"] = Fact(phrase + (f"; {err}" if err else ""), meas, ids)
+            limit = _exercise_pain_limit(reg)
+            if limit is not None and d["score"] > limit.high:
+                facts.person["questionnaire.nprs.above_exercise_limit"] = Fact(
+                    f"pain {d['score']:g}/10 on the NPRS ({recall}), above the {limit.low:g}–{limit.high:g}/10 "
+                    f"allowed during exercise by the {limit.source}"
+                    + (", a provisional reference" if limit.provisional else ""),
+                    meas,
+                    [limit.id],
+                )
+
+
+def _exercise_pain_limit(reg: Any) -> Any | None:
+    """The registry's pain-monitoring range of pain allowed during exercise (``exercise_pain_nprs``)."""
+    try:
+        refs = reg.references_for("exercise_pain_nprs", "home-exercise-program", kind="reference_range")
+    except ValueError:  # pragma: no cover - the exercise registry ships with medius
+        return None
+    acceptable = [r for r in refs if r.id == "pain.acceptable.pain_monitoring"]
+    chosen = acceptable or refs
+    return max(chosen, key=lambda r: r.high) if chosen else None
 
 
 def _metric_unit(reg: Any, metric: str) -> str | None:
@@ -300,11 +410,13 @@ def collect_facts(
     *,
     strength: list[StrengthSummary] | None = None,
     clinical: list[ClinicalTestResult] | None = None,
+    questionnaires: dict[str, dict[str, Any]] | None = None,
 ) -> Facts:
     """Every yes/no fact of a visit, per side and for the person."""
     facts = Facts(side={s: {} for s in SIDES}, person={})
     _strength_facts(strength if strength is not None else evaluate_strength(assessment), facts)
     _clinical_facts(clinical if clinical is not None else evaluate_clinical_tests(assessment), facts)
+    _questionnaire_facts(questionnaires if questionnaires is not None else score_questionnaires(assessment), facts)
     _movement_facts(movement_results or [], facts)
     goal = assessment.person.goal
     if goal in ("running", "sport"):
@@ -324,7 +436,10 @@ _RULE_KEYS = {"id", "kind", "scope", "all", "any", "none", "text", "evidence", "
 
 def _known_fact_patterns() -> set[str]:
     pats = {"goal.running", "goal.sport", "affected", "clinical.trendelenburg.positive", "clinical.ober.positive",
-            "clinical.thomas.positive", "clinical.sls.poor", "clinical.sls.not_good"}
+            "clinical.thomas.positive", "clinical.sls.poor", "clinical.sls.not_good", "clinical.trendelenburg.negative",
+            "movement.trendelenburg_pattern.present", "movement.trendelenburg_pattern.absent",
+            "questionnaire.kujala.scored", "questionnaire.lefs.scored", "questionnaire.nprs.reported",
+            "questionnaire.nprs.above_exercise_limit"}
     pats |= {f"clinical.sls.{c}.poor" for c in SLS_CRITERIA}
     for g in MUSCLE_GROUPS:
         pats |= {f"strength.{g}.weak", f"strength.{g}.below_cutoff", f"strength.{g}.symmetric"}
@@ -425,6 +540,7 @@ def evaluate_findings(
     red_flags: list[RedFlag] | None = None,
     strength: list[StrengthSummary] | None = None,
     clinical: list[ClinicalTestResult] | None = None,
+    questionnaires: dict[str, dict[str, Any]] | None = None,
 ) -> list[Finding]:
     """Red flags first (``kind="red_flag"``), then every rule that fires, by priority then side."""
     flags = red_flags if red_flags is not None else screen_red_flags(assessment)
@@ -441,7 +557,8 @@ def evaluate_findings(
         )
         for f in flags
     ]
-    facts = collect_facts(assessment, movement_results, strength=strength, clinical=clinical)
+    facts = collect_facts(assessment, movement_results, strength=strength, clinical=clinical,
+                          questionnaires=questionnaires)
     fired: list[Finding] = []
     for rule in rules if rules is not None else load_findings_rules():
         for side in (SIDES if rule["scope"] == "side" else (None,)):
@@ -537,7 +654,9 @@ def evaluate_assessment(
     strength = evaluate_strength(assessment)
     clinical = evaluate_clinical_tests(assessment)
     questionnaires = score_questionnaires(assessment)
-    findings = evaluate_findings(assessment, movement, red_flags=flags, strength=strength, clinical=clinical)
+    findings = evaluate_findings(
+        assessment, movement, red_flags=flags, strength=strength, clinical=clinical, questionnaires=questionnaires
+    )
     request = build_program_request(assessment, findings, questionnaires=questionnaires)
     program = None
     if with_program:

@@ -9,6 +9,14 @@ For every measurement present in both visits the change is computed and judged a
 
 ``direction`` is ``improved``/``worse`` only when the change exceeds the measurement error (or,
 without one, the MCID); otherwise ``no_real_change``.
+
+Clinical tests are compared too (``kind="categorical"``): the single-leg squat rating (good / fair /
+poor, with the number of criteria rated good as the value), the Trendelenburg, Ober and modified
+Thomas results (``positive`` / ``negative``, coded 1 / 0), each with ``before_category`` and
+``after_category``. No measurement error is sourced for these pass/fail ratings, so a changed
+category reads ``improved (error unknown)`` or ``worse (error unknown)``. Ober and Thomas angles
+measured at both visits in the same convention are compared as numbers as well, against the
+registry's MDC where one exists.
 """
 
 from __future__ import annotations
@@ -16,10 +24,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from medius.clinic.clinical_tests import ClinicalTestResult, evaluate_clinical_tests
 from medius.clinic.findings import MovementResult, score_questionnaires
 from medius.clinic.records import Assessment
 from medius.clinic.strength import MUSCLE_LABELS, evaluate_strength
-from medius.registry import load_registry
+from medius.registry import format_reference_values, load_registry
 
 __all__ = ["Change", "compare_visits"]
 
@@ -46,6 +55,11 @@ class Change:
     exceeds_mcid: bool | None
     direction: str
     text: str
+    #: ``numeric`` (a measured value) or ``categorical`` (a test result; ``before``/``after`` then hold
+    #: the number of criteria rated good for the squat rating, 1 = positive / 0 = negative otherwise)
+    kind: str = "numeric"
+    before_category: str | None = None
+    after_category: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -166,6 +180,150 @@ def _questionnaire_changes(a: Assessment, b: Assessment) -> list[Change]:
     return out
 
 
+_TEST_LABELS = {
+    "single_leg_squat": "single-leg squat rating",
+    "trendelenburg": "Trendelenburg test",
+    "ober": "Ober test",
+    "modified_thomas": "modified Thomas test",
+}
+#: the registry task of each clinical-test angle, and which way is better
+_ANGLES = {
+    ("ober", "angle"): ("ober-test", "thigh angle", "lower"),
+    ("modified_thomas", "hip"): ("thomas-test-hip", "hip angle", "lower"),
+    ("modified_thomas", "knee"): ("thomas-test-knee", "knee angle", "higher"),
+}
+
+
+def _categorical_change(test: str, side: str, r1: ClinicalTestResult, r2: ClinicalTestResult) -> Change:
+    label = f"{side} {_TEST_LABELS[test]}"
+    if test == "single_leg_squat":
+        v1, v2 = float(r1.value or 0), float(r2.value or 0)
+        unit, better = "criteria", "higher"
+        shown = f"{r1.category} ({v1:g}/5 criteria good) → {r2.category} ({v2:g}/5)"
+        improvement = v2 - v1
+        evidence = "this rating (the good/fair/poor aggregation of Crossley et al. 2011 is provisional)"
+    else:
+        v1, v2 = float(bool(r1.positive)), float(bool(r2.positive))
+        unit, better = "yes_no", "lower"
+        label += " (1 = positive, 0 = negative)"
+        shown = f"{r1.category} → {r2.category}"
+        improvement = v1 - v2
+        evidence = "this pass/fail test"
+    if r1.category == r2.category and improvement == 0:
+        verdict, why = "no_real_change", "unchanged"
+    else:
+        verdict = _direction(improvement, None) if improvement != 0 else "changed (error unknown)"
+        why = f"no measurement error is sourced for {evidence}, so the change may lie within rater disagreement"
+    return Change(
+        name=f"clinical.{test}",
+        label=label,
+        side=side,
+        unit=unit,
+        before=v1,
+        after=v2,
+        change=v2 - v1,
+        change_pct=None,
+        better_when=better,
+        measurement_error=None,
+        measurement_error_unit=None,
+        measurement_error_source=None,
+        exceeds_error=None,
+        mcid=None,
+        mcid_source=None,
+        exceeds_mcid=None,
+        direction=verdict,
+        text=f"{label}: {shown}; {why}",
+        kind="categorical",
+        before_category=r1.category,
+        after_category=r2.category,
+    )
+
+
+def _angle_change(test: str, which: str, side: str, a: float, b: float, *, convention: str) -> Change:
+    reg = load_registry()
+    task, what, better = _ANGLES[(test, which)]
+    if convention != "horizontal":
+        better = "context"  # the sign convention is unknown: no better or worse
+    err = reg.measurement_error("clinical_angle_deg", task)
+    mdc = err.mdc[1] if err is not None and err.mdc is not None else None
+    sem = err.sem[1] if err is not None and err.sem is not None else None
+    exceeds = None if mdc is None else abs(b - a) > mdc
+    threshold = mdc
+    label = f"{side} {_TEST_LABELS[test]} {what}"
+    text = f"{label}: {a:.0f}° → {b:.0f}° ({_fmt(b - a)}°)"
+    if mdc is not None and err is not None:
+        text += f", {'beyond' if exceeds else 'within'} the measurement error (MDC {mdc:g}°, {err.source})"
+    elif sem is not None and err is not None:
+        # only an SEM is sourced: any MDC (z × √2 × SEM, z ≥ 1) is larger than one SEM, so a change
+        # within one SEM is within the measurement error; a larger one cannot be judged
+        threshold = sem
+        if abs(b - a) <= sem:
+            exceeds = False
+            text += f", within one SEM ({sem:g}°, {err.source}), so within the measurement error"
+        else:
+            text += f", larger than one SEM ({sem:g}°, {err.source}) but no MDC is sourced, so it cannot be judged"
+    elif err is not None:
+        text += f", no sourced MDC ({format_reference_values(err, reg)}, {err.source})"
+    else:
+        text += ", no sourced measurement error"
+    improvement = (a - b) if better == "lower" else (b - a)
+    if better == "context":
+        text += "; angle convention not recorded, so no better or worse"
+        direction = "no_real_change" if exceeds is False else "changed" if exceeds else "changed (error unknown)"
+    else:
+        direction = _direction(improvement, exceeds)
+    return Change(
+        name=f"clinical.{test}.{which}_angle_deg" if test == "modified_thomas" else f"clinical.{test}.angle_deg",
+        label=label,
+        side=side,
+        unit="deg",
+        before=a,
+        after=b,
+        change=b - a,
+        change_pct=None,
+        better_when=better,
+        measurement_error=threshold,
+        measurement_error_unit="deg" if threshold is not None else None,
+        measurement_error_source=err.source if err is not None and threshold is not None else None,
+        exceeds_error=exceeds,
+        mcid=None,
+        mcid_source=None,
+        exceeds_mcid=None,
+        direction=direction,
+        text=text,
+    )
+
+
+def _angles(test: str, r: ClinicalTestResult) -> dict[str, float]:
+    if test == "ober":
+        return {"angle": r.value} if r.value is not None else {}
+    if test == "modified_thomas":
+        return {k: r.detail[f"{k}_angle_deg"] for k in ("hip", "knee") if r.detail.get(f"{k}_angle_deg") is not None}
+    return {}
+
+
+def _clinical_test_changes(a: Assessment, b: Assessment) -> list[Change]:
+    """Each clinical test present on the same side at both visits: the result (categorical) and, for
+    the Ober and modified Thomas tests, each angle read at both visits in the same convention."""
+    first = {(r.test, r.side): r for r in evaluate_clinical_tests(a) if r.test in _TEST_LABELS}
+    out = []
+    for r2 in evaluate_clinical_tests(b):
+        r1 = first.get((r2.test, r2.side))
+        if r1 is None:
+            continue
+        if r1.positive is not None and r2.positive is not None:
+            out.append(_categorical_change(r2.test, r2.side, r1, r2))
+        if r1.detail.get("angle_convention") != r2.detail.get("angle_convention"):
+            continue  # angles read in different conventions are not comparable
+        a1, a2 = _angles(r2.test, r1), _angles(r2.test, r2)
+        for which in sorted(set(a1) & set(a2)):
+            out.append(
+                _angle_change(r2.test, which, r2.side, float(a1[which]), float(a2[which]),
+                              convention=str(r2.detail.get("angle_convention") or "horizontal"))
+            )
+    return out
+
+
 def _movement_values(results: list[MovementResult]) -> dict[tuple[str, str, str], float]:
     out = {}
     for mr in results:
@@ -232,7 +390,9 @@ def compare_visits(
     movement_first: list[MovementResult] | None = None,
     movement_second: list[MovementResult] | None = None,
 ) -> list[Change]:
-    """Every measurement present in both visits: strength (% BW per side), questionnaires, movement.
+    """Every measurement present in both visits: strength (% BW per side), questionnaires, clinical
+    tests (squat rating, Trendelenburg, Ober, modified Thomas: categorical, plus their angles),
+    movement.
 
     Raises ``ValueError`` when the visits are of different people (both have a ``person.id`` and
     they differ).
@@ -244,5 +404,6 @@ def compare_visits(
     return (
         _strength_changes(first, second)
         + _questionnaire_changes(first, second)
+        + _clinical_test_changes(first, second)
         + _movement_changes(movement_first or [], movement_second or [])
     )

@@ -27,12 +27,18 @@ from medius.clinic.questionnaires import (
     KUJALA_1993,
     KUJALA_VERSION,
     LEFS_ITEMS,
+    LEFS_MAX,
+    LEFS_MIN,
     LEFS_VERSION,
+    NPRS_MAX,
+    NPRS_MIN,
     kujala_item_points,
+    score_lefs,
 )
 from medius.errors import InputNotFoundError, InvalidInputError
 
 __all__ = [
+    "ANGLE_CONVENTIONS",
     "FORCE_UNITS",
     "MUSCLE_GROUPS",
     "TEST_POSITIONS",
@@ -81,6 +87,13 @@ MuscleGroup = Literal[
 TEST_POSITIONS: tuple[str, ...] = ("side-lying", "supine", "prone", "seated", "standing", "prone-standing", "unrecorded")
 #: the largest plausible single hand-held dynamometry force, N (a typing error guard, not a norm)
 _MAX_FORCE_N = 3000.0
+#: plausible ranges of the person's numbers: typing-error guards (a body mass in pounds, a height in
+#: metres), not clinical norms. field -> (lowest, highest, what the message calls it, unit)
+_PERSON_RANGES: dict[str, tuple[float, float, str, str]] = {
+    "age_years": (5, 110, "age", "years"),
+    "body_mass_kg": (15, 350, "body mass", "kg"),
+    "height_cm": (50, 250, "height", "cm"),
+}
 
 _FORBID = ConfigDict(extra="forbid", allow_inf_nan=False, validate_default=True)
 
@@ -94,19 +107,21 @@ class Person(_Model):
 
     id: str | None = None
     name: str | None = None
-    age_years: Annotated[int, Field(ge=5, le=110)]
+    age_years: int
     sex: Literal["female", "male"]
-    body_mass_kg: Annotated[float, Field(gt=0, le=350)]
-    height_cm: Annotated[float, Field(ge=50, le=250)]
+    body_mass_kg: float
+    height_cm: float
     affected_side: Literal["left", "right", "both", "none"] = "none"
     goal: Literal["daily_activity", "running", "sport"] = "daily_activity"
     equipment: list[str] | None = None
 
-    @field_validator("body_mass_kg")
+    @field_validator("age_years", "body_mass_kg", "height_cm")
     @classmethod
-    def _plausible_mass(cls, v: float) -> float:
-        if v < 15:
-            raise ValueError(f"body mass must be between 15 and 350 kg (it is in kilograms); got {v:g}")
+    def _plausible(cls, v: float, info: Any) -> float:
+        low, high, what, unit = _PERSON_RANGES[info.field_name]
+        if not low <= v <= high:
+            # the formatter adds "; got <value>" (one line naming the field, the value and the range)
+            raise ValueError(f"{what} must be between {low:g} and {high:g} {unit}")
         return v
 
 
@@ -186,13 +201,22 @@ class SingleLegSquatRating(_Model):
 SLS_CRITERIA: tuple[str, ...] = ("overall_impression", "trunk_posture", "pelvis", "hip", "knee")
 
 
+#: how a clinical-test angle was read: ``horizontal`` = the registry's convention (thigh against the
+#: horizontal, negative below; Ferber et al. 2010); ``unrecorded`` = imported data whose convention is
+#: not documented: the angle is stored and shown but never compared with the registry
+ANGLE_CONVENTIONS: tuple[str, ...] = ("horizontal", "unrecorded")
+AngleConvention = Literal["horizontal", "unrecorded"]
+
+
 class TissueLengthTest(_Model):
     """Ober (or modified Ober) test: the thigh angle to the horizontal (negative = below) and/or the
-    clinician's pass/fail ``result``."""
+    clinician's pass/fail ``result``. ``angle_convention: unrecorded`` marks an imported angle whose
+    sign convention is unknown (it is then not judged)."""
 
     angle_deg: Annotated[float, Field(ge=-60, le=60)] | None = None
     result: Result | None = None
     method: Literal["inclinometer", "goniometer", "visual"] | None = None
+    angle_convention: AngleConvention = "horizontal"
 
     @model_validator(mode="after")
     def _one(self) -> TissueLengthTest:
@@ -203,12 +227,14 @@ class TissueLengthTest(_Model):
 
 class ThomasTest(_Model):
     """Modified Thomas test: hip angle (thigh to horizontal, negative below), knee flexion angle,
-    and/or the pass/fail ``result``."""
+    and/or the pass/fail ``result``. ``angle_convention: unrecorded`` marks imported angles whose
+    convention is unknown (they are then not judged)."""
 
     hip_angle_deg: Annotated[float, Field(ge=-60, le=60)] | None = None
     knee_angle_deg: Annotated[float, Field(ge=0, le=160)] | None = None
     result: Result | None = None
     method: Literal["inclinometer", "goniometer", "trigonometric", "visual"] | None = None
+    angle_convention: AngleConvention = "horizontal"
 
     @model_validator(mode="after")
     def _one(self) -> ThomasTest:
@@ -275,24 +301,33 @@ class LefsResponse(_Model):
     """LEFS answers (version ``lefs1999``): 20 whole numbers 0–4 in form order."""
 
     version: Literal["lefs1999"] = LEFS_VERSION
-    answers: list[Annotated[int, Field(ge=0, le=4, strict=True)]]
+    answers: list[Annotated[int, Field(strict=True)]]
 
     @field_validator("answers")
     @classmethod
     def _twenty(cls, answers: list[int]) -> list[int]:
         if len(answers) != len(LEFS_ITEMS):
             raise ValueError(
-                f"the LEFS has {len(LEFS_ITEMS)} items scored 0–4; {len(answers)} answers given"
+                f"the LEFS has {len(LEFS_ITEMS)} items scored {LEFS_MIN}–{LEFS_MAX}; {len(answers)} answers given"
                 + (f" (item {len(answers) + 1} onwards missing)" if len(answers) < len(LEFS_ITEMS) else "")
             )
+        score_lefs(answers)  # raises ValueError naming the item, its wording, the allowed values and the answer
         return answers
 
 
 class NprsResponse(_Model):
     """Numeric pain rating 0–10 with what it refers to."""
 
-    score: Annotated[int, Field(ge=0, le=10, strict=True)]
+    score: Annotated[int, Field(strict=True)]
     recall: Literal["now", "average_24h", "average_week", "worst_week", "during_activity"] = "average_week"
+
+    @field_validator("score")
+    @classmethod
+    def _range(cls, score: int) -> int:
+        if not NPRS_MIN <= score <= NPRS_MAX:
+            # the formatter adds "; got <value>"
+            raise ValueError(f"the NPRS is a whole number {NPRS_MIN}–{NPRS_MAX} (0 = no pain, 10 = worst pain imaginable)")
+        return score
 
 
 class Questionnaires(_Model):
@@ -334,6 +369,9 @@ class RedFlagScreen(_Model):
     progressive_neurological_deficit: bool = False
     adolescent_mechanical_symptoms: bool = False
     child_knee_pain_painful_hip_rotation: bool = False
+    psoriasis_or_inflammatory_bowel_disease: bool = False
+    arthritis_after_sore_throat: bool = False
+    traumatic_patellar_dislocation: bool = False
 
 
 class MovementResultRef(_Model):

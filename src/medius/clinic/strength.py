@@ -154,6 +154,11 @@ class StrengthSummary:
     beyond_error: bool | None = None
     weak_side: str | None = None
     text: str = ""
+    #: the rule that judged the side-to-side difference: ``kind`` ``measurement_error`` (the deficit
+    #: against the test's variation) or ``lsi_convention`` (weaker ÷ stronger against the registry's
+    #: LSI cut-off, for tests without a sourced measurement error), with its registry id, threshold,
+    #: source and population; ``None`` when only one side was measured or no rule exists
+    weakness_rule: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -204,8 +209,11 @@ def evaluate_strength_test(group: str, test: StrengthTest, person: Person) -> St
 
     The weaker side is flagged as weak only when its deficit exceeds the registry's measurement
     variation of the test (upper end of the published MDC). Without a sourced measurement error
-    (e.g. knee extension) it is flagged when the LSI is at or below the registry's LSI cut-off, and
-    the text says that no measurement error is known.
+    (knee extension: none was found, facts sheet §3.4) the weaker side is flagged when weaker ÷
+    stronger × 100 is at or below the registry's LSI cut-off (the return-to-sport convention,
+    ``strength.lsi.return_to_sport.convention``); the text names that rule, its source and
+    population, and says that no measurement error is known. ``weakness_rule`` records which rule
+    was used.
     """
     reg = load_registry()
     task = strength_task(group)
@@ -294,9 +302,40 @@ def evaluate_strength_test(group: str, test: StrengthTest, person: Person) -> St
             else f"within the measurement error ({out.measurement_error['mdc_pct']:g}%, "
             f"{out.measurement_error['source']})"
         )
+        out.weakness_rule = {
+            "kind": "measurement_error",
+            "reference_id": out.measurement_error["reference_id"],
+            "threshold": out.measurement_error["mdc_pct"],
+            "unit": "pct_change",
+            "source": out.measurement_error["source"],
+            "population": out.measurement_error["population"],
+            "provisional": out.measurement_error["provisional"],
+        }
+    elif lsi_refs:
+        # no sourced measurement error: the weaker side against the LSI convention, whichever side
+        # is involved (weaker ÷ stronger × 100 = 100 − deficit)
+        ref = lsi_refs[0]
+        symmetry = 100.0 - out.deficit_pct
+        c = compare_to_reference(symmetry, ref, task=task, registry=reg)
+        weak = is_flagged(c, ref)
+        sign = "at or below" if weak else "above"
+        error_text = (
+            f"weaker ÷ stronger {symmetry:.0f}%, {sign} the {ref.cutoff:g}% limb-symmetry pass mark "
+            f"({ref.source}); no measurement error is sourced for this test"
+        )
+        out.weakness_rule = {
+            "kind": "lsi_convention",
+            "reference_id": ref.id,
+            "threshold": ref.cutoff,
+            "unit": ref.unit,
+            "source": ref.source,
+            "population": ref.population,
+            "provisional": ref.provisional,
+            "weaker_over_stronger_pct": symmetry,
+        }
     else:
-        weak = lsi_flagged
-        error_text = "no sourced measurement error for this test; judged by the LSI convention only"
+        weak = False
+        error_text = "no sourced measurement error or symmetry rule for this test, so it is not judged"
     out.weak_side = weaker if weak and weaker is not None else None
     if weaker is None:
         out.text = f"{label} strength equal on both sides"
