@@ -2,8 +2,9 @@
 
 * ``backend``: every API and page test runs on SQLite and on a real PostgreSQL server. The server
   is a throwaway one started once per test session (``initdb`` into a temporary folder, ``pg_ctl
-  start`` on a free loopback port, as the ``postgres`` user when running as root); the PostgreSQL
-  parametrisation is skipped, with the reason, when the binaries are missing.
+  start`` on a free loopback port, as the ``postgres`` user when running as root); when the
+  binaries are missing the PostgreSQL parametrisation is skipped with the reason on a developer
+  machine, and fails in CI (``CI=true``): there nothing may be skipped (``required_in_ci``).
 * Isolation: each test gets a fresh database copied from a template that the real Alembic
   migrations built once (a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL),
   and its own data folder.
@@ -47,7 +48,36 @@ def _cheap_password_hashing() -> None:
 _cheap_password_hashing()
 
 
-PG_BIN = Path(os.environ.get("MEDIUS_PG_BIN", "/usr/lib/postgresql/15/bin"))
+def find_pg_bin() -> Path:
+    """The PostgreSQL server binaries: ``MEDIUS_PG_BIN``, else the newest Debian install
+    (``/usr/lib/postgresql/<major>/bin``, 15 on bookworm)."""
+    if os.environ.get("MEDIUS_PG_BIN"):
+        return Path(os.environ["MEDIUS_PG_BIN"])
+    found = [
+        p.parent for p in Path("/usr/lib/postgresql").glob("*/bin/initdb") if p.parent.parent.name.isdigit()
+    ]
+    if not found:
+        return Path("/usr/lib/postgresql/15/bin")
+    return max(found, key=lambda b: int(b.parent.name))
+
+
+def required_in_ci() -> bool:
+    """In CI (``CI=true``, as ``.ci/run`` runs) or with ``MEDIUS_TEST_REQUIRE_ALL=1`` a missing
+    PostgreSQL server, chromium, Playwright or clinic library fails the run instead of skipping."""
+    return any(
+        os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
+        for name in ("CI", "MEDIUS_TEST_REQUIRE_ALL")
+    )
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip with ``reason`` on a developer machine; fail in CI, where nothing may be skipped."""
+    if required_in_ci():
+        pytest.fail(f"{reason}; CI must not skip this test (scripts/install-sysdeps.sh installs it)")
+    pytest.skip(reason)
+
+
+PG_BIN = find_pg_bin()
 PASSWORD = "correct horse battery"
 
 
@@ -201,7 +231,7 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
         return
     server = request.getfixturevalue("pg_server")
     if server is None:
-        pytest.skip(f"PostgreSQL binaries not found in {PG_BIN} (install Debian's postgresql package)")
+        skip_or_fail(f"PostgreSQL binaries not found in {PG_BIN} (install Debian's postgresql package)")
     template = request.getfixturevalue("pg_template")
     name = f"t_{uuid.uuid4().hex[:16]}"
     server.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')

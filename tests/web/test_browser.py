@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import PASSWORD, add_user, free_port
+from tests.web.conftest import PASSWORD, add_user, free_port, required_in_ci, skip_or_fail
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
@@ -78,8 +78,11 @@ def live_server(tmp_path_factory, sqlite_template):
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"chromium not found at {CHROMIUM} (install Debian's chromium or set CHROMIUM_PATH)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+        skip_or_fail(f"chromium not found at {CHROMIUM} (install Debian's chromium or set CHROMIUM_PATH)")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        skip_or_fail("playwright is not installed (uv sync installs it with the dev group)")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--disable-gpu"])
         yield b
@@ -156,7 +159,10 @@ def test_clinic_workflow_in_the_browser(live_server, browser, tmp_path):
     pdf = page.request.get(page.eval_on_selector("#visit-pdf", "a => a.href"))
     assert pdf.ok and pdf.headers["content-type"] == "application/pdf" and pdf.body()[:5] == b"%PDF-"
     (ARTIFACTS / "visit-report.pdf").write_bytes(pdf.body())
+    assert "Browser, Bea" in _pdf_text(pdf.body())
 
+    if not clinical.available() and required_in_ci():
+        pytest.fail("medius.clinic is not installed: CI must enter an assessment and get a program")
     if clinical.available():
         try:
             _assessment_and_program(page)
@@ -178,7 +184,10 @@ def _assessment_and_program(page) -> None:
     page.wait_for_selector("form[data-assessment]")
     page.fill('input[name="person.age_years"]', "3")  # out of range: said as you type
     page.wait_for_selector('input[name="person.age_years"].invalid')
-    assert "greater than or equal to 5" in page.inner_text('input[name="person.age_years"] + .field-error')
+    from tests.web.test_clinical import library_message
+
+    said = page.inner_text('input[name="person.age_years"] + .field-error')
+    assert said == library_message(age_years=3), said  # the library's own words, as you type
     page.fill('input[name="person.age_years"]', "34")
     page.select_option('select[name="person.sex"]', "female")
     page.fill('input[name="person.body_mass_kg"]', "64")
@@ -201,7 +210,27 @@ def _assessment_and_program(page) -> None:
     shot(page, "06-findings")
     page.click("#program-link")
     page.wait_for_selector("#program")
+    # the program is editable before it is given, and its form validates as you type too
+    sets = page.locator('input[name="ex.0.0.sets"]')
+    sets.fill("0")
+    poll(page, "document.querySelector('input[name=\"ex.0.0.sets\"]').classList.contains('invalid')")
+    assert page.locator('input[name="ex.0.0.sets"] + .field-error').inner_text() != ""
+    sets.fill("4")
+    poll(page, "!document.querySelector('input[name=\"ex.0.0.sets\"]').classList.contains('invalid')")
+    with page.expect_navigation():  # as for the assessment: the browser's own submission
+        page.evaluate("document.querySelector('#program-form').requestSubmit()")
+    assert page.input_value('input[name="ex.0.0.sets"]') == "4" and "revision 1" in page.inner_text("h1")
     shot(page, "07-program")
     pdf = page.request.get(page.eval_on_selector("#program-pdf", "a => a.href"))
     assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
     (ARTIFACTS / "program.pdf").write_bytes(pdf.body())
+    first_exercise = page.inner_text("#program table strong")
+    assert first_exercise.split()[0] in _pdf_text(pdf.body())
+
+
+def _pdf_text(data: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)

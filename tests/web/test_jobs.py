@@ -3,6 +3,7 @@ failures say why (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import html
 import json
 import socket
 import subprocess
@@ -219,3 +220,25 @@ def test_a_crashing_child_is_a_failed_job_not_a_dead_app(tmp_path, monkeypatch):
     )
     assert out["status"] == "failed" and "stopped unexpectedly" in out["error"]
     assert json.dumps(out)
+
+
+def test_an_unjudgeable_recording_says_why_and_what_to_film(app, north, tmp_path):
+    """The real analysis (child process) of a 0.5 s SYNTHETIC clip: not judgeable, and the page says
+    why and what to film instead, in the library's words."""
+    from medius.io.keypoint_files import write_trc
+    from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
+
+    kp, _ = make_single_leg_squats(SyntheticSquats(reps=(SyntheticRep("left", fppa_deg=8.0),)))
+    short = write_trc(kp.slice_frames(slice(0, 15)), tmp_path / "short_px.trc")
+    app.state.jobs.runner = run_in_subprocess
+    data = _queued_job(north, short)
+    assert app.state.jobs.run_once()
+    job = north.get(f"/api/jobs/{data['job']['id']}").json()
+    assert job["status"] == "not_judgeable" and job["summary"]["reasons"], job
+    result = north.get(f"/api/recordings/{data['recording']['id']}/result").json()
+    assert result["status"] == "not_judgeable"
+    page = north.get(data["url"]).text
+    section = page.split('id="not-judgeable"')[1].split("</section>")[0]
+    for text in (*result["quality"]["reasons"], *result["quality"]["advice"]):
+        assert html.escape(text) in section
+    assert "What to film instead" in section and 'id="reps"' not in page

@@ -70,6 +70,40 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
 
 
+#: request bodies that are the clinic library's own models (``openapi_extra={"x-medius-body-schema": name}``)
+_LIBRARY_MODELS = {
+    "Assessment": ("medius.clinic.records", "Assessment"),
+    "Program": ("medius.clinic.program", "Program"),
+}
+
+
+def _add_library_schemas(schema: dict[str, Any]) -> dict[str, Any]:
+    """Document the JSON bodies that the clinic library validates with the library's own models
+    (``ClinicAssessment``, ``ClinicProgram`` and their parts), when the library is installed."""
+    import importlib
+
+    from medius.web import clinical
+
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for ops in schema.get("paths", {}).values():
+        for op in ops.values():
+            name = op.pop("x-medius-body-schema", None) if isinstance(op, dict) else None
+            if name is None or not clinical.available():
+                continue
+            module, attr = _LIBRARY_MODELS[name]
+            model = getattr(importlib.import_module(module), attr)
+            js = model.model_json_schema(ref_template="#/components/schemas/Clinic{model}")
+            for key, sub in js.pop("$defs", {}).items():
+                components.setdefault(f"Clinic{key}", sub)
+            components[f"Clinic{name}"] = js
+            op["requestBody"] = {
+                "required": True,
+                "description": f"the clinic library's {name} JSON (medius.clinic)",
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/Clinic{name}"}}},
+            }
+    return schema
+
+
 def create_app(settings: Settings | None = None, *, runner: Runner | None = None) -> FastAPI:
     """The web app for ``settings`` (default: from the environment); migrates the database first."""
     settings = (settings or Settings.from_env()).resolved()
@@ -141,6 +175,13 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
         clinical_api,
     ):
         app.include_router(r)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _add_library_schemas(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

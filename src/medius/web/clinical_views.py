@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -113,8 +114,37 @@ def assessment_page(
     )
 
 
+class FieldError(BaseModel):
+    field: str = Field(description="dotted form name, e.g. strength.hip_abduction.left.0.force")
+    message: str
+
+
+class AssessmentCheck(BaseModel):
+    errors: list[FieldError]
+
+
+_FORM_BODY = {
+    "required": True,
+    "content": {
+        "application/x-www-form-urlencoded": {
+            "schema": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "the assessment form's fields by dotted name (person.age_years, "
+                "strength.hip_abduction.left.0.force, ...), as typed",
+            }
+        }
+    },
+}
+
+
 @router.post("/visits/{visit_id}/assessment/validate", name="validate_assessment")
-@api.post("/visits/{visit_id}/assessment/validate", name="api_validate_assessment")
+@api.post(
+    "/visits/{visit_id}/assessment/validate",
+    name="api_validate_assessment",
+    response_model=AssessmentCheck,
+    openapi_extra={"requestBody": _FORM_BODY},
+)
 async def validate_assessment(request: Request, visit_id: uuid.UUID, principal: CsrfChecked) -> JSONResponse:
     """Check an assessment form (as typed) against the library's ``Assessment`` model."""
     _require_library()
@@ -160,7 +190,19 @@ async def save_assessment_page(request: Request, visit_id: uuid.UUID, principal:
     return await run_in_threadpool(save)
 
 
-@api.put("/visits/{visit_id}/assessment", name="api_save_assessment", response_model=None)
+class AssessmentOutcome(BaseModel):
+    findings: dict[str, Any] | None = Field(description="the library's findings document")
+    program: dict[str, Any] | None = Field(description="the library's Program JSON (a draft until given)")
+    program_status: str | None = Field(description="draft, given or null")
+
+
+@api.put(
+    "/visits/{visit_id}/assessment",
+    name="api_save_assessment",
+    response_model=AssessmentOutcome,
+    responses={422: {"description": "the assessment does not validate: [{field, message}]"}},
+    openapi_extra={"x-medius-body-schema": "Assessment"},
+)
 def api_save_assessment(
     visit_id: uuid.UUID, body: dict[str, Any], principal: CsrfChecked, db: SessionDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -287,7 +329,17 @@ async def edit_program_page(request: Request, visit_id: uuid.UUID, principal: Cs
 
 
 @router.get("/visits/{visit_id}/program.pdf", name="program_pdf_page")
-@api.get("/visits/{visit_id}/program.pdf", name="program_pdf")
+@api.get(
+    "/visits/{visit_id}/program.pdf",
+    name="program_pdf",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "the printable home program",
+        }
+    },
+)
 def program_pdf(visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> Response:
     """The printable home program (PDF, from the library's program report)."""
     _require_library()
@@ -304,11 +356,81 @@ def program_pdf(visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> 
     )
 
 
-@api.get("/visits/{visit_id}/program", name="api_program")
+class ProgramState(BaseModel):
+    program: dict[str, Any] = Field(description="the library's Program JSON")
+    status: str | None = Field(description="draft (editable) or given (frozen)")
+
+
+_PROGRAM_409 = {409: {"description": "the program was already given, or is blocked by red flags"}}
+
+
+@api.get(
+    "/visits/{visit_id}/program",
+    name="api_program",
+    response_model=ProgramState,
+    responses={404: {"description": "no program yet"}},
+)
 def api_program(visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> dict[str, Any]:
     """The visit's program (the library's ``Program`` JSON) and whether it was given."""
     visit = get_visit(db, principal.clinic_id, visit_id)
     return {"program": _program_or_404(visit), "status": visit.program_status}
+
+
+def _editable_program(visit: Visit) -> dict[str, Any]:
+    program = _program_or_404(visit)
+    if visit.program_status == "given":
+        raise HTTPException(409, "This program was already given; it cannot be changed any more.")
+    return program
+
+
+@api.put(
+    "/visits/{visit_id}/program",
+    name="api_edit_program",
+    response_model=ProgramState,
+    responses={**_PROGRAM_409, 422: {"description": "not a valid Program"}},
+    openapi_extra={"x-medius-body-schema": "Program"},
+)
+def api_edit_program(
+    visit_id: uuid.UUID, body: dict[str, Any], principal: CsrfChecked, db: SessionDep
+) -> dict[str, Any]:
+    """Replace the draft program with the clinician's edited one (the library's ``Program`` JSON:
+    doses changed, exercises removed, notes added), before it is given."""
+    _require_library()
+    from pydantic import ValidationError
+
+    from medius.clinic.program import Program
+
+    visit = get_visit(db, principal.clinic_id, visit_id)
+    current = _editable_program(visit)
+    if current.get("blocked_by_red_flags"):
+        raise HTTPException(409, "The program is blocked by red flags: refer the patient first.")
+    data = {**body, "blocked_by_red_flags": False, "revision": int(current.get("revision", 0)) + 1}
+    try:
+        program = Program.model_validate(data).model_dump(mode="json")
+    except ValidationError as exc:
+        raise HTTPException(
+            422, [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        ) from None
+    visit.program = program
+    db.commit()
+    return {"program": program, "status": visit.program_status}
+
+
+@api.post(
+    "/visits/{visit_id}/program/give",
+    name="api_give_program",
+    response_model=ProgramState,
+    responses=_PROGRAM_409,
+)
+def api_give_program(visit_id: uuid.UUID, principal: CsrfChecked, db: SessionDep) -> dict[str, Any]:
+    """Give the program to the patient: from now on it is frozen."""
+    visit = get_visit(db, principal.clinic_id, visit_id)
+    program = _editable_program(visit)
+    if program.get("blocked_by_red_flags"):
+        raise HTTPException(409, "The program is blocked by red flags: refer the patient first.")
+    visit.program_status = "given"
+    db.commit()
+    return {"program": program, "status": visit.program_status}
 
 
 # ------------------------------------------------------------------------------ progress
@@ -391,18 +513,45 @@ def progress_series(db: Session, settings: Any, patient: Patient) -> list[Series
                             f" ({ch.measurement_error_source or 'registry'})"
                         )
                 s.points.append((v.visit_date, ch.after))
-    # the program's session log: pain per session
-    sessions = db.scalars(
-        select(ProgramSession)
-        .join(Visit, ProgramSession.visit_id == Visit.id)
-        .where(Visit.patient_id == patient.id, ProgramSession.clinic_id == patient.clinic_id)
-        .order_by(ProgramSession.session_date)
-    ).all()
+    # the program's session log: pain and effort per session
+    sessions = [s for s, _ in patient_session_log(db, patient)]
     pain = Series("sessions-pain", "Pain during the program sessions (NPRS)", "/10")
     pain.points = [(s.session_date, float(s.pain_nprs)) for s in sessions if s.pain_nprs is not None]
     if pain.points:
         series[pain.key] = pain
+    effort = Series("sessions-effort", "Effort of the program sessions (RPE)", "/10")
+    effort.points = [(s.session_date, float(s.rpe)) for s in sessions if s.rpe is not None]
+    if effort.points:
+        series[effort.key] = effort
     return list(series.values())
+
+
+def patient_session_log(db: Session, patient: Patient) -> list[tuple[ProgramSession, Visit]]:
+    """Every logged session of the patient's programs, oldest first, with the visit it belongs to."""
+    rows = db.execute(
+        select(ProgramSession, Visit)
+        .join(Visit, ProgramSession.visit_id == Visit.id)
+        .where(
+            Visit.patient_id == patient.id,
+            Visit.clinic_id == patient.clinic_id,
+            ProgramSession.clinic_id == patient.clinic_id,
+        )
+        .order_by(ProgramSession.session_date, ProgramSession.created_at)
+    ).all()
+    return [(s, v) for s, v in rows]
+
+
+def _session_json(s: ProgramSession, v: Visit) -> dict[str, Any]:
+    return {
+        "date": s.session_date.isoformat(),
+        "visit_id": str(v.id),
+        "visit_date": v.visit_date.isoformat(),
+        "program_status": v.program_status,
+        "completed": s.completed,
+        "pain_nprs": s.pain_nprs,
+        "rpe": s.rpe,
+        "notes": s.notes,
+    }
 
 
 def render_series_svg(s: Series) -> bytes:
@@ -443,8 +592,16 @@ def progress_page(
     request: Request, patient_id: uuid.UUID, principal: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> HTMLResponse:
     patient = get_patient(db, principal.clinic_id, patient_id)
+    log = patient_session_log(db, patient)
     return render(
-        request, "progress.html", {"patient": patient, "series": progress_series(db, settings, patient)}
+        request,
+        "progress.html",
+        {
+            "patient": patient,
+            "series": progress_series(db, settings, patient),
+            "sessions": log,
+            "sessions_done": sum(1 for s, _ in log if s.completed),
+        },
     )
 
 
@@ -480,3 +637,12 @@ def api_progress(
         }
         for s in progress_series(db, settings, patient)
     ]
+
+
+@api.get("/patients/{patient_id}/sessions", name="api_patient_sessions")
+def api_patient_sessions(
+    patient_id: uuid.UUID, principal: CurrentUser, db: SessionDep
+) -> list[dict[str, Any]]:
+    """The session log of the patient's programs across visits (oldest first)."""
+    patient = get_patient(db, principal.clinic_id, patient_id)
+    return [_session_json(s, v) for s, v in patient_session_log(db, patient)]

@@ -18,7 +18,7 @@ from medius.web import messages
 from medius.web.auth.schemas import Me, UserCreate, UserPublic
 from medius.web.auth.service import create_user
 from medius.web.deps import AdminUser, CsrfChecked, CurrentUser, SessionDep, SettingsDep
-from medius.web.models import Patient, User, Visit
+from medius.web.models import Patient, ProgramSession, User, Visit
 from medius.web.patients.schemas import PatientCreate, PatientPublic, PatientsPublic, PatientUpdate
 from medius.web.patients.service import (
     create_patient,
@@ -27,8 +27,17 @@ from medius.web.patients.service import (
     list_patients,
     update_patient,
 )
-from medius.web.visits.schemas import JobPublic, RecordingPublic, VisitCreate, VisitPublic, VisitUpdate
-from medius.web.visits.service import create_visit, get_visit, patient_visits, update_visit
+from medius.web.visits.schemas import (
+    JobPublic,
+    RecordingPublic,
+    RecordingWithJob,
+    SessionEntry,
+    SessionPublic,
+    VisitCreate,
+    VisitPublic,
+    VisitUpdate,
+)
+from medius.web.visits.service import create_visit, delete_visit, get_visit, patient_visits, update_visit
 
 router = APIRouter(prefix="/api")
 _404 = {404: {"description": messages.NOT_FOUND}}
@@ -143,7 +152,49 @@ def api_update_visit(visit_id: uuid.UUID, body: VisitUpdate, principal: CsrfChec
     return update_visit(db, get_visit(db, principal.clinic_id, visit_id), body)
 
 
-@router.get("/visits/{visit_id}/recordings", tags=["recordings"], responses=_404)
+@router.delete("/visits/{visit_id}", status_code=204, tags=["visits"], responses={**_404, **_403})
+def api_delete_visit(
+    visit_id: uuid.UUID, principal: CsrfChecked, db: SessionDep, settings: SettingsDep
+) -> Response:
+    """Delete a visit with its recordings, analyses, session log and files (gone from disk and database)."""
+    delete_visit(db, settings, get_visit(db, principal.clinic_id, visit_id))
+    return Response(status_code=204)
+
+
+@router.get(
+    "/visits/{visit_id}/sessions", response_model=list[SessionPublic], tags=["visits"], responses=_404
+)
+def api_list_sessions(visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> Any:
+    """The session log of the visit's program (oldest first)."""
+    from medius.web.visits.views import session_log
+
+    return session_log(db, get_visit(db, principal.clinic_id, visit_id))
+
+
+@router.post(
+    "/visits/{visit_id}/sessions",
+    response_model=SessionPublic,
+    status_code=201,
+    tags=["visits"],
+    responses={**_404, **_403},
+)
+def api_add_session(
+    visit_id: uuid.UUID, body: SessionEntry, principal: CsrfChecked, db: SessionDep
+) -> ProgramSession:
+    """Log one exercise session of the visit's program (pain and effort 0–10)."""
+    visit = get_visit(db, principal.clinic_id, visit_id)
+    entry = ProgramSession(clinic_id=visit.clinic_id, visit_id=visit.id, **body.model_dump())
+    db.add(entry)
+    db.commit()
+    return entry
+
+
+@router.get(
+    "/visits/{visit_id}/recordings",
+    response_model=list[RecordingWithJob],
+    tags=["recordings"],
+    responses=_404,
+)
 def api_list_recordings(visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> list[dict[str, Any]]:
     """The visit's recordings, each with its analysis job."""
     visit = get_visit(db, principal.clinic_id, visit_id)

@@ -271,6 +271,10 @@ class JobQueue:
                 return "gone"
             spec = job_spec(self.settings, rec, job)
         out_dir = Path(spec["out_dir"])
+        # what a run killed mid-way left (the library writes into ``.result.*.partial`` and renames
+        # it into place only when done): this job is ours now, so nothing else is writing there
+        for leftover in out_dir.parent.glob(f".{out_dir.name}.*"):
+            shutil.rmtree(leftover, ignore_errors=True)
         try:
             outcome = self.runner(spec, self._progress(job_id))
         except Exception as exc:  # the runner itself failed: record it, keep the worker alive

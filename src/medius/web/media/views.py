@@ -22,13 +22,44 @@ from medius.web.media.storage import (
     store_upload,
 )
 from medius.web.models import Job, Recording
-from medius.web.visits.schemas import JobPublic, RecordingPublic
+from medius.web.visits.schemas import JobPublic, RecordingPublic, UploadAccepted
 from medius.web.visits.service import get_visit
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["recordings"])
 
 SIDES = ("auto", "left", "right")
+_FLAG = {"type": "string", "enum": ["on", "1", "true", "0", "off", "false"], "default": "on"}
+#: the multipart body the upload reads itself (streamed to disk, so FastAPI does not parse it)
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["task", "file"],
+                "properties": {
+                    "csrf_token": {
+                        "type": "string",
+                        "description": "the session's CSRF token (or the X-CSRF-Token header); "
+                        "it must come before the file",
+                    },
+                    "task": {"type": "string", "description": "a movement task, see GET /api/tasks"},
+                    "side": {"type": "string", "enum": list(SIDES), "default": "auto"},
+                    "annotated_video": {**_FLAG, "description": "make the annotated video"},
+                    "blur_faces": {**_FLAG, "description": "blur faces in the annotated video"},
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "a phone video, or a C3D / TRC marker or keypoint file; the type is "
+                        "decided by the content; a plain name without folders",
+                    },
+                },
+                "encoding": {"file": {"contentType": "application/octet-stream"}},
+            }
+        }
+    },
+}
 
 
 def available_tasks() -> dict[str, str]:
@@ -162,12 +193,16 @@ async def upload_recording_page(request: Request, visit_id: uuid.UUID, principal
     "/visits/{visit_id}/recordings",
     name="upload_recording",
     status_code=201,
+    response_model=UploadAccepted,
+    openapi_extra={"requestBody": UPLOAD_BODY},
     summary="Upload a video or marker file and queue its analysis",
     description="multipart/form-data with fields `csrf_token` (or header `X-CSRF-Token`), `task`, `side` "
     "(auto/left/right), optional `annotated_video`, then `file`. The type is checked by content; the size "
     "is capped by MEDIUS_MAX_UPLOAD_MB.",
     responses={
+        400: {"description": "a file name with a folder part, or a malformed form"},
         403: {"description": messages.CSRF_FAILED},
+        404: {"description": messages.VISIT_NOT_FOUND},
         413: {"description": messages.UPLOAD_TOO_LARGE},
         422: {"description": messages.UPLOAD_NOT_VIDEO},
     },

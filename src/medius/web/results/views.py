@@ -28,6 +28,10 @@ from medius.web.visits.service import get_visit
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["results"])
+PDF_RESPONSE: dict[str, Any] = {
+    "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    "description": "a PDF document",
+}
 
 
 @router.get("/recordings/{recording_id}", name="recording_page")
@@ -101,17 +105,41 @@ def recording_result(
     return result
 
 
-@router.post("/recordings/{recording_id}/delete", name="delete_recording_page")
-def delete_recording_page(
-    recording_id: uuid.UUID, principal: CsrfChecked, db: SessionDep, settings: SettingsDep
-) -> Response:
-    rec = get_recording(db, principal.clinic_id, recording_id)
+def _delete_recording(db: Any, settings: Any, rec: Recording) -> uuid.UUID:
+    """Delete a recording's rows (job first), then its folder; returns its visit's id."""
     visit_id = rec.visit_id
     db.execute(delete(Job).where(Job.recording_id == rec.id))
     db.execute(delete(Recording).where(Recording.id == rec.id))
     db.commit()
     shutil.rmtree(settings.media_dir / str(rec.id), ignore_errors=True)
+    return visit_id
+
+
+@router.post("/recordings/{recording_id}/delete", name="delete_recording_page")
+def delete_recording_page(
+    recording_id: uuid.UUID, principal: CsrfChecked, db: SessionDep, settings: SettingsDep
+) -> Response:
+    rec = get_recording(db, principal.clinic_id, recording_id)
+    visit_id = _delete_recording(db, settings, rec)
     return RedirectResponse(f"/visits/{visit_id}", status_code=303)
+
+
+@api.delete(
+    "/recordings/{recording_id}",
+    name="delete_recording",
+    status_code=204,
+    tags=["recordings"],
+    responses={
+        404: {"description": messages.RECORDING_NOT_FOUND},
+        403: {"description": messages.CSRF_FAILED},
+    },
+)
+def delete_recording(
+    recording_id: uuid.UUID, principal: CsrfChecked, db: SessionDep, settings: SettingsDep
+) -> Response:
+    """Delete a recording with its analysis and every file of it (a running analysis stops)."""
+    _delete_recording(db, settings, get_recording(db, principal.clinic_id, recording_id))
+    return Response(status_code=204)
 
 
 # ---------------------------------------------------------------------- exports
@@ -132,7 +160,18 @@ def _sessions(db: Any, visit: Any) -> list[dict[str, Any]]:
 
 
 @router.get("/visits/{visit_id}/export.json", name="export_visit_json_page")
-@api.get("/visits/{visit_id}/export.json", name="export_visit_json", tags=["exports"])
+@api.get(
+    "/visits/{visit_id}/export.json",
+    name="export_visit_json",
+    tags=["exports"],
+    responses={
+        200: {
+            "description": "patient, visit, assessment, findings, program, session log and every "
+            "recording with its analysis and result.json",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 def export_json(
     visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> Response:
@@ -146,7 +185,13 @@ def export_json(
 
 
 @router.get("/visits/{visit_id}/export.csv", name="export_visit_csv_page")
-@api.get("/visits/{visit_id}/export.csv", name="export_visit_csv", tags=["exports"])
+@api.get(
+    "/visits/{visit_id}/export.csv",
+    name="export_visit_csv",
+    tags=["exports"],
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}},
+)
 def export_csv(
     visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> Response:
@@ -160,7 +205,13 @@ def export_csv(
 
 
 @router.get("/visits/{visit_id}/report.pdf", name="visit_report_pdf_page")
-@api.get("/visits/{visit_id}/report.pdf", name="visit_report_pdf", tags=["exports"])
+@api.get(
+    "/visits/{visit_id}/report.pdf",
+    name="visit_report_pdf",
+    tags=["exports"],
+    response_class=Response,
+    responses={200: PDF_RESPONSE},
+)
 def visit_report_pdf(
     request: Request, visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> Response:

@@ -10,8 +10,11 @@
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
   function fieldError(input) {
+    /* the message goes beside the field: in its label, else in its table cell or wrapper */
     var label = input.closest("label");
-    return label ? label.querySelector(".field-error") : null;
+    var el = label ? label.querySelector(".field-error") : null;
+    if (!el && input.parentElement) el = input.parentElement.querySelector(".field-error");
+    return el;
   }
   function showValidity(input) {
     var el = fieldError(input);

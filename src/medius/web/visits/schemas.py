@@ -26,6 +26,23 @@ class VisitUpdate(BaseModel):
     reason: str | None = Field(default=None, max_length=10000)
 
 
+class SessionEntry(BaseModel):
+    """One exercise session of a visit's program, as the patient reported it."""
+
+    session_date: date
+    completed: bool = True
+    pain_nprs: float | None = Field(default=None, ge=0, le=10)
+    rpe: float | None = Field(default=None, ge=0, le=10)
+    notes: str = Field(default="", max_length=2000)
+
+
+class SessionPublic(SessionEntry):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    visit_id: uuid.UUID
+    created_at: datetime
+
+
 class RecordingPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
@@ -52,6 +69,19 @@ class JobPublic(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     summary: dict[str, Any] | None
+
+
+class UploadAccepted(BaseModel):
+    """An accepted upload: the stored recording, its queued analysis job and the result page."""
+
+    recording: RecordingPublic
+    job: JobPublic
+    url: str = Field(description="the recording's result page (shows the live progress)")
+
+
+class RecordingWithJob(BaseModel):
+    recording: RecordingPublic
+    job: JobPublic | None
 
 
 class VisitPublic(BaseModel):

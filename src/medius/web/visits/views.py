@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,18 +18,10 @@ from medius.web.forms import parse_form
 from medius.web.media.views import available_tasks
 from medius.web.models import ProgramSession, Visit
 from medius.web.patients.service import get_patient
-from medius.web.visits.schemas import VisitCreate, VisitUpdate
+from medius.web.visits.schemas import SessionEntry, VisitCreate, VisitUpdate
 from medius.web.visits.service import create_visit, delete_visit, get_visit, update_visit
 
 router = APIRouter(include_in_schema=False)
-
-
-class SessionEntry(BaseModel):
-    session_date: date
-    completed: bool = True
-    pain_nprs: float | None = Field(default=None, ge=0, le=10)
-    rpe: float | None = Field(default=None, ge=0, le=10)
-    notes: str = Field(default="", max_length=2000)
 
 
 def session_log(db: Session, visit: Visit) -> Sequence[ProgramSession]:
