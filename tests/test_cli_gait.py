@@ -111,28 +111,105 @@ def test_static_trial_gives_the_knee_width(tmp_path):
 
 
 # ----------------------------------------------------------------------------- video keypoints, round trip
-def test_video_keypoints_from_behind_and_the_2d_3d_round_trip(tmp_path):
-    spec = GaitSpec(task="walk", duration_s=8.0, treadmill=True, pelvic_drop_deg=DROP, hip_adduction_deg=ADD,
+#: (task, treadmill, camera, seconds): walking and running filmed from behind on a treadmill, and
+#: walking over ground towards a camera in front (12 m away at the start, as docs/gait-events.md)
+ROUND_TRIPS = {
+    "walk-back": ("walk", True, CameraSpec(fps=30.0), 8.0),
+    "run-back": ("run", True, CameraSpec(fps=60.0), 6.0),
+    "walk-front": ("walk", False, CameraSpec(view="front", distance_m=12.0, fps=30.0), 6.0),
+}
+
+
+def _round_trip_video(tmp_path: Path, name: str) -> tuple[dict, object, object, object]:
+    task, treadmill, camera, duration = ROUND_TRIPS[name]
+    spec = GaitSpec(task=task, duration_s=duration, treadmill=treadmill, pelvic_drop_deg=DROP, hip_adduction_deg=ADD,
                     medial_markers=True)
     trial, truth = make_gait_trial(spec)
-    kp, video_truth = render_gait_video_keypoints(truth, camera=CameraSpec(fps=30.0))
+    kp, video_truth = render_gait_video_keypoints(truth, camera=camera)
     write_gait_keypoints(kp, tmp_path / "kp", truth=truth, video=video_truth)
-    code, vid, err = _analyze(str(tmp_path / "kp" / "gait.trc"), "--task", "walk", "--out", str(tmp_path / "v"))
+    return {"task": task, "trial": trial, "kp_path": tmp_path / "kp" / "gait.trc"}, truth, video_truth, kp
+
+
+@pytest.mark.parametrize("name", list(ROUND_TRIPS))
+def test_video_keypoints_and_the_2d_3d_round_trip(tmp_path, name):
+    """Walking and running from behind, walking from the front: the same movement as video keypoints
+    and as a C3D gives the same stance peaks within the projection error of the camera."""
+    case, truth, video_truth, _ = _round_trip_video(tmp_path, name)
+    task = case["task"]
+    code, vid, err = _analyze(str(case["kp_path"]), "--task", task, "--out", str(tmp_path / "v"))
     assert code == 0, err
-    assert vid["quality"]["view"] == "back" and vid["quality"]["left_right"]["facing"] == "away"
-    c3d = write_gait_c3d(trial, tmp_path / "trial.c3d", truth)
-    code, lab, err = _analyze(str(c3d), "--task", "walk", "--out", str(tmp_path / "l"))
+    front = ROUND_TRIPS[name][2].view == "front"
+    assert vid["quality"]["view"] == ("frontal" if front else "back")
+    assert vid["quality"]["left_right"]["facing"] == ("camera" if front else "away")
+    assert vid["gait"]["cadence_steps_per_min"] == pytest.approx(truth.info["cadence_steps_per_min"], abs=1.0)
+    assert min(vid["gait"]["n_stances"].values()) >= 4
+    c3d = write_gait_c3d(case["trial"], tmp_path / "trial.c3d", truth)
+    code, lab, err = _analyze(str(c3d), "--task", task, "--out", str(tmp_path / "l"))
     assert code == 0, err
     bound = video_truth.to_json()["projection_error"]
-    # the stance peaks agree within the projection error of this camera (computed by the generator:
-    # 2D minus 3D peak, largest over the stances) plus 0.3° for the video's event timing
+    # ``bound`` is computed by the generator from the true events: per stance, the 2D peak (what
+    # this camera sees) minus the 3D peak, the largest over the stances. A side's mean difference
+    # cannot exceed it unless the video's own events move the stance windows; no allowance is added
+    # for that: measured, the mean differences stay 0.06-0.28° inside the bound (walk-back, run-back, walk-front).
     for side in ("left", "right"):
         for metric in ("pelvic_drop_deg", "hip_adduction_deg"):
             v = vid["summary"][side][metric]["mean"]
             lab3d = lab["summary"][side][metric]["mean"]
-            assert abs(v - lab3d) <= bound[metric] + 0.3, (side, metric, v, lab3d, bound[metric])
-        # and left/right are not swapped on the way (the video is filmed from behind)
-        assert vid["summary"][side]["pelvic_drop_deg"]["mean"] == pytest.approx(DROP[side], abs=bound["pelvic_drop_deg"] + 0.3)
+            assert abs(v - lab3d) <= bound[metric], (side, metric, v, lab3d, bound[metric])
+        # and left/right are not swapped on the way (from behind or from the front)
+        assert vid["summary"][side]["pelvic_drop_deg"]["mean"] == pytest.approx(DROP[side], abs=bound["pelvic_drop_deg"])
+
+
+def _trc_of(kp, path: Path) -> Path:
+    from medius.io.keypoint_files import write_trc
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_trc(kp, path)
+
+
+def test_mirrored_walking_video_swaps_the_left_and_right_metrics(tmp_path):
+    """The mirror image of a walk from behind is a walk whose right side does what the left did:
+    flip the image and let the labels follow the image (as a pose model would): every left metric
+    becomes the right one."""
+    from medius.io._sequence import LEFT_RIGHT_PAIRS
+
+    _, truth, video_truth, kp = _round_trip_video(tmp_path, "walk-back")
+    code, ref, err = _analyze(str(_trc_of(kp, tmp_path / "ref" / "gait.trc")), "--task", "walk", "--out", str(tmp_path / "r"))
+    assert code == 0, err
+    pos = kp.position.copy()
+    pos[..., 0] = kp.image_size[0] - pos[..., 0]
+    perm = list(range(pos.shape[1]))
+    for left, right in LEFT_RIGHT_PAIRS:
+        perm[left], perm[right] = right, left
+    mirrored = kp.replace(position=pos[:, perm], confidence=kp.confidence[:, perm])
+    code, mir, err = _analyze(str(_trc_of(mirrored, tmp_path / "mirror" / "gait.trc")), "--task", "walk",
+                              "--out", str(tmp_path / "m"))
+    assert code == 0, err
+    assert mir["quality"]["left_right"]["facing"] == "away" and mir["quality"]["left_right_swaps_corrected"] == 0
+    for side, other in (("left", "right"), ("right", "left")):
+        for metric in ("pelvic_drop_deg", "hip_adduction_deg", "trunk_lean_deg", "fppa_deg", "step_width_pct"):
+            assert mir["summary"][side][metric]["mean"] == pytest.approx(ref["summary"][other][metric]["mean"],
+                                                                         abs=0.02), (side, metric)
+        assert mir["trendelenburg"][side]["value"] == ref["trendelenburg"][other]["value"]
+    assert mir["summary"]["right"]["pelvic_drop_deg"]["mean"] == pytest.approx(DROP["left"], abs=0.5)
+
+
+def test_left_right_label_swaps_in_some_frames_are_corrected(tmp_path):
+    """A pose model that swaps the left and right labels in some frames (23 % here): the capture
+    check corrects them and the metrics are those of the clean clip."""
+    _, _, _, kp = _round_trip_video(tmp_path, "walk-back")
+    code, ref, err = _analyze(str(_trc_of(kp, tmp_path / "ref" / "gait.trc")), "--task", "walk", "--out", str(tmp_path / "r"))
+    assert code == 0, err
+    frames = np.r_[40:70, 150:175]
+    code, sw, err = _analyze(str(_trc_of(kp.swap_left_right(frames=frames), tmp_path / "swap" / "gait.trc")), "--task",
+                             "walk", "--out", str(tmp_path / "s"))
+    assert code == 0, err
+    assert sw["quality"]["left_right"]["whole_body_swaps"] == frames.size
+    check = next(c for c in sw["quality"]["checks"] if c["id"] == "left_right_labels")
+    assert check["passed"] and f"{frames.size} whole-body" in check["message"]
+    for side in ("left", "right"):
+        for metric in ("pelvic_drop_deg", "hip_adduction_deg"):
+            assert sw["summary"][side][metric]["mean"] == ref["summary"][side][metric]["mean"], (side, metric)
 
 
 # ----------------------------------------------------------------------------- real lab trial snapshot
@@ -277,6 +354,21 @@ def test_truncated_c3d(tmp_path, walk_c3d):
     code, _, err = _analyze(str(bad), "--task", "walk", "--out", str(tmp_path / "o"))
     assert code == 4 and "truncated.c3d" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_c3d_with_the_single_leg_squat_task(tmp_path, walk_c3d):
+    """``--task single-leg-squat`` on a marker trial runs the single-leg protocol on the frontal
+    projection of the joint centres; a walking trial has no squat repetitions: exit code 5 (cannot be
+    judged, docs/cli.md), one line saying why, and a report explaining it."""
+    path, _ = walk_c3d
+    code, res, err = _analyze(str(path), "--task", "single-leg-squat", "--out", str(tmp_path / "o"))
+    assert code == 5, err
+    assert len(err.strip().splitlines()) == 1
+    assert "trial.c3d" in err and "cannot be judged" in err and "no squat repetitions found" in err
+    assert res["status"] == "not_judgeable" and res["task"] == "single-leg-squat" and res["reps"] == []
+    assert res["input"]["kind"] == "c3d"
+    assert any("frontal projection" in w for w in res["quality"]["warnings"])
+    assert (tmp_path / "o" / "report.html").is_file()
 
 
 def test_standing_still_is_not_judgeable(tmp_path):

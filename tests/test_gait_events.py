@@ -212,6 +212,19 @@ def test_detect_events_markers_on_model(task: str, treadmill: bool) -> None:
             assert np.nanmax(np.abs(err)) <= 0.08
 
 
+@pytest.mark.parametrize("task", ["walk", "run"])
+def test_detect_events_markers_auto_is_zeni_for_walking_and_running(task: str) -> None:
+    """``method="auto"`` is Zeni for both tasks (what ``medius analyze`` runs and docs/gait-events.md
+    says): the same events as ``method="zeni"``; the foot-velocity method only on request."""
+    t, pts, _ = gait_model(rate_hz=100.0, treadmill=True)
+    m = model_markers(t, pts)
+    auto = detect_events_markers(m, task=task)
+    zeni = detect_events_markers(m, method="zeni", task=task)
+    assert auto.method == "zeni" and auto.events == zeni.events
+    assert auto.info["reference"].startswith("Zeni JA")
+    assert detect_events_markers(m, method="velocity", task=task).method == "velocity"
+
+
 def test_detect_events_markers_standing_still_is_not_judgeable() -> None:
     t = np.arange(0, 3, 0.01)
     pts = {

@@ -122,6 +122,29 @@ def test_c3d_round_trip_positions_time_events(tmp_path):
     assert entry["operation"] == "read_c3d" and entry["units"] == "mm" and entry["first_frame"] == 261
 
 
+def test_c3d_processing_subject_parameters(tmp_path):
+    """Vicon's PROCESSING group (mm; 0 = not set) becomes Markers3D.subject in metres, and back."""
+    path = _raw_c3d(tmp_path / "subject.c3d", ["LASI", "RASI"], np.ones((4, 2, 3)))
+    c3d = ezc3d.c3d(str(path))
+    for name, value in (("LKneeWidth", 101.5), ("RKneeWidth", 99.0), ("LAnkleWidth", 70.0),
+                        ("RAnkleWidth", 0.0), ("MarkerDiameter", 14.0), ("Bodymass", 72.5), ("Gender", "F")):
+        c3d.add_parameter("PROCESSING", name, [value] if not isinstance(value, str) else value)
+    c3d.write(str(path))
+    m = read_c3d(path)
+    assert m.subject == pytest.approx(
+        {"left_knee_width_m": 0.1015, "right_knee_width_m": 0.099, "left_ankle_width_m": 0.07,
+         "marker_diameter_m": 0.014, "body_mass_kg": 72.5}
+    )  # RAnkleWidth 0 (Vicon's "not set") and the text parameter are left out
+    assert m.log[-1]["subject_parameters"]["left_knee_width_m"] == pytest.approx(0.1015)
+    back = read_c3d(write_c3d(m, tmp_path / "again.c3d"))
+    assert back.subject == pytest.approx(m.subject)
+    assert read_c3d(write_c3d(_markers(), tmp_path / "none.c3d")).subject == {}
+    with pytest.raises(ValueError, match="unknown subject parameter 'knee'"):
+        Markers3D(np.zeros((2, 1, 3)), ("A",), [0.0, 0.01], 100.0, subject={"knee": 0.1})
+    with pytest.raises(ValueError, match="must be a positive number"):
+        Markers3D(np.zeros((2, 1, 3)), ("A",), [0.0, 0.01], 100.0, subject={"left_knee_width_m": -1})
+
+
 def test_c3d_event_minutes_are_added(tmp_path):
     m = _markers().replace(events=({"side": "right", "kind": "foot_strike", "time_s": 75.25},))
     back = read_c3d(write_c3d(m, tmp_path / "late.c3d"))

@@ -410,6 +410,37 @@ def test_yaml_naming_a_marker_the_c3d_lacks(tmp_path):
         compute_lab_angles(no_asis, ms)
 
 
+def test_resolve_can_skip_the_roles_a_static_calibration_brings(tmp_path):
+    pig = load_marker_set("plug-in-gait")
+    trial = make_trial(gait_angles(5), medial=False)
+    no_knee = trial.select([x for x in trial.labels if x not in ("LKNE", "RKNE")])
+    with pytest.raises(InvalidInputError, match=r"marker 'LKNE' \(role left_knee_lateral"):
+        pig.resolve(no_knee)
+    part = pig.resolve(no_knee, skip=("left_knee_lateral", "right_knee_lateral"))
+    assert not part.has("left_knee_lateral") and part.has("left_asis") and part.has("left_thigh")
+    # skipped roles are neither checked nor kept; the others are checked as usual
+    with pytest.raises(InvalidInputError, match=r"marker 'RASI'"):
+        pig.resolve(no_knee.select([x for x in no_knee.labels if x != "RASI"]), skip=("left_knee_lateral",
+                                                                                     "right_knee_lateral"))
+
+
+def test_marker_set_yaml_subject_parameters(tmp_path):
+    base = (Path(__file__).resolve().parents[1] / "src/medius/kinematics/markersets/plug_in_gait.yaml").read_text()
+    path = tmp_path / "subject.yaml"
+    path.write_text(base + "subject_parameters:\n  left_knee_width_mm: 95.5\n  marker_diameter_mm: 14\n"
+                    "  right_ankle_width_mm: null\n", encoding="utf-8")
+    ms = load_marker_set(path)
+    assert dict(ms.subject) == pytest.approx({"left_knee_width_m": 0.0955, "marker_diameter_m": 0.014})
+    assert dict(ms.resolve(make_trial(gait_angles(5))).subject) == dict(ms.subject)  # kept by resolve
+    assert dict(load_marker_set("plug-in-gait").subject) == {}
+    for text, match in (("subject_parameters: 95\n", "must be a mapping"),
+                        ("subject_parameters:\n  knee_width_mm: 95\n", "unknown key 'knee_width_mm'"),
+                        ("subject_parameters:\n  left_knee_width_mm: true\n", "a number of millimetres")):
+        path.write_text(base + text, encoding="utf-8")
+        with pytest.raises(InvalidInputError, match=match):
+            load_marker_set(path)
+
+
 # ----------------------------------------------------------------------------- cluster calibration
 def _cluster_trials(noise_m: float = 0.0, n: int = 200):
     rng = np.random.default_rng(7)

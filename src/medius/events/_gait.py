@@ -10,14 +10,15 @@ Methods (``docs/gait-events.md`` gives the references and the measured accuracy)
 
 * :func:`detect_events_force_plates`: the vertical ground reaction force crosses a threshold
   (20 N by default); the foot closest to the centre of pressure gets the contact;
-* :func:`detect_events_zeni`: Zeni, Richards & Higginson (2008), walking: foot strike at the
-  maxima of the heel's forward position relative to the sacrum, foot off at the minima of the
-  toe's;
+* :func:`detect_events_zeni`: Zeni, Richards & Higginson (2008): foot strike at the maxima of
+  the heel's forward position relative to the sacrum, foot off at the minima of the toe's
+  (published for walking; used for running too, see :func:`detect_events_markers`);
 * :func:`detect_events_velocity`: the foot-velocity algorithm of O'Connor et al. (2007): foot
   strike at the trough, foot off at the peak of the vertical velocity of the foot centre
   (midpoint of heel and toe), one of each per stride;
-* :func:`detect_events_markers`: picks one of the two for a marker trial (Zeni for walking,
-  the foot-velocity algorithm for running) and says whether it looks like a treadmill;
+* :func:`detect_events_markers`: one of the two for a marker trial (by default Zeni, for walking
+  and running: the foot-velocity algorithm measured far worse, ``docs/gait-events.md``) and says
+  whether it looks like a treadmill;
 * :func:`detect_events_2d`: 2D keypoints filmed from behind or the front: the stride structure
   from where each foot moves like a planted foot (still over ground, at the belt's speed on a
   treadmill), the events at the sharp image-y accelerations of the heel and toe as they land
@@ -547,8 +548,9 @@ def detect_events_markers(
         treadmill).
     method
         ``"zeni"`` (:func:`detect_events_zeni`), ``"velocity"``
-        (:func:`detect_events_velocity`) or ``"auto"``: Zeni for ``task="walk"``, the
-        foot-velocity algorithm for ``task="run"``.
+        (:func:`detect_events_velocity`) or ``"auto"``: Zeni for walking and running (on the
+        synthetic running trials Zeni is within half a sample, the foot-velocity algorithm 4 to
+        16 samples late; docs/gait-events.md, "Measured accuracy"). ``medius analyze`` uses Zeni.
     task
         ``"walk"`` or ``"run"``.
     stride_time_s
@@ -584,7 +586,7 @@ def detect_events_markers(
     if t.size < 3:
         raise NotJudgeableError(f"the trial has {t.size} frames; gait events need a few strides", path=where)
     dt = float(np.median(np.diff(t)))
-    used = meth if meth != "auto" else ("zeni" if tsk == "walk" else "velocity")
+    used = meth if meth != "auto" else "zeni"
     notes = []
     speed = float("nan")
     treadmill = None

@@ -41,6 +41,7 @@ __all__ = [
     "LENGTH_UNITS_M",
     "Markers3D",
     "MARKER_SUFFIXES",
+    "SUBJECT_PARAMETERS",
     "read_c3d",
     "read_markers",
     "trc_units",
@@ -65,6 +66,36 @@ _C3D_OUTPUT_GROUPS: tuple[tuple[str, str], ...] = (
     ("POWERS", "POWER_UNITS"),
     ("SCALARS", "SCALAR_UNITS"),
 )
+
+
+#: subject parameters of a trial (``Markers3D.subject``): medius name -> the Vicon Plug-in Gait
+#: name of the C3D ``PROCESSING`` group (lengths in mm there, in metres in medius; mass in kg)
+SUBJECT_PARAMETERS: Mapping[str, str] = {
+    "left_knee_width_m": "LKneeWidth",
+    "right_knee_width_m": "RKneeWidth",
+    "left_ankle_width_m": "LAnkleWidth",
+    "right_ankle_width_m": "RAnkleWidth",
+    "marker_diameter_m": "MarkerDiameter",
+    "left_leg_length_m": "LLegLength",
+    "right_leg_length_m": "RLegLength",
+    "inter_asis_distance_m": "InterAsisDistance",
+    "height_m": "Height",
+    "body_mass_kg": "Bodymass",
+}
+
+
+def _check_subject(subject: Mapping[str, Any]) -> dict[str, float]:
+    out = {}
+    for key, value in dict(subject).items():
+        if key not in SUBJECT_PARAMETERS:
+            raise ValueError(
+                f"invalid Markers3D: unknown subject parameter {key!r}; known: {', '.join(SUBJECT_PARAMETERS)}"
+            )
+        v = float(value)
+        if not (math.isfinite(v) and v > 0):
+            raise ValueError(f"invalid Markers3D: subject parameter {key!r} must be a positive number, got {value!r}")
+        out[key] = v
+    return out
 
 
 def _normalise_event(ev: Mapping[str, Any]) -> dict[str, Any]:
@@ -114,6 +145,10 @@ class Markers3D:
         model outputs a C3D declares as such (``POINT:ANGLES``, ``FORCES``, ``MOMENTS``,
         ``POWERS``, ``SCALARS``), label -> ``(time, 3)`` array **in the file's units, never
         converted** (angles in degrees). Empty when the file does not declare them.
+    subject
+        subject parameters measured on the person (:data:`SUBJECT_PARAMETERS`: knee and ankle
+        widths, marker diameter, leg lengths, in **metres**; body mass in kg), e.g. the
+        Plug-in Gait values of a C3D's ``PROCESSING`` group. Empty when unknown.
     """
 
     position: np.ndarray
@@ -124,6 +159,7 @@ class Markers3D:
     source: str = "unknown"
     log: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     model_outputs: Mapping[str, np.ndarray] = field(default_factory=dict)
+    subject: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         pos = np.array(self.position, dtype=float)  # a copy: the container owns its array
@@ -156,6 +192,7 @@ class Markers3D:
         object.__setattr__(self, "events", events)
         object.__setattr__(self, "log", tuple(self.log))
         object.__setattr__(self, "model_outputs", outputs)
+        object.__setattr__(self, "subject", _check_subject(self.subject))
 
     # ------------------------------------------------------------------ access
     @property
@@ -352,6 +389,26 @@ def _c3d_events(params: Any) -> list[dict[str, Any]]:
     return events
 
 
+def _c3d_subject(params: Any) -> dict[str, float]:
+    """Vicon subject parameters of the ``PROCESSING`` group (mm, kg), in metres and kg.
+
+    A parameter that is absent, not a number, zero or negative (Vicon writes 0 for a parameter
+    that was never set) is left out.
+    """
+    if "PROCESSING" not in params:
+        return {}
+    out = {}
+    for key, name in SUBJECT_PARAMETERS.items():
+        value = _param(params, "PROCESSING", name)
+        try:
+            v = float(np.asarray(value, dtype=float).ravel()[0])
+        except (TypeError, ValueError, IndexError):
+            continue
+        if math.isfinite(v) and v > 0:
+            out[key] = v if key.endswith("_kg") else v / 1000.0
+    return out
+
+
 def _c3d_truncation(path: Path) -> tuple[int, int] | None:
     """``(announced, complete)`` frame counts if the file is shorter than its header says.
 
@@ -412,7 +469,10 @@ def read_c3d(path: str | Path) -> Markers3D:
         other label lower-cased with underscores), ``TIMES`` row 0 (minutes) x 60 + row 1
         (seconds) the time. Points listed in ``POINT:ANGLES``/``FORCES``/``MOMENTS``/
         ``POWERS``/``SCALARS`` are model outputs, not markers: they go to ``model_outputs``
-        unconverted. One log entry ``read_c3d``.
+        unconverted. Vicon's subject parameters in the ``PROCESSING`` group (``LKneeWidth``,
+        ``RKneeWidth``, ``LAnkleWidth``, ``RAnkleWidth``, ``MarkerDiameter``, leg lengths ...,
+        :data:`SUBJECT_PARAMETERS`; millimetres, as Vicon writes them; a 0 means "not set" and is
+        left out) go to ``subject`` in metres. One log entry ``read_c3d``.
 
     Raises
     ------
@@ -495,6 +555,7 @@ def read_c3d(path: str | Path) -> Markers3D:
     first_frame0 = int(header["first_frame"])  # ezc3d gives it 0-based (header value - 1)
     time_s = (first_frame0 + np.arange(n_frames)) / rate
     events = _c3d_events(params)
+    subject_params = _c3d_subject(params)
     m = Markers3D(
         position=xyz[:, marker_idx, :] * factor,
         labels=tuple(marker_names),
@@ -503,6 +564,7 @@ def read_c3d(path: str | Path) -> Markers3D:
         events=tuple(events),
         source=str(p),
         model_outputs=outputs,
+        subject=subject_params,
     )
     return m.with_log(
         "read_c3d",
@@ -519,6 +581,7 @@ def read_c3d(path: str | Path) -> Markers3D:
         subject_prefix_removed=subject,
         n_events=len(events),
         n_missing_points=int((~m.present()).sum()),
+        subject_parameters={k: round(v, 6) for k, v in subject_params.items()},
     )
 
 
@@ -533,7 +596,8 @@ def write_c3d(markers: Markers3D, path: str | Path) -> Path:
         gives back the same ``time_s`` for a uniformly sampled trial. NaN points are written
         as missing (residual -1). Events go to the ``EVENT`` group (``CONTEXTS`` ``Left``/
         ``Right``/``General``, ``LABELS`` ``Foot Strike``/``Foot Off``/the kind, ``TIMES``
-        minutes and seconds). ``model_outputs`` are not written.
+        minutes and seconds). ``subject`` goes to the ``PROCESSING`` group under the Vicon names
+        (:data:`SUBJECT_PARAMETERS`, in mm; kg for the mass). ``model_outputs`` are not written.
     path
         output file; must end in ``.c3d``.
 
@@ -569,6 +633,8 @@ def write_c3d(markers: Markers3D, path: str | Path) -> Path:
         context = ev["side"].capitalize() if ev["side"] else "General"
         label = names.get(ev["kind"], ev["kind"])
         c3d.add_event([minutes, ev["time_s"] - 60.0 * minutes], context=context, label=label)
+    for key, value in markers.subject.items():
+        c3d.add_parameter("PROCESSING", SUBJECT_PARAMETERS[key], [value if key.endswith("_kg") else value * 1000.0])
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         c3d.write(str(p))

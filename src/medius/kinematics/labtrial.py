@@ -4,22 +4,30 @@
 calibration trial) become a :class:`~medius.kinematics.angles3d.LabAngles`:
 
 1. the marker set is checked against the trial (:meth:`MarkerSet.resolve`: a marker it names that
-   the trial lacks is one clear error);
+   the trial lacks is one clear error), except, with a static trial, the roles whose markers the
+   set's static calibration carries from the static trial (a cluster-only moving trial): those
+   are checked after step 3;
 2. short gaps are filled (cubic, ``max_gap_s``) and the trajectories low-pass filtered
    (Butterworth, zero lag); a required marker still missing in more than ``max_missing_fraction``
    of the frames is refused, naming the marker and its longest gap;
 3. with a static trial: the static-calibration clusters of the marker set (``static_calibration``
    in its YAML) carry the static-only anatomical markers into the moving trial
-   (:func:`~medius.kinematics.markersets.calibrate_clusters`, Söderkvist & Wedin 1993); without
-   clusters, the medial knee / ankle markers of the static trial give the chord offsets
-   (:func:`~medius.kinematics.angles3d.measure_joint_offsets`). A static trial that does not match
-   the moving one (other marker labels, a pelvis width differing by more than
-   ``max_pelvis_width_difference_m``) is refused;
-4. :func:`~medius.kinematics.angles3d.compute_lab_angles` gives the ISB angles and joint centres.
+   (:func:`~medius.kinematics.markersets.calibrate_clusters`, Söderkvist & Wedin 1993); the
+   medial knee / ankle markers of the static trial give the chord offsets of the joints the
+   moving trial has no medial marker for
+   (:func:`~medius.kinematics.angles3d.measure_joint_offsets`); a static trial with nothing the
+   model needs (the moving trial has its own medial markers) checks the lateral–medial distances
+   and is recorded as not needed. A static trial that does not match the moving one (other marker
+   labels, a pelvis width differing by more than ``max_pelvis_width_difference_m``) is refused;
+4. joints still without a medial marker or a static offset: the chord with the subject's knee /
+   ankle width, ``(width + marker diameter) / 2`` as Plug-in Gait (widths from the C3D's
+   ``PROCESSING`` group, the marker set's ``subject_parameters`` or ``subject``);
+5. :func:`~medius.kinematics.angles3d.compute_lab_angles` gives the ISB angles and joint centres.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +44,10 @@ from medius.kinematics.angles3d import (
 from medius.kinematics.filtering3d import fill_gaps, lowpass_filter_3d
 from medius.kinematics.markersets import REQUIRED_ROLES, MarkerSet, calibrate_clusters, load_marker_set
 
-__all__ = ["prepare_lab_trial"]
+__all__ = ["PLUG_IN_GAIT_MARKER_DIAMETER_M", "prepare_lab_trial"]
+
+#: the marker diameter Plug-in Gait assumes when the subject's MarkerDiameter is not given (14 mm)
+PLUG_IN_GAIT_MARKER_DIAMETER_M = 0.014
 
 
 def _where(trial: Markers3D) -> Path | None:
@@ -59,13 +70,23 @@ def _longest_gap(missing: np.ndarray, t: np.ndarray) -> tuple[float, float]:
     return best * dt, float(t[best_start]) if t.size else 0.0
 
 
+def _posterior_of(trial: Markers3D, ms: MarkerSet) -> np.ndarray:
+    """Mid-PSIS (or the sacrum) of a trial, from the set's labels (no full resolve: a cluster-only
+    moving trial lacks the anatomical markers until the static calibration adds them)."""
+
+    def seen(role: str) -> bool:
+        label = ms.label(role)
+        return label is not None and trial.has(label) and bool(np.isfinite(trial.xyz(label)).all(axis=1).any())
+
+    if seen("left_psis") and seen("right_psis"):
+        return 0.5 * (ms.xyz(trial, "left_psis") + ms.xyz(trial, "right_psis"))
+    return ms.xyz(trial, "sacrum")
+
+
 def _with_hip_centres(trial: Markers3D, ms: MarkerSet) -> Markers3D:
-    r = ms.resolve(trial)
-    if r.has("left_psis") and r.has("right_psis"):
-        post = 0.5 * (r.xyz(trial, "left_psis") + r.xyz(trial, "right_psis"))
-    else:
-        post = r.xyz(trial, "sacrum")
-    left, right, _ = compute_hip_joint_centres(r.xyz(trial, "left_asis"), r.xyz(trial, "right_asis"), post)
+    left, right, _ = compute_hip_joint_centres(
+        ms.xyz(trial, "left_asis"), ms.xyz(trial, "right_asis"), _posterior_of(trial, ms)
+    )
     return trial.with_markers({"@left_hip_centre": left, "@right_hip_centre": right})
 
 
@@ -73,6 +94,53 @@ def _pelvis_width(trial: Markers3D, ms: MarkerSet) -> float:
     d = np.linalg.norm(ms.xyz(trial, "left_asis") - ms.xyz(trial, "right_asis"), axis=-1)
     d = d[np.isfinite(d)]
     return float(np.median(d)) if d.size else float("nan")
+
+
+def _check_missing(
+    trial: Markers3D, ms: MarkerSet, roles: tuple[str, ...], max_gap_s: float, limit: float, where: Path | None,
+    after: str = "",
+) -> dict[str, Any]:
+    """Refuse a required marker missing in more than ``limit`` of the frames; report the others."""
+    t = trial.time_s
+    report = {}
+    for role in roles:
+        label = ms.label(role)
+        if label is None or not trial.has(label):
+            continue
+        miss = ~np.isfinite(trial.xyz(label)).all(axis=1)
+        frac = float(miss.mean())
+        if frac > 0:
+            dur, start = _longest_gap(miss, t)
+            report[label] = {"fraction": round(frac, 4), "longest_gap_s": round(dur, 3), "at_s": round(start, 3)}
+            if frac > limit:
+                raise InvalidInputError(
+                    f"marker {label!r} ({role}) is missing in {100 * frac:.0f}% of the frames {after or 'after filling gaps'} "
+                    f"up to {max_gap_s:g} s (longest gap {dur:.2f} s from {start:.2f} s); at most "
+                    f"{100 * limit:.0f}% may be missing",
+                    path=where,
+                )
+    return report
+
+
+def _subject_offsets(
+    subject: dict[str, float], diameter_default_m: float
+) -> tuple[dict[str, dict[str, float | None]], dict[str, Any]]:
+    """Chord offsets (width + marker diameter) / 2 of the knees and ankles from subject widths."""
+    diameter = subject.get("marker_diameter_m")
+    offsets: dict[str, dict[str, float | None]] = {"knee": {}, "ankle": {}}
+    widths = {}
+    for joint in ("knee", "ankle"):
+        for side in ("left", "right"):
+            w = subject.get(f"{side}_{joint}_width_m")
+            widths[f"{side}_{joint}_width_m"] = w
+            offsets[joint][side] = None if w is None else 0.5 * (w + (diameter or diameter_default_m))
+    info = {
+        "widths_m": {k: v for k, v in widths.items() if v is not None},
+        "marker_diameter_m": diameter if diameter is not None else diameter_default_m,
+        "marker_diameter_from": "subject parameters" if diameter is not None else "assumed (Plug-in Gait default)",
+        "formula": "offset = (joint width + marker diameter) / 2 (Plug-in Gait chord)",
+    }
+    return offsets, info
 
 
 def prepare_lab_trial(
@@ -84,8 +152,10 @@ def prepare_lab_trial(
     cutoff_hz: float = 6.0,
     max_missing_fraction: float = 0.2,
     max_pelvis_width_difference_m: float = 0.02,
+    max_width_difference_m: float = 0.01,
     forward_axis: str = "auto",
     up_axis: str = "auto",
+    subject: Mapping[str, float] | None = None,
 ) -> tuple[LabAngles, dict[str, Any]]:
     """Fill, filter and calibrate a marker trial and compute its lab angles.
 
@@ -102,60 +172,82 @@ def prepare_lab_trial(
     cutoff_hz
         low-pass cut-off of the trajectories (4th-order zero-lag Butterworth).
     max_missing_fraction
-        a required marker missing (after gap filling) in more of the frames than this is refused.
+        a required marker missing (after gap filling, and after the static calibration for the
+        markers it reconstructs) in more of the frames than this is refused.
     max_pelvis_width_difference_m
         the static and moving trials' inter-ASIS distances must agree within this.
+    max_width_difference_m
+        a moving trial that carries its own medial markers and a static trial that has them too:
+        their lateral–medial distances (knee and ankle widths) differing by more than this gives
+        a warning (markers moved between the trials?).
     forward_axis, up_axis
         lab directions (``"auto"`` detects them), see
         :func:`~medius.kinematics.angles3d.compute_lab_axes`.
+    subject
+        subject parameters in metres (:data:`medius.io.markers.SUBJECT_PARAMETERS`: knee and ankle
+        widths, marker diameter); they override the marker set's ``subject_parameters``, which
+        override the trial's own (a C3D's ``PROCESSING`` group, ``Markers3D.subject``).
 
     Returns
     -------
     (LabAngles, dict)
-        the angles and joint centres, and what was done (gaps filled, calibration used, offsets).
+        the angles and joint centres, and what was done (gaps filled, calibration used, offsets,
+        ``warnings``).
+
+    Notes
+    -----
+    The knee (ankle) centre of each side comes from, in this order: the medial marker of the
+    moving trial (or one the static calibration reconstructed in it): the midpoint; else the
+    chord (:func:`~medius.kinematics.angles3d.compute_joint_centre_chord`) with the offset
+    measured on the static trial's medial markers (half the lateral–medial distance); else the
+    chord with the offset from the subject's knee (ankle) width, ``(width + marker diameter)/2``
+    as in Plug-in Gait, the marker diameter defaulting to Plug-in Gait's 14 mm (with a warning).
+    A knee centre none of these gives is refused, naming the ways out; an ankle falls back to the
+    lateral malleolus (used only by the frontal projection).
 
     Raises
     ------
     InvalidInputError
         a marker the set names is not in a trial; a required marker missing too often; a
-        static trial that does not match the moving one; a trial with no frames.
+        static trial that does not match the moving one; a knee centre that cannot be built;
+        a trial with no frames.
     """
     ms = marker_set if isinstance(marker_set, MarkerSet) else load_marker_set(marker_set)
     where = _where(moving)
     if moving.n_frames < 3:
         raise InvalidInputError(f"the trial has {moving.n_frames} frame(s) of marker data; need at least 3", path=where)
+    info: dict[str, Any] = {"marker_set": ms.name, "marker_set_source": ms.source}
+    warnings: list[str] = []
+    # a static calibration with clusters may bring anatomical markers the moving trial does not carry
+    # (a cluster-based set): those roles are checked after the calibration, not before
+    calibrating = static is not None and bool(ms.clusters)
+    carried = set(ms.static_only) if calibrating else set()
+    deferred = tuple(r for r, lab in ms.markers.items() if lab in carried and not moving.has(lab))
+    try:
+        resolved = ms.resolve(moving, skip=deferred)  # one clear error for a required marker the trial lacks
+    except InvalidInputError as exc:
+        missing = [lab for lab in ms.static_only if not moving.has(lab)]
+        if static is None and missing and any(f"{lab!r}" in exc.message for lab in missing):
+            raise InvalidInputError(
+                f"{exc.message}; marker set {ms.name!r} carries it from the static trial (static_calibration): "
+                "give the static trial of the session (--static STATIC.c3d)",
+                path=exc.path,
+            ) from None
+        raise
     # markers the model reads: the set's roles, plus the cluster markers of the static calibration
     needed = set(ms.markers.values()) | {x for v in ms.clusters.values() for x in v if not x.startswith("@")}
-    resolved = ms.resolve(moving)  # one clear error for a required marker the trial lacks
-    info: dict[str, Any] = {"marker_set": ms.name, "marker_set_source": ms.source}
 
     filled = fill_gaps(moving, max_gap_s=max_gap_s)
-    t = filled.time_s
-    missing_report = {}
-    for role in REQUIRED_ROLES:
-        label = resolved.label(role)
-        if label is None:
-            continue
-        miss = ~np.isfinite(filled.xyz(label)).all(axis=1)
-        frac = float(miss.mean())
-        if frac > 0:
-            dur, start = _longest_gap(miss, t)
-            missing_report[label] = {"fraction": round(frac, 4), "longest_gap_s": round(dur, 3), "at_s": round(start, 3)}
-            if frac > max_missing_fraction:
-                raise InvalidInputError(
-                    f"marker {label!r} ({role}) is missing in {100 * frac:.0f}% of the frames after filling gaps "
-                    f"up to {max_gap_s:g} s (longest gap {dur:.2f} s from {start:.2f} s); at most "
-                    f"{100 * max_missing_fraction:.0f}% may be missing",
-                    path=where,
-                )
-    info["missing_after_gap_fill"] = missing_report
+    info["missing_after_gap_fill"] = _check_missing(
+        filled, resolved, REQUIRED_ROLES, max_gap_s, max_missing_fraction, where
+    )
     info["gap_fill"] = {"max_gap_s": max_gap_s, "method": "cubic"}
     keep = [x for x in filled.labels if x in needed]
     filtered = lowpass_filter_3d(filled.select(keep), cutoff_hz=min(cutoff_hz, 0.4 * filled.rate_hz))
     info["filter"] = {"cutoff_hz": min(cutoff_hz, 0.4 * filled.rate_hz), "order": 4, "type": "Butterworth, zero lag"}
 
-    kwargs: dict[str, Any] = {}
-    model_set = ms
+    static_offsets: dict[str, float] = {}
+    calibration: dict[str, Any] | None = None
     if static is not None:
         swhere = _where(static)
         try:
@@ -172,7 +264,7 @@ def prepare_lab_trial(
                 f"{1000 * max_pelvis_width_difference_m:.0f} mm apart: another person or relabelled markers?)",
                 path=swhere,
             )
-        if ms.clusters:
+        if calibrating:
             anat = {seg: list(v) for seg, v in ms.anatomical.items()}
             needs_hjc = any(x.startswith("@") for v in ms.clusters.values() for x in v)
             s_in = _with_hip_centres(static, ms) if needs_hjc else static
@@ -183,49 +275,105 @@ def prepare_lab_trial(
                 raise InvalidInputError(f"static calibration failed: {exc.message}", path=swhere) from None
             drop = [x for x in calibrated.labels if x.startswith("@")]
             filtered = calibrated.select([x for x in calibrated.labels if x not in drop])
-            info["static_calibration"] = {
+            calibration = {
                 "method": "cluster calibration (Söderkvist & Wedin 1993)",
                 "clusters": {k: list(v) for k, v in ms.clusters.items()},
                 "anatomical": anat,
+                "roles_from_the_static_trial": list(deferred),
                 "log": calibrated.log[-1] if calibrated.log else None,
             }
-        else:
-            offsets = measure_joint_offsets(static, ms)
-            knee = {s: offsets.get(f"{s}_knee") for s in ("left", "right")}
-            ankle = {s: offsets.get(f"{s}_ankle") for s in ("left", "right")}
-            if all(v is not None for v in knee.values()) and not filtered.has(str(ms.label("left_knee_medial"))):
-                kwargs["knee_centre"] = "chord"
-                kwargs["knee_offset_m"] = knee
-            if all(v is not None for v in ankle.values()) and not filtered.has(str(ms.label("left_ankle_medial"))):
-                kwargs["ankle_centre"] = "chord"
-                kwargs["ankle_offset_m"] = ankle
-            if not kwargs:
-                raise InvalidInputError(
-                    "the static trial gives nothing the model can use: the marker set has no static_calibration "
-                    "clusters and the static trial has no medial knee/ankle markers mapped by the set",
-                    path=swhere,
-                )
-            model_set = MarkerSet(
-                ms.name,
-                {k: v for k, v in ms.markers.items() if not k.endswith("_medial")},
-                ms.description,
-                ms.source,
+            # the required markers the calibration reconstructed: present often enough?
+            info["missing_after_calibration"] = _check_missing(
+                filtered, ms, tuple(r for r in REQUIRED_ROLES if r in deferred), max_gap_s, max_missing_fraction,
+                where, after="after the static calibration (cluster markers missing), with gaps filled",
             )
-            info["static_calibration"] = {
-                "method": "chord offsets measured on the static trial (half the lateral–medial marker distance)",
-                "offsets_m": {k: round(v, 4) for k, v in offsets.items()},
-            }
-    if static is None:
-        r = model_set.resolve(filtered)
+        static_offsets = measure_joint_offsets(static, ms.resolve(static))
+
+    # the model's marker set against the (calibrated) moving trial: every required role now
+    model_set = ms.resolve(filtered)
+    params = dict(moving.subject)
+    params.update(ms.subject)
+    params.update(subject or {})
+    width_offsets, width_info = _subject_offsets(params, PLUG_IN_GAIT_MARKER_DIAMETER_M)
+    centres: dict[str, dict[str, Any]] = {}
+    offsets: dict[str, dict[str, float | None]] = {"knee": {}, "ankle": {}}
+    for joint in ("knee", "ankle"):
         for side in ("left", "right"):
-            if not r.has(f"{side}_knee_medial"):
-                raise InvalidInputError(
-                    f"the knee centres need the knee width: this trial has no medial {side} knee marker "
-                    f"(marker set {ms.name!r}); give the static trial of the session (--static STATIC.c3d) with "
-                    "a marker set that maps its medial knee and ankle markers (docs/lab-kinematics.md, "
-                    "'Marker-set YAML' and 'Cluster calibration')",
-                    path=where,
+            key = f"{side}_{joint}"
+            if model_set.has(f"{side}_{joint}_medial"):
+                src = "medial marker (static calibration)" if model_set.label(f"{side}_{joint}_medial") in carried \
+                    else "medial marker (moving trial)"
+                offsets[joint][side] = None
+            elif key in static_offsets:
+                src, offsets[joint][side] = "chord, offset from the static trial's medial marker", static_offsets[key]
+            elif width_offsets[joint][side] is not None:
+                src, offsets[joint][side] = f"chord, offset from the {joint} width", width_offsets[joint][side]
+            else:
+                src, offsets[joint][side] = "none", None
+            centres[key] = {"from": src, "offset_m": None if offsets[joint][side] is None else round(offsets[joint][side], 5)}
+    for side in ("left", "right"):
+        if centres[f"{side}_knee"]["from"] == "none" or (
+            centres[f"{side}_knee"]["from"].startswith("chord") and not model_set.has(f"{side}_thigh")
+        ):
+            wand = "" if model_set.has(f"{side}_thigh") or centres[f"{side}_knee"]["from"] == "none" else (
+                f" (the chord also needs the {side} thigh marker, role {side}_thigh)"
+            )
+            raise InvalidInputError(
+                f"the knee centres need the knee width: this trial has no medial {side} knee marker "
+                f"(marker set {ms.name!r}){wand}; give the static trial of the session (--static STATIC.c3d) with "
+                "medial knee and ankle markers mapped by the marker set, or the knee widths "
+                "(subject_parameters in a marker-set YAML, or the C3D's PROCESSING LKneeWidth/RKneeWidth) "
+                "(docs/lab-kinematics.md, 'Knee and ankle widths', 'Marker-set YAML', 'Cluster calibration')",
+                path=where,
+            )
+    used_widths = any(c["from"].startswith("chord, offset from the") and "width" in c["from"] for c in centres.values())
+    if used_widths:
+        info["subject_widths"] = width_info
+        if width_info["marker_diameter_from"].startswith("assumed"):
+            warnings.append(
+                f"Knee/ankle centres from the joint widths with an assumed marker diameter of "
+                f"{1000 * PLUG_IN_GAIT_MARKER_DIAMETER_M:g} mm (Plug-in Gait's default): give marker_diameter_mm "
+                "in the marker set's subject_parameters if the markers differ."
+            )
+    if static is not None:
+        if calibration is None:
+            calibration = {
+                "method": "chord offsets measured on the static trial (half the lateral–medial marker distance)",
+                "offsets_m": {k: round(v, 4) for k, v in static_offsets.items()},
+            }
+        used = [k for k, c in centres.items() if "static" in c["from"]]
+        calibration["used_for"] = used
+        if not used and static_offsets:
+            # the moving trial carries its own medial markers: the static trial checks them
+            moving_offsets = measure_joint_offsets(filtered, model_set)
+            check = {
+                k: round(1000 * 2 * (moving_offsets[k] - v), 1) for k, v in static_offsets.items() if k in moving_offsets
+            }
+            calibration["method"] = (
+                "not needed: the moving trial has its own medial knee and ankle markers; the static trial's "
+                "lateral–medial marker distances are compared with the moving trial's"
+            )
+            calibration["width_difference_mm"] = check
+            big = {k: v for k, v in check.items() if abs(v) > 1000 * max_width_difference_m}
+            if big:
+                warnings.append(
+                    "Static and moving trials: the lateral–medial marker distance differs by "
+                    + ", ".join(f"{v:+.0f} mm ({k.replace('_', ' ')})" for k, v in big.items())
+                    + f" (more than {1000 * max_width_difference_m:g} mm): were the medial markers moved?"
                 )
+        elif not used:
+            calibration["method"] = (
+                "not used: the static trial has no medial knee/ankle markers mapped by the marker set, and the set "
+                "has no static_calibration clusters"
+            )
+            warnings.append(
+                "The static trial was not used: it has no medial knee/ankle markers mapped by the marker set and the "
+                "set has no static_calibration clusters (docs/lab-kinematics.md, 'Cluster calibration')."
+            )
+        info["static_calibration"] = calibration
+    kwargs: dict[str, Any] = {"knee_offset_m": offsets["knee"], "ankle_offset_m": offsets["ankle"]}
     angles = compute_lab_angles(filtered, model_set, forward_axis=forward_axis, up_axis=up_axis, **kwargs)
+    info["joint_centres"] = centres
     info["model"] = dict(angles.info)
+    info["warnings"] = warnings
     return angles, info

@@ -44,6 +44,7 @@ __all__ = [
     "OPTIONAL_ROLES",
     "REQUIRED_ROLES",
     "ROLES",
+    "SUBJECT_YAML_KEYS",
     "MarkerSet",
     "calibrate_clusters",
     "fit_rigid_transform",
@@ -98,6 +99,18 @@ OPTIONAL_ROLES: tuple[str, ...] = tuple(r for r in ROLES if r not in REQUIRED_RO
 
 _POSTERIOR = ("left_psis", "right_psis")
 
+#: subject parameters a marker-set YAML may give under ``subject_parameters`` (millimetres), and
+#: the :attr:`MarkerSet.subject` key (metres, as :data:`medius.io.markers.SUBJECT_PARAMETERS`)
+SUBJECT_YAML_KEYS: Mapping[str, str] = MappingProxyType(
+    {
+        "left_knee_width_mm": "left_knee_width_m",
+        "right_knee_width_mm": "right_knee_width_m",
+        "left_ankle_width_mm": "left_ankle_width_m",
+        "right_ankle_width_mm": "right_ankle_width_m",
+        "marker_diameter_mm": "marker_diameter_m",
+    }
+)
+
 #: names of the marker sets shipped with medius (``load_marker_set(name)``)
 BUILTIN_MARKER_SETS: Mapping[str, str] = MappingProxyType({"plug-in-gait": "plug_in_gait.yaml"})
 
@@ -138,6 +151,9 @@ class MarkerSet:
         / ``@right_hip_centre``), and segment -> anatomical markers present only in the static
         trial, carried into the moving trial by :func:`calibrate_clusters`. Empty when the set
         has no static calibration.
+    subject
+        subject parameters from the YAML's ``subject_parameters`` (knee and ankle widths, marker
+        diameter; :data:`SUBJECT_YAML_KEYS`), in metres. Empty when the YAML gives none.
     """
 
     name: str
@@ -147,6 +163,7 @@ class MarkerSet:
     dropped: Mapping[str, str] = field(default_factory=dict)
     clusters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     anatomical: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    subject: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = [r for r in self.markers if r not in ROLES]
@@ -158,6 +175,12 @@ class MarkerSet:
         object.__setattr__(
             self, "anatomical", MappingProxyType({k: tuple(v) for k, v in self.anatomical.items()})
         )
+        object.__setattr__(self, "subject", MappingProxyType({k: float(v) for k, v in self.subject.items()}))
+
+    @property
+    def static_only(self) -> tuple[str, ...]:
+        """The anatomical markers the static calibration carries into the moving trial."""
+        return tuple(dict.fromkeys(x for v in self.anatomical.values() for x in v))
 
     def label(self, role: str) -> str | None:
         """The marker label of a role, or None if the set does not use it."""
@@ -175,13 +198,16 @@ class MarkerSet:
             raise KeyError(f"marker set {self.name!r} has no marker for role {role!r}")
         return trial.xyz(label)
 
-    def resolve(self, trial: Markers3D) -> MarkerSet:
+    def resolve(self, trial: Markers3D, *, skip: Sequence[str] = ()) -> MarkerSet:
         """Check the set against a trial and drop the optional roles the trial lacks.
 
         Parameters
         ----------
         trial
             the marker trajectories.
+        skip
+            roles not checked now and left out of the copy (the roles whose markers a static
+            calibration will add to the trial: check them again afterwards).
 
         Returns
         -------
@@ -213,6 +239,7 @@ class MarkerSet:
                 path=where,
             )
 
+        skipped = set(skip)
         missing_roles = [r for r in REQUIRED_ROLES if r not in self.markers]
         if missing_roles:
             raise InvalidInputError(
@@ -222,6 +249,8 @@ class MarkerSet:
         kept: dict[str, str] = {}
         dropped: dict[str, str] = dict(self.dropped)
         for role, label in self.markers.items():
+            if role in skipped:
+                continue
             if role in REQUIRED_ROLES:
                 if not ok(label):
                     raise fail(role, label)
@@ -239,7 +268,9 @@ class MarkerSet:
                 f"marker set {self.name!r} needs both PSIS markers (left_psis, right_psis) or the sacrum",
                 path=None if self.source == "built-in" else self.source,
             )
-        return MarkerSet(self.name, kept, self.description, self.source, dropped, self.clusters, self.anatomical)
+        return MarkerSet(
+            self.name, kept, self.description, self.source, dropped, self.clusters, self.anatomical, self.subject
+        )
 
 
 #: virtual markers a static-calibration cluster may use (computed in both trials before the fit)
@@ -254,7 +285,7 @@ def _parse_marker_set(doc: Any, path: Path | None, source: str) -> MarkerSet:
 
     if not isinstance(doc, dict):
         raise bad("the file must be a mapping with 'name' and 'markers'")
-    allowed_top = ("name", "description", "markers", "static_calibration")
+    allowed_top = ("name", "description", "markers", "static_calibration", "subject_parameters")
     unknown_top = [k for k in doc if k not in allowed_top]
     if unknown_top:
         raise bad(f"unknown key(s) {', '.join(map(repr, unknown_top))}; allowed: {', '.join(map(repr, allowed_top))}")
@@ -309,8 +340,26 @@ def _parse_marker_set(doc: Any, path: Path | None, source: str) -> MarkerSet:
         orphan = [seg for seg in anatomical if seg not in clusters]
         if orphan:
             raise bad(f"static_calibration.anatomical: segment(s) {', '.join(orphan)} have no cluster")
+    subject: dict[str, float] = {}
+    sp = doc.get("subject_parameters")
+    if sp is not None:
+        if not isinstance(sp, dict):
+            raise bad("'subject_parameters' must be a mapping, e.g. {left_knee_width_mm: 95, marker_diameter_mm: 14}")
+        for key, value in sp.items():
+            if key not in SUBJECT_YAML_KEYS:
+                close = difflib.get_close_matches(str(key), list(SUBJECT_YAML_KEYS), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise bad(
+                    f"subject_parameters: unknown key {key!r}{hint}; allowed: {', '.join(SUBJECT_YAML_KEYS)}"
+                )
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not (0 < float(value) < 1000):
+                raise bad(f"subject_parameters.{key} must be a number of millimetres (0 < value < 1000), got {value!r}")
+            subject[SUBJECT_YAML_KEYS[key]] = float(value) / 1000.0
     return MarkerSet(
-        name=name, markers=mapped, description=desc.strip(), source=source, clusters=clusters, anatomical=anatomical
+        name=name, markers=mapped, description=desc.strip(), source=source, clusters=clusters, anatomical=anatomical,
+        subject=subject,
     )
 
 

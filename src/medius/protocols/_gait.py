@@ -429,8 +429,9 @@ def evaluate_trendelenburg(summary: Mapping[str, Any], task: str) -> dict[str, A
     """The per-side Trendelenburg-pattern flag: the registry's rule on the mid-stance pelvic drop.
 
     The rule is the registry's ``cutoff`` entry for ``pelvic_drop_midstance_deg`` in this task: a
-    side is flagged when the median... mean pelvic drop at mid-stance of its stances is at or above
-    the cut-off. Returns per side ``flag`` (``True``/``False``/``None`` when not measurable),
+    side is flagged when the **mean** pelvic drop at mid-stance over its complete stances (the
+    ``mean`` of ``summary[side]["pelvic_drop_deg"]["at_mid_stance"]``, :func:`summarize_stances`)
+    is at or above the cut-off. Returns per side ``flag`` (``True``/``False``/``None`` when not measurable),
     ``value``, and the rule with its source and status.
     """
     reg = load_registry()
@@ -680,7 +681,9 @@ def analyze_gait_lab(
     task
         ``"walk"`` or ``"run"``.
     checks, warnings, parameters
-        what the caller checked and decided, carried into the result.
+        what the caller checked and decided, carried into the result; the warnings of the lab
+        model (``parameters["lab_model"]["warnings"]``, from
+        :func:`~medius.kinematics.labtrial.prepare_lab_trial`) are added to ``warnings``.
 
     Returns
     -------
@@ -718,11 +721,12 @@ def analyze_gait_lab(
             "fppa_deg": "frontal projection",
         }
     all_series = {**series, **{f"frontal_2d:{k}": v for k, v in frontal.items()}}
+    lab_warnings = list((dict(parameters or {}).get("lab_model") or {}).get("warnings") or [])
     return _finish(
         task,
         list(checks or []),
         "lab",
-        list(warnings),
+        [*warnings, *(w for w in lab_warnings if w not in warnings)],
         notes,
         rows,
         list(events),
