@@ -50,10 +50,7 @@ def run_c3d(tmp_path_factory):
 
 @pytest.mark.parametrize(("sex", "hip_id"), [(None, "hip_adduction.running.pfp.noehren2013"),
                                              ("female", "hip_adduction.running.pfp.noehren2013"),
-                                             pytest.param("male", "hip_adduction.running.no_reference", marks=pytest.mark.xfail(
-                                                 strict=True, reason="interpret_summary picks no_reference entries without "
-                                                 "the person's sex (src/medius/protocols/_interpret.py), so a man is shown "
-                                                 "the female-only Noehren 2013 entry"))])
+                                             ("male", "hip_adduction.running.no_reference")])
 def test_a_running_trial_is_compared_with_the_running_studies(tmp_path, run_c3d, sex, hip_id):
     args = ["analyze", str(run_c3d), "--task", "run", "--out", str(tmp_path / "o"), "--no-video", "--json", "--force"]
     res = runner.invoke(app, args + (["--sex", sex] if sex else []))

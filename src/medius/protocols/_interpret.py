@@ -87,7 +87,7 @@ def interpret_summary(
                 # without the person's sex, prefer references valid for everyone, then one per sex
                 refs = sorted(refs, key=lambda r: r.sex != "any")
             if not refs:
-                none = reg.references_for(m, task, kind="no_reference")
+                none = reg.references_for(m, task, sex=sex, kind="no_reference")
                 reason = none[0].reason if none else "no sourced reference range in the registry"
                 out.append(
                     {

@@ -852,10 +852,13 @@ def plot_stance_values(result: Mapping[str, Any], path: str | Path) -> Path:
                 centres = {"metrics": x - 0.2, "frontal_2d": x + 0.2} if paired else {"metrics": x - 0.1}
                 if paired:
                     any_2d = True
+                    xs_, ys_ = [], []
                     for j, (a, b) in enumerate(zip(per_block["metrics"], per_block["frontal_2d"], strict=True)):
                         if a is not None and b is not None:
-                            ax.plot([centres["metrics"] + jitter[j], centres["frontal_2d"] + jitter[j]], [a, b],
-                                    color=colour, lw=0.5, alpha=0.45, zorder=2)
+                            xs_ += [centres["metrics"] + jitter[j], centres["frontal_2d"] + jitter[j], np.nan]
+                            ys_ += [a, b, np.nan]
+                    if xs_:
+                        ax.plot(xs_, ys_, color=colour, lw=0.5, alpha=0.45, zorder=2)
                 for b in blocks:
                     vals = per_block[b]
                     xs = [centres[b] + jitter[j] for j, v in enumerate(vals) if v is not None]
@@ -957,21 +960,36 @@ def plot_stance_timeline(result: Mapping[str, Any], series: Mapping[str, Any], p
                 key = f"{metric}_{side}"
                 if key in arrays:
                     ax.plot(t, arrays[key], color=SIDE_COLOURS_HEX[side], lw=0.7, alpha=0.3, zorder=1)
+            for side in SIDES:
+                lower = side == "left"
+                own = [st for st in stances if st["side"] == side]
+                spans = [(float(st["foot_strike_s"]), float(st["foot_off_s"]) - float(st["foot_strike_s"])) for st in own]
+                if spans:
+                    ax.broken_barh(spans, (0.0 if lower else 0.5, 0.5), transform=ax.get_xaxis_transform(),
+                                   color=SIDE_COLOURS_HEX[side], alpha=0.09, lw=0, zorder=0)
+                key = f"{metric}_{side}"
+                if key not in arrays or not own:
+                    continue
+                inside = np.zeros(t.size, dtype=bool)
+                mids = []
+                for st in own:
+                    a, b = float(st["foot_strike_s"]), float(st["foot_off_s"])
+                    inside |= (t >= a - 1e-9) & (t <= b + 1e-9)
+                    i_mid = _nearest_index(t, st.get("mid_stance_s"))
+                    if i_mid is not None and np.isfinite(arrays[key][i_mid]):
+                        mids.append(i_mid)
+                # one line per side: NaN outside its stances (and between two stances) breaks it
+                y = np.where(inside, arrays[key], np.nan)
+                starts = np.flatnonzero(np.diff(inside.astype(int)) == 1) + 1
+                y[starts[starts > 0] - 1] = np.nan
+                ax.plot(t, y, color=SIDE_COLOURS_HEX[side], lw=1.6, zorder=2)
+                if mids:
+                    ax.plot(t[mids], arrays[key][mids], marker="o", ms=3.8, mfc=SIDE_COLOURS_HEX[side],
+                            mec="black", mew=0.6, ls="none", zorder=3)
             for st, label in zip(stances, labels, strict=True):
                 side = st["side"]
-                a, b = float(st["foot_strike_s"]), float(st["foot_off_s"])
+                a = float(st["foot_strike_s"])
                 lower = side == "left"
-                ax.axvspan(a, b, ymin=0.0 if lower else 0.5, ymax=0.5 if lower else 1.0,
-                           color=SIDE_COLOURS_HEX[side], alpha=0.09, lw=0, zorder=0)
-                key = f"{metric}_{side}"
-                if key not in arrays:
-                    continue
-                inside = (t >= a - 1e-9) & (t <= b + 1e-9)
-                ax.plot(t[inside], arrays[key][inside], color=SIDE_COLOURS_HEX[side], lw=1.6, zorder=2)
-                i_mid = _nearest_index(t, st.get("mid_stance_s"))
-                if i_mid is not None and np.isfinite(arrays[key][i_mid]):
-                    ax.plot([t[i_mid]], [arrays[key][i_mid]], marker="o", ms=3.8, mfc=SIDE_COLOURS_HEX[side],
-                            mec="black", mew=0.6, ls="none", zorder=3)
                 if ax is axes[0]:
                     ax.annotate(label, xy=(a, 1.0 if not lower else 0.0), xycoords=ax.get_xaxis_transform(),
                                 xytext=(2, -2 if not lower else 2), textcoords="offset points", ha="left",
