@@ -961,8 +961,13 @@ class FrameCache:
     def n_frames(self) -> int:
         return len(self._index)
 
-    def add(self, frame: Frame) -> None:
-        """Append one decoded frame (any size; it is resized to the copy's size)."""
+    def add(self, frame: Frame) -> np.ndarray:
+        """Append one decoded frame (any size; it is resized to the copy's size).
+
+        Returns the image as it goes into the copy (the copy's size, before encoding), for
+        work that wants the frames at that size while they go by (the face scan of the
+        annotated video).
+        """
         if self._closed:
             raise ValueError(f"{self.path}: FrameCache is closed")
         img = frame.image
@@ -982,6 +987,7 @@ class FrameCache:
         self._writer.write(img, frame.time_s)
         self._index.append(int(frame.index))
         self._time.append(float(frame.time_s))
+        return img
 
     def close(self) -> None:
         """Finish the file (safe to call twice)."""

@@ -71,6 +71,8 @@ from medius.report._common import (
 
 __all__ = [
     "ANNOTATED_MAX_SIDE_PX",
+    "FaceScan",
+    "head_ellipse_of",
     "CENSUS_HEAD_MARGIN",
     "DETECTED_FACE_HOLD_S",
     "FACE_BOX_SCALE",
@@ -134,6 +136,14 @@ _PANEL_CORNERS = ((0, 0), (0, 1), (1, 0), (1, 1))
 
 
 # ---------------------------------------------------------------------------- geometry
+def head_ellipse_of(xy: np.ndarray, confidence: np.ndarray, names: Sequence[str], long_side_px: float,
+                    min_confidence: float = 0.5) -> np.ndarray | None:
+    """The head ellipse of one detection (``(keypoint, 2)`` px), or None without a confident face point."""
+    pts = np.where((np.asarray(confidence) >= min_confidence)[:, None], np.asarray(xy, dtype=float), np.nan)
+    ellipse, _ = _head_ellipses(pts[None], names, long_side_px)
+    return ellipse[0] if np.isfinite(ellipse[0, 0]) else None
+
+
 def _pair_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.hypot(a[:, 0] - b[:, 0], a[:, 1] - b[:, 1])
 
@@ -1268,6 +1278,7 @@ def render_annotated_video(
     census: MultiPersonKeypoints | None = None,
     census_interval_s: float | None = None,
     frames: Iterable[Frame] | None = None,
+    face_ellipses: Mapping[int, Sequence[np.ndarray]] | None = None,
 ) -> Path:
     """Write the input video with the analysis drawn on it (H.264 MP4).
 
@@ -1329,6 +1340,10 @@ def render_annotated_video(
         :meth:`medius.io.video.FrameCache.frames`, the copy the pose pass kept (each with the
         source's ``index``, ``time_s`` and its own ``scale``). ``video_path`` then only names
         the input in messages.
+    face_ellipses
+        the faces found beforehand (:meth:`FaceScan.ellipses`: displayed-frame px by frame
+        index), blurred instead of running :class:`FaceDetector` here; used only when
+        ``blur_faces`` is True.
 
     Returns
     -------
@@ -1345,12 +1360,14 @@ def render_annotated_video(
     )
     n_written = 0
     with contextlib.ExitStack() as stack:
-        faces = stack.enter_context(FaceDetector()) if blur_faces else None
+        found = face_ellipses if blur_faces else None
+        faces = stack.enter_context(FaceDetector()) if blur_faces and found is None else None
         sink: _EncoderThread | None = None
         pending: deque[_PendingFrame] = deque()
         prev: _PendingFrame | None = None
 
-        def flush(item: _PendingFrame, writer: VideoWriter) -> None:
+        def prepare(item: _PendingFrame) -> _PendingFrame:
+            # blurring and drawing here, encoding on the worker thread: the two overlap
             img = item.image if item.image.flags.writeable else item.image.copy()
             for ellipse in item.ellipses:
                 blur_ellipse(img, ellipse)
@@ -1361,7 +1378,11 @@ def render_annotated_video(
                 overlay.draw(img, item.row, item.time_s, item.scale)
             else:
                 overlay.draw_status(img, item.time_s)
-            writer.write(img, item.time_s)
+            item.image = img
+            return item
+
+        def flush(item: _PendingFrame, writer: VideoWriter) -> None:
+            writer.write(item.image, item.time_s)
 
         max_held: int | None = None  # frames held back at most (the grey copies add a third)
         source = frames if frames is not None else iter_frames(video_path, max_side_px=max_side_px)
@@ -1390,6 +1411,8 @@ def render_annotated_video(
                     item.own_head = (own * np.array([1.0, 1.0, 1.5, 1.5]))[None, :]
             if crowd is not None:
                 _carry_census_heads(crowd, item, prev, pending, frame.index)
+            if found is not None:
+                item.ellipses.extend(np.asarray(e, dtype=float) * frame.scale for e in found.get(frame.index, ()))
             if faces is not None:
                 # faces well inside a census head blurred in this frame need no following
                 covered = item.ellipses + [
@@ -1411,15 +1434,89 @@ def render_annotated_video(
                 len(pending) > face_lookback
                 and (crowd is None or frame.time_s - pending[0].time_s > crowd.interval_s + 1e-6)
             ):
-                sink.put(pending.popleft())
+                sink.put(prepare(pending.popleft()))
             n_written += 1
         while pending:
-            sink.put(pending.popleft())  # type: ignore[union-attr]
+            sink.put(prepare(pending.popleft()))  # type: ignore[union-attr]
         if sink is not None:
             sink.close()
     if n_written == 0:
         raise InvalidInputError("no frame could be decoded to annotate", path=video_path)
     return out_path
+
+
+class FaceScan:
+    """The face detection of the annotated video, run while the pose pass decodes the frames.
+
+    The annotated video is drawn after the analysis; finding faces needs only the frames, so it
+    can run during the pose pass, on the side thread that has a core's worth of idle time beside
+    the model (``medius.pose.estimate_poses``'s ``frame_sinks``), instead of in the annotated
+    video's own pass. :meth:`add` takes each frame (in the frame copy's pixels, as
+    :meth:`medius.io.video.FrameCache.add` returns it) and does what the annotated pass did with
+    :class:`FaceDetector`: one scan window a frame every :data:`_SCAN_STRIDE_FRAMES`, every known
+    face followed, a new face followed back through the frames held for
+    :data:`_LOOKBACK_CYCLES` scan cycles (at most :data:`_LOOKBACK_MAX_BYTES` of them). Only the
+    ellipses to blur are kept for each frame (in displayed-frame px); :meth:`ellipses` gives
+    them to :func:`render_annotated_video` (``face_ellipses``).
+
+    The tested person's head is blurred from the keypoints anyway; the caller may pass it as
+    ``covered`` (from the pose model's latest detection) so that their face is not followed.
+    """
+
+    def __init__(self) -> None:
+        self._faces = FaceDetector()
+        self._pending: deque[_ScanFrame] = deque()
+        self._done: dict[int, list[np.ndarray]] = {}
+        self._max_held: int | None = None
+        self._closed = False
+
+    def add(
+        self, image: np.ndarray, index: int, time_s: float, scale: float, covered: Sequence[Sequence[float]] = ()
+    ) -> None:
+        """One frame: ``image`` at ``scale`` image px per displayed-frame px, in time order.
+
+        ``covered``: ellipses (``image`` px) blurred anyway, as in :meth:`FaceDetector.update`
+        (the tested person's head from the latest keypoints: their face need not be followed).
+        """
+        if self._closed:
+            raise ValueError("FaceScan is closed")
+        item = _ScanFrame(image, time_s, scale, int(index))
+        ellipses, new_faces = self._faces.update(image, time_s, covered=covered)
+        item.ellipses.extend(ellipses)
+        for box in new_faces:
+            _follow_back(self._faces, self._pending, box, time_s)
+        self._pending.append(item)
+        if self._max_held is None:
+            self._max_held = max(1, _LOOKBACK_MAX_BYTES // max(1, image.nbytes))
+        lookback = min(self._max_held, _LOOKBACK_CYCLES * self._faces.scan_cycle_frames)
+        while len(self._pending) > lookback:
+            self._release(self._pending.popleft())
+
+    def _release(self, item: _ScanFrame) -> None:
+        factor = 1.0 / (item.scale or 1.0)
+        self._done[item.index] = [np.asarray(e, dtype=float) * factor for e in item.ellipses]
+
+    def close(self) -> None:
+        """Finish the held frames and free the detector (safe to call twice)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            while self._pending:
+                self._release(self._pending.popleft())
+        finally:
+            self._faces.close()
+
+    def ellipses(self) -> dict[int, list[np.ndarray]]:
+        """``(cx, cy, semi_x, semi_y)`` in displayed-frame px of the faces to blur, by frame index."""
+        self.close()
+        return self._done
+
+    def __enter__(self) -> FaceScan:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _carry_census_heads(
@@ -1538,7 +1635,20 @@ class _PendingFrame:
     gray: np.ndarray | None = None
 
 
-def _follow_back(faces: FaceDetector, pending: deque[_PendingFrame], box: np.ndarray, time_s: float) -> None:
+@dataclass
+class _ScanFrame:
+    """A frame held by :class:`FaceScan` until no new face can be followed back into it."""
+
+    image: np.ndarray
+    time_s: float
+    scale: float
+    index: int
+    ellipses: list[np.ndarray] = field(default_factory=list)
+
+
+def _follow_back(
+    faces: FaceDetector, pending: deque[_PendingFrame] | deque[_ScanFrame], box: np.ndarray, time_s: float
+) -> None:
     """Blur a face first found at ``time_s`` in the frames before it too, newest first.
 
     The face is followed back with :meth:`FaceDetector.follow`; where it is not found its last

@@ -33,7 +33,7 @@ import numpy as np
 
 from medius import __version__
 from medius.errors import InputNotFoundError, InvalidInputError
-from medius.io import Keypoints2D
+from medius.io import KEYPOINTS, Keypoints2D
 from medius.io._motion import CameraMotionTracker
 from medius.io.keypoint_files import MultiPersonKeypoints, read_keypoints
 from medius.io.markers import Markers3D, read_markers, trc_units
@@ -69,7 +69,13 @@ from medius.protocols._gait import GAIT_DEFINITIONS, SUMMARY_STAT
 from medius.protocols._interpret import interpret_summary, metric_definitions
 from medius.report._output import finish_output_dir as _finish_output_dir
 from medius.report._output import prepare_output_dir
-from medius.report.annotate import ANNOTATED_MAX_SIDE_PX, render_annotated_video, render_keypoint_video
+from medius.report.annotate import (
+    ANNOTATED_MAX_SIDE_PX,
+    FaceScan,
+    head_ellipse_of,
+    render_annotated_video,
+    render_keypoint_video,
+)
 from medius.report.html import write_html_report
 from medius.report.plots import write_gait_plots, write_plots
 
@@ -262,6 +268,7 @@ def analyze_path(
     pose_model: dict[str, Any] | None = None
     say = progress or (lambda stage, done, total: None)
     frame_cache: FrameCache | None = None
+    face_scan: FaceScan | None = None
 
     # read before creating the output folder: bad input must leave nothing behind
     if kind == "video":
@@ -291,6 +298,9 @@ def analyze_path(
                     max_side_px=min(max_side_px, ANNOTATED_MAX_SIDE_PX),
                     fps_hint=vinfo.fps if vinfo.fps and np.isfinite(vinfo.fps) else 30.0,
                 )
+                if blur_faces:
+                    # faces are found while the frames go by, on the pose pass's side thread
+                    face_scan = FaceScan()
             frames, census_model = _start_pose_pass(path, max_side_px)
             with (
                 _tracking_backend(flip_test) as backend,
@@ -301,15 +311,16 @@ def analyze_path(
                     **backend.describe(),
                     "census": {**census_backend.describe(), "interval_s": CENSUS_INTERVAL_S},
                 }
+                last_pose = _LastPose(backend)
                 people = estimate_poses(
                     frames,
-                    backend,
+                    last_pose,
                     image_size=(vinfo.width, vinfo.height),
                     max_people=1,
                     on_frame=lambda i, t: say("pose", i + 1, total),
                     frame_observers=[tracker.update],
                     census=census,
-                    frame_sinks=[frame_cache.add] if frame_cache is not None else (),
+                    frame_sinks=[_copy_sink(frame_cache, face_scan, last_pose)] if frame_cache is not None else (),
                 )
                 census_people = census.result((vinfo.width, vinfo.height))
             _release_memory()
@@ -375,6 +386,7 @@ def analyze_path(
             keypoints=analysis.keypoints if analysis.keypoints is not None else kp_sel,
             census=census_people,
             frame_cache=frame_cache,
+            face_ellipses=face_scan.ellipses() if face_scan is not None else None,
         )
         if frame_cache is not None:
             frame_cache.remove()
@@ -382,6 +394,9 @@ def analyze_path(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        if face_scan is not None:
+            face_scan.close()
     return AnalysisOutcome(result=result, out_dir=out_dir, judgeable=analysis.judgeable)
 
 
@@ -755,6 +770,53 @@ def reps_csv_text(result: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
+class _LastPose:
+    """A pose backend that remembers its latest detection (read by the face scan's thread)."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+        self.name = backend.name
+        self.last: tuple[list[Any], float] = ([], 1.0)
+
+    def describe(self) -> dict[str, Any]:
+        return self._backend.describe()
+
+    def detect(self, image_rgb: np.ndarray, time_s: float) -> list[Any]:
+        people = self._backend.detect(image_rgb, time_s)
+        self.last = (people, image_rgb.shape[1])  # one assignment: safe to read from another thread
+        return people
+
+    def close(self) -> None:
+        self._backend.close()
+
+
+def _copy_sink(
+    frame_cache: FrameCache, face_scan: FaceScan | None, poses: _LastPose | None = None
+) -> Callable[[Any], None]:
+    """The pose pass's frame sink: the frame copy, then the face scan on the copy's image.
+
+    The tracked person's head in the latest detection is passed to the face scan as covered:
+    it is blurred from the keypoints anyway, so their face is not followed (saves a face-model
+    run a frame on the side thread).
+    """
+
+    def sink(frame: Any) -> None:
+        image = frame_cache.add(frame)
+        if face_scan is None:
+            return
+        covered = []
+        if poses is not None:
+            people, _ = poses.last
+            factor = frame_cache.scale / (frame.scale or 1.0)  # pose-frame px -> copy px
+            for person in people[:1]:
+                head = head_ellipse_of(person.xy * factor, person.confidence, KEYPOINTS, max(image.shape[:2]))
+                if head is not None:
+                    covered.append(head)
+        face_scan.add(image, frame.index, frame.time_s, frame_cache.scale, covered=covered)
+
+    return sink
+
+
 def _tracking_backend(flip_test: bool) -> BlazePoseBackend | FlipTestBackend:
     """The model that tracks the tested person: BlazePose in video mode, with the flip test if asked."""
     if flip_test:
@@ -813,6 +875,7 @@ def write_outputs(
     keypoints: Keypoints2D,
     census: MultiPersonKeypoints | None = None,
     frame_cache: FrameCache | None = None,
+    face_ellipses: dict[int, list[np.ndarray]] | None = None,
 ) -> None:
     """Write result.json, reps.csv (stances.csv for gait), plots, the annotated video and report.html.
 
@@ -820,7 +883,9 @@ def write_outputs(
     drawn with its stances (``result["stances"]``), a single-leg result with its reps. The
     annotated video of a video input is written at ``min(max_side_px, ANNOTATED_MAX_SIDE_PX)``;
     ``census`` (everyone the pose layer's census saw) lets it blur bystanders' heads too;
-    ``frame_cache`` (the frames the pose pass kept) spares decoding the video a second time.
+    ``frame_cache`` (the frames the pose pass kept) spares decoding the video a second time, and
+    ``face_ellipses`` (:class:`~medius.report.annotate.FaceScan`, run during the pose pass) the
+    face detection.
     """
     folder = Path(folder)
     series = analysis.series
@@ -846,6 +911,7 @@ def write_outputs(
                 census=census,
                 census_interval_s=CENSUS_INTERVAL_S,
                 frames=frame_cache.frames() if frame_cache is not None else None,
+                face_ellipses=face_ellipses,
             )
         else:
             render_keypoint_video(video_out, result=result, series=series, keypoints=keypoints)
