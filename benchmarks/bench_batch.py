@@ -27,7 +27,7 @@ from pathlib import Path
 
 import av
 
-from medius.batch import BatchItem, ItemSettings, run_batch
+from medius.batch import BatchItem, ItemSettings, run_batch, usable_cores
 from medius.io.keypoint_files import write_trc
 from medius.io.samples import sample_path
 from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats, write_marker
@@ -100,7 +100,7 @@ def main() -> None:
                  for i in range(args.clips)]
         items = [BatchItem(path=c, settings=settings, person_id=f"P{i}") for i, c in enumerate(clips)]
         print(f"bench_batch: {len(items)} clips of {args.frames} frames at {args.width} px wide, "
-              f"{os.cpu_count()} cores (annotated video off)")
+              f"{usable_cores()} cores (annotated video off)")
         seq = time_sequential(items, root / "seq")
         b1 = time_batch(items, root / "b1", 1)
         b2 = time_batch(items, root / "b2", 2)
@@ -133,7 +133,7 @@ def main() -> None:
         "tiny_items": len(tiny),
         "tiny_sequential_s_per_item": round(tseq / len(tiny), 3),
         "overhead_s_per_item": round((tb1 - start - tseq) / len(tiny), 3),
-        "cores": os.cpu_count(),
+        "cores": usable_cores(),
         "load_average_1min": round(os.getloadavg()[0], 2),
     }
     print(f"  sequential analyze : {seq:7.1f} s   {res['throughput_items_per_min']['sequential']:6.2f} items/min")

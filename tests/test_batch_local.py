@@ -1,4 +1,5 @@
-"""medius batch on a local Dask cluster: same outputs as single runs, failures per item, resume."""
+"""medius batch on a local Dask cluster: same outputs as single runs (bit for bit, apart from the
+creation time), failures per item, resume, items that share a key."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import pytest
 from medius.batch import (
     ItemSettings,
     Ledger,
+    compute_input_sha256,
+    compute_item_key,
     read_manifest,
     run_batch,
     write_cohort_outputs,
@@ -69,6 +72,32 @@ def comparable(result_json: Path) -> dict:
     return d
 
 
+def comparable_report(folder: Path) -> str:
+    """report.html with its one timestamp (result.json's creation time) masked."""
+    created = json.loads((folder / "result.json").read_text())["provenance"]["created_utc"]
+    text = (folder / "report.html").read_text(encoding="utf-8")
+    assert text.count(created) == 1
+    return text.replace(created, "<created_utc>")
+
+
+def assert_same_outputs(got: Path, single: Path) -> None:
+    """Every file of ``got`` is the file of ``single``, byte for byte apart from the creation time."""
+    assert sorted(p.name for p in got.iterdir()) == sorted(p.name for p in single.iterdir())
+    for f in single.iterdir():
+        if f.name == "result.json":
+            assert comparable(got / f.name) == comparable(f)
+        elif f.name == "report.html":
+            assert comparable_report(got) == comparable_report(single)
+        else:
+            assert (got / f.name).read_bytes() == f.read_bytes(), f.name
+
+
+def batch_items(manifest: Path) -> list:
+    """The manifest's items; P4 (the real video) with its annotated video, as `medius analyze` writes."""
+    return [dataclasses.replace(it, settings=dataclasses.replace(it.settings, annotated_video=True))
+            if it.person_id == "P4" else it for it in read_manifest(manifest, SETTINGS)]
+
+
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     root = tmp_path_factory.mktemp("batch")
@@ -88,7 +117,7 @@ def batch(tmp_path_factory):
         f"{data / 'broken.mp4'},single-leg-squat,P5,,pfp,Bergen\n",
         encoding="utf-8",
     )
-    items = read_manifest(manifest, SETTINGS)
+    items = batch_items(manifest)
     out = root / "out"
     seen = []
     run = run_batch(items, out, n_workers=2, on_item=seen.append)
@@ -113,18 +142,21 @@ def test_every_item_has_an_outcome_and_the_corrupt_one_failed_alone(batch):
 
 
 def test_batch_outputs_equal_single_runs(batch, tmp_path):
+    """Every file, report.html and annotated.mp4 included, apart from the creation time.
+
+    annotated.mp4 is bit-identical because the worker and this process see the same number of
+    cores: x264 picks its thread count from them, and a different count gives other bytes (see
+    docs/batch.md)."""
+    compared = set()
     for o in batch["run"].outcomes:
         if not o.done:
             continue
         single = tmp_path / o.item.person_id
         oc = analyze_path(o.item.path, out_dir=single, **o.item.settings.as_kwargs())
-        got = batch["out"] / o.out_dir
         assert oc.exit_code == o.exit_code
-        assert sorted(p.name for p in got.iterdir()) == sorted(p.name for p in single.iterdir())
-        assert comparable(got / "result.json") == comparable(single / "result.json")
-        assert (got / "reps.csv").read_bytes() == (single / "reps.csv").read_bytes()
-        for svg in single.glob("*.svg"):
-            assert (got / svg.name).read_bytes() == svg.read_bytes()
+        assert_same_outputs(batch["out"] / o.out_dir, single)
+        compared |= {p.name for p in single.iterdir()}
+    assert {"annotated.mp4", "report.html", "result.json", "reps.csv", "plot_timeseries.svg"} <= compared
 
 
 def test_cohort_tables_hold_every_rep_and_a_row_per_person(batch):
@@ -165,7 +197,7 @@ def test_rerun_skips_done_items_and_redoes_changed_ones(batch, tmp_path):
     assert again.outcomes[4].status == "failed"
     # change one input's content and another item's settings: only those two (and the failed one) run
     write_recording(items[1].path.parent, n_reps=3, fppa_right_deg=18.0, fmt="trc", seed=7)
-    items = read_manifest(batch["manifest"], SETTINGS)
+    items = batch_items(batch["manifest"])
     items[2] = dataclasses.replace(items[2], settings=dataclasses.replace(SETTINGS, max_side_px=960))
     third = run_batch(items, out, n_workers=2)
     assert [o.skipped for o in third.outcomes] == [True, False, False, True, False]
@@ -176,3 +208,34 @@ def test_rerun_skips_done_items_and_redoes_changed_ones(batch, tmp_path):
         if rec.get("event") == "item":
             runs.setdefault(rec["run_id"], []).append(rec["person_id"])
     assert [sorted(v) for v in runs.values()] == [["P1", "P2", "P3", "P4", "P5"], ["P5"], ["P2", "P3", "P5"]]
+
+
+def test_items_that_share_a_key_are_each_analysed_into_their_own_folder(tmp_path):
+    """One file listed for two people, and two copies of one file: four items with one key."""
+    src = write_recording(tmp_path / "data" / "rec", n_reps=2, fppa_right_deg=14.0, fmt="trc", seed=3)
+    copy = tmp_path / "data" / "copy"
+    shutil.copytree(src.parent, copy)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"path,person_id\n{src},P1\n{src},P2\n{src},\n{copy / src.name},\n", encoding="utf-8")
+    items = read_manifest(manifest, SETTINGS)
+    assert len({compute_item_key(compute_input_sha256(i.path), i.settings) for i in items}) == 1
+    out = tmp_path / "out"
+    run = run_batch(items, out, n_workers=1)
+    assert [o.status for o in run.outcomes] == ["ok"] * 4
+    assert len({o.out_dir for o in run.outcomes}) == 4 and len({o.task for o in run.outcomes}) == 4
+    first = comparable(out / run.outcomes[0].out_dir / "result.json")
+    for o in run.outcomes[1:3]:
+        assert comparable(out / o.out_dir / "result.json") == first
+    # the copy's result names its own path (so items with one key are not given one shared result)
+    text = json.dumps(comparable(out / run.outcomes[3].out_dir / "result.json"))
+    assert str(copy) in text and json.loads(text.replace(str(copy), str(src.parent))) == first
+    records = [r for r in Ledger(out).read() if r.get("event") == "item"]
+    assert sorted((r["person_id"], r["out_dir"]) for r in records) == sorted(
+        (o.item.person_id, o.out_dir) for o in run.outcomes)
+    write_items_table(out, run.outcomes)
+    rows = list(csv.DictReader((out / "batch-items.csv").open()))
+    assert [(r["person_id"], r["status"], r["item_dir"]) for r in rows] == [
+        (o.item.person_id, "ok", o.out_dir) for o in run.outcomes]
+    again = run_batch(items, out, n_workers=1)
+    assert [o.skipped for o in again.outcomes] == [True] * 4
+    assert [o.out_dir for o in again.outcomes] == [o.out_dir for o in run.outcomes]

@@ -9,6 +9,7 @@ report summarise the batch. See ``docs/batch.md``.
 from medius.batch._cohort import iter_result_rows, write_cohort_outputs, write_items_table
 from medius.batch._items import (
     MANIFEST_COLUMNS,
+    MARKER_UNITS,
     OPTION_COLUMNS,
     BatchItem,
     ItemSettings,
@@ -17,6 +18,7 @@ from medius.batch._items import (
     compute_input_sha256,
     compute_item_key,
     discover_items,
+    looks_like_marker_table,
     read_manifest,
     task_names,
 )
@@ -27,13 +29,16 @@ from medius.batch._runner import (
     ItemOutcome,
     analyze_item,
     item_folder_name,
+    item_folder_names,
     run_batch,
+    usable_cores,
 )
 
 __all__ = [
     "DONE_STATUSES",
     "LEDGER_NAME",
     "MANIFEST_COLUMNS",
+    "MARKER_UNITS",
     "OPTION_COLUMNS",
     "PROGRESS_TOPIC",
     "BatchItem",
@@ -48,10 +53,13 @@ __all__ = [
     "compute_item_key",
     "discover_items",
     "item_folder_name",
+    "item_folder_names",
     "iter_result_rows",
+    "looks_like_marker_table",
     "read_manifest",
     "run_batch",
     "task_names",
+    "usable_cores",
     "write_cohort_outputs",
     "write_items_table",
 ]

@@ -2,9 +2,12 @@
 and a self-contained cohort HTML report.
 
 The tidy table has one row per (rep or stance, metric). It is written while the item results are
-read one at a time (rows are flushed every few thousand), so memory does not grow with the batch.
-Metric labels and units come from each ``result.json`` (its ``metrics`` block), never from a list
-here, so new tasks and metrics (gait ``stances``) flow through unchanged.
+read one at a time (rows are flushed every few thousand), and nothing reads it back: the
+per-person summary and the report's figures are built in the same single pass, from the values of
+complete records kept as packed 8-byte floats (:class:`array.array`), so memory grows by 16 bytes
+per plotted value and by nothing else per row. Metric labels and units come from each
+``result.json`` (its ``metrics`` block), never from a list here, so new tasks and metrics (gait
+``stances``) flow through unchanged.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import io
 import json
 import math
 import os
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,6 +31,7 @@ from medius.errors import OutputError
 
 __all__ = [
     "ITEM_COLUMNS",
+    "MAX_POINTS",
     "RECORD_COLUMNS",
     "SUMMARY_STATUSES",
     "iter_result_rows",
@@ -45,6 +50,9 @@ _FLOAT_COLUMNS = ("start_s", "end_s", "value", "peak_s", "at_bottom")
 #: record statuses that enter the per-person summary (as ``summarize_reps``: complete reps only)
 SUMMARY_STATUSES = ("complete", "ok", "")
 _FLUSH_ROWS = 5000
+#: points drawn over each box of the cohort report at most (a random sample, seed 0, beyond it), so
+#: the report's size does not grow with the batch; the box itself is drawn from every value
+MAX_POINTS = 400
 _SIDES = ("left", "right")
 
 
@@ -205,10 +213,12 @@ def write_cohort_outputs(out_dir: str | Path, outcomes: list[Any], *, title: str
         writer = _TableWriter(out_dir / "cohort-records.csv", out_dir / "cohort-records.parquet", columns)
     except OSError as exc:
         raise OutputError(f"cannot write the cohort table ({exc.strerror or exc})", path=out_dir) from None
-    # per person and task: item counts and the values of each metric by side
+    # per person and task: item counts and the values of each metric by side; per task and metric:
+    # the values by group and side (the report's figures). Packed floats, filled in one pass.
     people: dict[tuple[str, str], dict[str, Any]] = {}
     metric_defs: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # task -> metric -> definition
-    values: dict[tuple[str, str], dict[tuple[str, str], list[float]]] = defaultdict(lambda: defaultdict(list))
+    values: dict[tuple[str, str], dict[tuple[str, str], array]] = defaultdict(lambda: defaultdict(lambda: array("d")))
+    figures: dict[tuple[str, str], dict[tuple[str, str], array]] = defaultdict(lambda: defaultdict(lambda: array("d")))
     try:
         for o in outcomes:
             pid = o.item.person_id or o.item.label
@@ -233,6 +243,7 @@ def write_cohort_outputs(out_dir: str | Path, outcomes: list[Any], *, title: str
                 writer.add({**lead, **row})
                 if row["value"] is not None and row["record_status"] in SUMMARY_STATUSES and row["side"] in _SIDES:
                     values[(pid, task)][(row["metric"], row["side"])].append(row["value"])
+                    figures[(task, row["metric"])][(o.item.group, row["side"])].append(row["value"])
             del result
         writer.close()
     except BaseException:
@@ -245,7 +256,7 @@ def write_cohort_outputs(out_dir: str | Path, outcomes: list[Any], *, title: str
         for m in metric_defs.get(task, {}):
             means = {}
             for s in _SIDES:
-                arr = np.asarray(vals.get((m, s), []), dtype=float)
+                arr = np.frombuffer(vals.get((m, s), array("d")), dtype=float)
                 means[s] = round(float(arr.mean()), 2) if arr.size else None
                 row[f"{m}_{s}_mean"] = means[s]
                 row[f"{m}_{s}_sd"] = round(float(arr.std(ddof=1)), 2) if arr.size > 1 else None
@@ -261,7 +272,7 @@ def write_cohort_outputs(out_dir: str | Path, outcomes: list[Any], *, title: str
         written["records_parquet"] = "cohort-records.parquet"
     written["report"] = "cohort-report.html"
     _write_text_atomic(out_dir / "cohort-report.html",
-                       _cohort_html(out_dir, outcomes, summary_rows, metric_defs, written, title=title))
+                       _cohort_html(outcomes, summary_rows, metric_defs, figures, written, title=title))
     return written
 
 
@@ -303,16 +314,6 @@ _SIDE_COLOURS = {"left": "#1f77b4", "right": "#d62728"}
 _BAND_COLOURS = ("#2ca02c", "#ff7f0e", "#9467bd")
 
 
-def _read_values(out_dir: Path, written: dict[str, Any]) -> Any:
-    import pandas as pd
-
-    path = out_dir / written["records_csv"]
-    cols = ["person_id", "group", "task", "record", "side", "record_status", "metric", "value"]
-    df = pd.read_csv(path, usecols=cols, dtype={"person_id": str, "group": str}, keep_default_na=False,
-                     na_values={"value": [""]})
-    return df[df["record_status"].isin(SUMMARY_STATUSES) & df["value"].notna()]
-
-
 def _references(metric: str, task: str) -> list[Any]:
     from medius.registry import load_registry
 
@@ -323,12 +324,13 @@ def _references(metric: str, task: str) -> list[Any]:
     return refs[:3]
 
 
-def _plot_svg(df: Any, metric: str, task: str, definition: dict[str, Any]) -> str:
+def _plot_svg(by_group_side: dict[tuple[str, str], array], metric: str, task: str, definition: dict[str, Any]) -> str:
+    """Box plot and points of one metric's complete records, by group and side (with values only)."""
     import matplotlib
     from matplotlib.figure import Figure
 
-    groups = sorted(df["group"].unique(), key=lambda g: (g == "", g))
-    cats = [(g, s) for g in groups for s in _SIDES if ((df["group"] == g) & (df["side"] == s)).any()]
+    groups = sorted({g for g, _ in by_group_side}, key=lambda g: (g == "", g))
+    cats = [(g, s) for g in groups for s in _SIDES if len(by_group_side.get((g, s), ()))]
     fig = Figure(figsize=(max(4.5, 1.2 * len(cats) + 2.5), 3.6))
     ax = fig.add_subplot(1, 1, 1)
     refs = _references(metric, task)
@@ -342,13 +344,15 @@ def _plot_svg(df: Any, metric: str, task: str, definition: dict[str, Any]) -> st
         elif ref.cutoff is not None:
             handles.append(ax.axhline(ref.cutoff, color=colour, linestyle="--", linewidth=1, label=label[:70]))
     rng = np.random.default_rng(0)
-    data = [df[(df["group"] == g) & (df["side"] == s)]["value"].to_numpy(float) for g, s in cats]
+    data = [np.frombuffer(by_group_side[c], dtype=float) for c in cats]
     if cats:
         bp = ax.boxplot(data, positions=range(len(cats)), widths=0.5, showfliers=False, patch_artist=True)
         for patch, (_g, s) in zip(bp["boxes"], cats, strict=True):
             patch.set_facecolor(_SIDE_COLOURS[s])
             patch.set_alpha(0.25)
         for k, ((_g, s), vals) in enumerate(zip(cats, data, strict=True)):
+            if vals.size > MAX_POINTS:  # the box uses every value; the points, a sample of fixed size
+                vals = vals[np.sort(rng.choice(vals.size, MAX_POINTS, replace=False))]
             ax.scatter(k + rng.uniform(-0.15, 0.15, vals.size), vals, s=10, color=_SIDE_COLOURS[s], zorder=3)
         ax.set_xticks(range(len(cats)), [f"{g or '(no group)'}\n{s} (n={len(v)})" for (g, s), v in zip(cats, data,
                                                                                                           strict=True)])
@@ -367,10 +371,10 @@ def _plot_svg(df: Any, metric: str, task: str, definition: dict[str, Any]) -> st
 
 
 def _cohort_html(
-    out_dir: Path,
     outcomes: list[Any],
     summary_rows: list[dict[str, Any]],
     metric_defs: dict[str, dict[str, dict[str, Any]]],
+    figures: dict[tuple[str, str], dict[tuple[str, str], array]],
     written: dict[str, Any],
     *,
     title: str,
@@ -385,22 +389,21 @@ def _cohort_html(
         f"<h1>{e(title)}</h1>",
         f"<p>{len(outcomes)} items: {counts['ok']} analysed, {counts['not_judgeable']} not judgeable, "
         f"{counts['failed']} failed. Distributions show every complete rep or stance (the value of each "
-        "record: its peak); shaded bands are reference ranges from the medius registry (mean ± 1 SD or a "
+        "record: its peak; the boxes use every value, the points are a random sample where a box has "
+        f"more than {MAX_POINTS}); shaded bands are reference ranges from the medius registry (mean ± 1 SD or a "
         "range, with their source and population; provisional ones say so). This is a screening summary, "
         "not a diagnosis.</p>",
     ]
     if written.get("parquet_note"):
         parts.append(f"<p class='failed'>{e(written['parquet_note'])}</p>")
-    df = _read_values(out_dir, written)
     for task, defs in metric_defs.items():
         parts.append(f"<h2>{e(task)}</h2>")
-        tdf = df[df["task"] == task]
         for metric, d in defs.items():
-            mdf = tdf[tdf["metric"] == metric]
-            if mdf.empty:
+            by_group_side = figures.get((task, metric))
+            if not by_group_side:
                 continue
-            parts.append(f"<h3>{e(d.get('label', metric))}</h3><div class='fig'>{_plot_svg(mdf, metric, task, d)}"
-                         "</div>")
+            parts.append(f"<h3>{e(d.get('label', metric))}</h3><div class='fig'>"
+                         f"{_plot_svg(by_group_side, metric, task, d)}</div>")
     parts.append("<h2>Items</h2><table><tr><th>person</th><th>group</th><th>task</th><th>input</th>"
                  "<th>status</th><th>reason</th><th>report</th></tr>")
     for o in outcomes:

@@ -1,9 +1,11 @@
 """Batch items: what to analyse, with which settings, and the key that names the work.
 
-An item is one input (a video, an OpenPose JSON folder, a TRC or C3D file) plus the analysis
-settings that ``medius analyze`` takes, plus who it belongs to (person id, group, extra manifest
-columns carried through to the cohort tables). Its key is the SHA-256 of the input's content, the
-canonical JSON of the settings and the medius version: the same key means the same result.
+An item is one input (a video, an OpenPose JSON folder, a TRC or C3D file, a marker table) plus
+the analysis settings that ``medius analyze`` takes, plus who it belongs to (person id, group, extra
+manifest columns carried through to the cohort tables). Its key is the SHA-256 of the input's
+content, the canonical JSON of the settings and the medius version: the same key means the same
+analysis (the result also names the input file, so the batch matches the file name too when it
+resumes; see :mod:`medius.batch._runner`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from medius.errors import InputNotFoundError, InvalidInputError
 
 __all__ = [
     "MANIFEST_COLUMNS",
+    "MARKER_UNITS",
     "OPTION_COLUMNS",
     "SIDES",
     "SEXES",
@@ -30,6 +33,7 @@ __all__ = [
     "compute_input_sha256",
     "compute_item_key",
     "discover_items",
+    "looks_like_marker_table",
     "read_manifest",
     "task_names",
 ]
@@ -38,12 +42,19 @@ __all__ = [
 #: every other column is carried through to the cohort tables untouched
 MANIFEST_COLUMNS = ("path", "task", "person_id", "side", "group", "sex", "fps", "image_size")
 #: further ``analyze_path`` options a manifest may set per row (used when the installed
-#: ``analyze_path`` accepts them): camera view, gait event method, marker set, static trial file
-OPTION_COLUMNS = ("view", "events", "marker_set", "static")
+#: ``analyze_path`` accepts them): camera view, gait event method, marker set, static trial file,
+#: and for marker tables whose header does not state them the length unit and the sampling rate
+OPTION_COLUMNS = ("view", "events", "marker_set", "static", "marker_units", "marker_rate_hz")
+#: other spellings of manifest columns (after normalisation), as the ``medius analyze`` options
+_COLUMN_ALIASES = {"marker_rate": "marker_rate_hz"}
 SIDES = ("auto", "left", "right")
 SEXES = ("female", "male")
+#: length units of ``--marker-units`` / the ``marker_units`` column (as ``medius analyze``)
+MARKER_UNITS = ("mm", "m")
 #: inputs found in a folder besides videos and OpenPose JSON sub-folders
 _FILE_SUFFIXES = (".trc", ".c3d")
+#: text files found in a folder that are inputs only when their header is a marker table's
+_TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
 #: a file beside a keypoint input that changes its analysis (medius.io.synthetic.SYNTHETIC_MARKER)
 _SIDECARS = ("medius-synthetic.json",)
 
@@ -78,8 +89,9 @@ class ItemSettings:
     blur_faces: bool = True
     annotated_video: bool = True
     max_side_px: int = 1280
-    #: further ``analyze_path`` keyword options, as sorted (name, value) pairs (see OPTION_COLUMNS)
-    options: tuple[tuple[str, str], ...] = ()
+    #: further ``analyze_path`` keyword options, as sorted (name, value) pairs (see OPTION_COLUMNS):
+    #: strings, except ``marker_rate_hz`` (a float)
+    options: tuple[tuple[str, Any], ...] = ()
 
     def as_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :func:`medius.report.pipeline.analyze_path`."""
@@ -188,26 +200,86 @@ def _is_keypoint_folder(p: Path) -> bool:
     return any(f.name not in _SIDECARS for f in p.glob("*.json"))
 
 
-def _find_inputs(folder: Path) -> list[Path]:
+_AXIS_CELL = re.compile(r"^(?P<name>.+?)[ _.:\-]?(?P<axis>[XYZxyz])$")
+_LEADING_CELLS = {"frame", "frame#", "frames", "frame_index", "sample", "time", "time_s", "t", "time (s)",
+                  "seconds"}
+
+
+def looks_like_marker_table(path: str | Path) -> bool:
+    """Whether a ``.csv``/``.tsv``/``.txt`` file's header is that of a marker table.
+
+    The two header layouts :func:`medius.io.markers.read_marker_text` reads: after at most two
+    ``Frame``/``Time`` cells, either one row of ``<marker>_X <marker>_Y <marker>_Z`` triples, or a
+    row of marker names (each followed by two empty cells) over a row of ``X Y Z``. Only the first
+    64 KiB are read. A manifest (``path,task,...``), notes or any other table is not a marker table;
+    a file that passes this check but does not read is a failed item with the reader's reason.
+    """
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return False
+    lines = [ln for ln in head.splitlines() if ln.strip()][:2]
+    if not lines:
+        return False
+    delim = "\t" if "\t" in lines[0] else ","
+    row0 = [c.strip() for c in lines[0].split(delim)]
+    first = 0
+    while first < min(2, len(row0)) and row0[first].lower() in _LEADING_CELLS:
+        first += 1
+    rest = row0[first:]
+    if not any(rest):
+        return False
+    # one header row: <marker>_X <marker>_Y <marker>_Z ...
+    matches = [_AXIS_CELL.match(c) for c in rest]
+    if len(rest) % 3 == 0 and all(matches):
+        trios = [matches[j:j + 3] for j in range(0, len(rest), 3)]
+        if all(len({m.group("name") for m in t if m}) == 1
+               and "".join(m.group("axis").upper() for m in t if m) == "XYZ" for t in trios):
+            return True
+    # two header rows: names each followed by two empty cells, over X Y Z
+    if len(lines) < 2:
+        return False
+    coords = [re.sub(r"\d+$", "", c.strip()).upper() for c in lines[1].split(delim)][first:]
+    names = [j for j, c in enumerate(rest) if c]
+    if not names or len(coords) < 3 * len(names):
+        return False
+    return all(j == 3 * k and coords[j:j + 3] == ["X", "Y", "Z"] for k, j in enumerate(names))
+
+
+def _is_input_file(p: Path) -> bool:
     from medius.report.pipeline import VIDEO_SUFFIXES
 
+    suffix = p.suffix.lower()
+    if suffix in VIDEO_SUFFIXES + _FILE_SUFFIXES:
+        return True
+    return suffix in _TABLE_SUFFIXES and looks_like_marker_table(p)
+
+
+def _find_inputs(folder: Path, exclude: Path | None) -> list[Path]:
     found: list[Path] = []
     for p in sorted(folder.iterdir()):
-        if p.name.startswith("."):
+        if p.name.startswith(".") or (exclude is not None and p.absolute() == exclude):
             continue
         if p.is_dir():
-            found += [p] if _is_keypoint_folder(p) else _find_inputs(p)
-        elif p.suffix.lower() in VIDEO_SUFFIXES + _FILE_SUFFIXES:
+            found += [p] if _is_keypoint_folder(p) else _find_inputs(p, exclude)
+        elif _is_input_file(p):
             found.append(p)
     return found
 
 
-def discover_items(folder: str | Path, settings: ItemSettings) -> list[BatchItem]:
-    """Every input under ``folder``, in path order: videos, TRC/C3D files, and OpenPose JSON folders.
+def discover_items(folder: str | Path, settings: ItemSettings, *, exclude: str | Path | None = None) -> list[BatchItem]:
+    """Every input under ``folder``, in path order, and whose it is.
 
-    A sub-folder that holds OpenPose JSON files is one input; any other sub-folder is searched in
-    turn (so one folder per person works). The person id is left empty (the output folder is named
-    after the input's stem).
+    Inputs are what ``medius analyze`` reads: videos, ``.trc``/``.c3d`` files, marker tables
+    (``.csv``/``.tsv``/``.txt`` files whose header is a marker table's, see
+    :func:`looks_like_marker_table`; any other such file, a manifest say, is not an input), and
+    OpenPose JSON folders. A sub-folder that holds OpenPose JSON files is one input; any other
+    sub-folder is searched in turn, and a sub-folder directly in ``folder`` that is searched names
+    the person: ``folder/person01/slsq.mp4`` (and ``folder/person01/visit2/slsq.mp4``) get person
+    id ``person01``. Inputs directly in ``folder`` (files and OpenPose JSON folders) get no person
+    id: the output folder is named after the input's stem. ``exclude`` (the batch output folder,
+    when it lies inside ``folder``) is never searched.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -218,16 +290,27 @@ def discover_items(folder: str | Path, settings: ItemSettings) -> list[BatchItem
             "recording in a sub-folder of the batch folder",
             path=folder,
         )
-    items = [BatchItem(path=p.absolute(), settings=settings) for p in _find_inputs(folder)]
+    skip = Path(exclude).absolute() if exclude is not None else None
+    items: list[BatchItem] = []
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith(".") or (skip is not None and p.absolute() == skip):
+            continue
+        if p.is_dir() and not _is_keypoint_folder(p):
+            items += [BatchItem(path=q.absolute(), settings=settings, person_id=p.name)
+                      for q in _find_inputs(p, skip)]
+        elif p.is_dir() or _is_input_file(p):
+            items.append(BatchItem(path=p.absolute(), settings=settings))
     if not items:
         raise InvalidInputError(
-            "holds no inputs (videos, .trc/.c3d files, or sub-folders of OpenPose JSON files)", path=folder
+            "holds no inputs (videos, .trc/.c3d files, marker tables, or sub-folders of OpenPose JSON files)",
+            path=folder,
         )
     return items
 
 
 def _norm(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+    n = re.sub(r"[\s\-]+", "_", name.strip().lower())
+    return _COLUMN_ALIASES.get(n, n)
 
 
 def read_manifest(path: str | Path, defaults: ItemSettings) -> list[BatchItem]:
@@ -237,8 +320,12 @@ def read_manifest(path: str | Path, defaults: ItemSettings) -> list[BatchItem]:
     relative to the manifest's folder), ``task``, ``person_id``, ``side`` (``auto``/``left``/
     ``right``: the stance leg filmed, as ``medius analyze --side``), ``group``, ``sex``, ``fps``,
     ``image_size`` (``WIDTHxHEIGHT``), and those of :data:`OPTION_COLUMNS` that the installed
-    analysis accepts (``view``, ``events``, ``marker_set``, ``static``). Empty cells take the value of ``defaults``. Any other column is
-    carried through to the cohort tables.
+    analysis accepts (``view``, ``events``, ``marker_set``, ``static``, ``marker_units`` (``mm`` or
+    ``m``), ``marker_rate_hz`` (also spelled ``marker_rate``; Hz, ≥ 0.1)). Empty cells take the
+    value of ``defaults``. Any other column is carried through to the cohort tables.
+
+    The same input with the same settings may appear on several rows for different people (each
+    row is an item of its own, with its own output folder); for the same person it is a problem.
 
     Raises
     ------
@@ -268,7 +355,7 @@ def read_manifest(path: str | Path, defaults: ItemSettings) -> list[BatchItem]:
     tasks = task_names()
     accepted = accepted_options()
     items: list[BatchItem] = []
-    seen: dict[tuple[Path, str], int] = {}
+    seen: dict[tuple[Path, str, str], int] = {}
     for rownum, raw in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in raw):
             continue
@@ -325,13 +412,24 @@ def read_manifest(path: str | Path, defaults: ItemSettings) -> list[BatchItem]:
             if col not in accepted:
                 bad(col, "this medius cannot use this column yet (its analysis has no such option)")
                 continue
-            value = cells[col]
+            value: Any = cells[col]
             if col == "static":
                 sp = Path(value).expanduser()
                 sp = (sp if sp.is_absolute() else path.parent / sp).absolute()
                 if not sp.is_file():
                     bad(col, f"no such file: {sp}")
                 value = str(sp)
+            elif col == "marker_units":
+                value = value.lower()
+                if value not in MARKER_UNITS:
+                    bad(col, f"must be one of {', '.join(MARKER_UNITS)} or empty, got {cells[col]!r}")
+            elif col == "marker_rate_hz":
+                try:
+                    value = float(value)
+                    if not value >= 0.1 or value == float("inf"):
+                        raise ValueError
+                except ValueError:
+                    bad(col, f"must be a number ≥ 0.1 (samples per second), got {cells[col]!r}")
             options[col] = value
         if len(problems) > n_before or item_path is None:
             continue
@@ -340,13 +438,14 @@ def read_manifest(path: str | Path, defaults: ItemSettings) -> list[BatchItem]:
             annotated_video=defaults.annotated_video, max_side_px=defaults.max_side_px,
             options=tuple(sorted(options.items())),
         )
-        ident = (item_path, settings.canonical_json())
+        person_id = cells.get("person_id", "")
+        ident = (item_path, settings.canonical_json(), person_id)
         if ident in seen:
-            bad("path", f"same input and settings as row {seen[ident]}")
+            bad("path", f"same input, settings and person id as row {seen[ident]}")
             continue
         seen[ident] = rownum
         extra = {h: v for h, v in cells.items() if h not in MANIFEST_COLUMNS + OPTION_COLUMNS}
-        items.append(BatchItem(path=item_path, settings=settings, person_id=cells.get("person_id", ""),
+        items.append(BatchItem(path=item_path, settings=settings, person_id=person_id,
                                group=cells.get("group", ""), extra=extra, row=rownum))
     if problems:
         raise ManifestError(problems, path=path)

@@ -58,17 +58,29 @@ class Ledger:
                     yield rec
 
     def latest(self) -> dict[str, dict[str, Any]]:
-        """The latest item record for each item key."""
+        """The latest item record for each item key (items that share a key: see :meth:`latest_items`)."""
         out: dict[str, dict[str, Any]] = {}
         for rec in self.read():
             if rec.get("event") == "item" and isinstance(rec.get("key"), str):
                 out[rec["key"]] = rec
         return out
 
+    def latest_items(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """The latest item record for each (item key, item folder): one per item, even where two
+        items share a key (two copies of one file, one file listed for two people)."""
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+        for rec in self.read():
+            if rec.get("event") == "item" and isinstance(rec.get("key"), str) and isinstance(rec.get("out_dir"), str):
+                out[(rec["key"], rec["out_dir"])] = rec
+        return out
+
+    def _finished(self, rec: dict[str, Any]) -> bool:
+        return rec.get("status") in DONE_STATUSES and (self.out_dir / str(rec.get("out_dir", "")) / "result.json").is_file()
+
     def done(self) -> dict[str, dict[str, Any]]:
         """Item records that count as done and whose output folder still holds its result.json."""
-        return {
-            k: r
-            for k, r in self.latest().items()
-            if r.get("status") in DONE_STATUSES and (self.out_dir / str(r.get("out_dir", "")) / "result.json").is_file()
-        }
+        return {k: r for k, r in self.latest().items() if self._finished(r)}
+
+    def done_items(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """:meth:`done`, by (item key, item folder): what ``run_batch`` skips."""
+        return {k: r for k, r in self.latest_items().items() if self._finished(r)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,12 +27,24 @@ def _plain(text: str) -> None:
     err.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
+def _usage(text: str) -> typer.Exit:
+    """A usage error: one line ``medius: error: ...`` and exit 2."""
+    _plain(f"medius: error: {text}")
+    return typer.Exit(2)
+
+
+def _hms(seconds: float) -> str:
+    s = max(0, int(round(seconds)))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
 def batch(
     input: Annotated[
         Path,
         typer.Argument(
-            help="A folder of inputs (videos, .trc/.c3d files, sub-folders of OpenPose JSON) or a manifest "
-            "CSV with columns path, task, person_id, side, group (and sex, fps, image_size; any other "
+            help="A folder of inputs (videos, .trc/.c3d files, marker tables, sub-folders of OpenPose JSON; "
+            "a sub-folder of the folder names the person) or a manifest CSV with columns path, task, "
+            "person_id, side, group (and sex, fps, image_size, marker_units, marker_rate_hz, ...; any other "
             "column is carried through to the cohort tables).",
             show_default=False,
         ),
@@ -50,6 +63,12 @@ def batch(
     image_size: Annotated[
         str | None, typer.Option(help="WIDTHxHEIGHT of the video the keypoints came from (keypoint inputs).")
     ] = None,
+    marker_units: Annotated[
+        str | None, typer.Option(help="Marker tables that do not state their length unit: mm or m.")
+    ] = None,
+    marker_rate: Annotated[
+        float | None, typer.Option(help="Marker tables with no Time column: the sampling rate (Hz).", min=0.1)
+    ] = None,
     no_blur: Annotated[bool, typer.Option("--no-blur", help="Keep faces visible in the annotated videos.")] = False,
     no_video: Annotated[bool, typer.Option("--no-video", help="Skip the annotated videos (faster).")] = False,
     scheduler: Annotated[
@@ -57,7 +76,9 @@ def batch(
         typer.Option(help="Address of a running Dask scheduler (tcp://HOST:8786); default: a local cluster."),
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Worker processes of the local cluster (default: one per core).", min=1)
+        int | None,
+        typer.Option(help="Worker processes of the local cluster (default: one per core this process may use).",
+                     min=1),
     ] = None,
     retries: Annotated[
         int, typer.Option(help="Extra attempts for an item whose analysis raised an unexpected error.", min=0)
@@ -74,6 +95,7 @@ def batch(
     OUT/cohort-summary.{csv,parquet}, and OUT/cohort-report.html.
     """
     from medius.batch import (
+        MARKER_UNITS,
         ItemSettings,
         discover_items,
         read_manifest,
@@ -85,29 +107,44 @@ def batch(
     from medius.errors import InputNotFoundError
 
     if task not in task_names():
-        raise typer.BadParameter(f"unknown task {task!r}; allowed: {', '.join(task_names())}", param_hint="--task")
+        raise _usage(f"--task: unknown task {task!r}; allowed: {', '.join(task_names())}")
     if scheduler and workers:
-        raise typer.BadParameter("--workers sizes the local cluster; with --scheduler the cluster's own "
-                                 "workers are used", param_hint="--workers")
+        raise _usage("--workers cannot be used with --scheduler: --workers sizes the local cluster, and with "
+                     "--scheduler the existing cluster's own workers are used")
+    if marker_units is not None and marker_units.lower() not in MARKER_UNITS:
+        raise _usage(f"--marker-units: must be one of {', '.join(MARKER_UNITS)}, got {marker_units!r}")
+    options: dict[str, Any] = {}
+    if marker_units is not None:
+        options["marker_units"] = marker_units.lower()
+    if marker_rate is not None:
+        options["marker_rate_hz"] = float(marker_rate)
     defaults = ItemSettings(task=task, side=side.value, sex=sex.value if sex else None, fps=fps,
                             image_size=_parse_size(image_size), blur_faces=not no_blur,
-                            annotated_video=not no_video)
+                            annotated_video=not no_video, options=tuple(sorted(options.items())))
     if not input.exists():
         raise InputNotFoundError("no such file or folder", path=input)
-    items = discover_items(input, defaults) if input.is_dir() else read_manifest(input, defaults)
+    items = discover_items(input, defaults, exclude=out) if input.is_dir() else read_manifest(input, defaults)
 
     progress = Progress(
         TextColumn("[bold]medius batch"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("items · [red]{task.fields[failed]} failed[/red] · {task.fields[frames]}"),
+        TextColumn("items · [red]{task.fields[failed]} failed[/red]{task.fields[frames]} · ETA"),
         TimeRemainingColumn(),
         console=err,
         transient=False,
         disable=not err.is_terminal and not os.environ.get("MEDIUS_PROGRESS"),
     )
-    state: dict[str, Any] = {"failed": 0, "frames": {}, "bar": None}
+    state: dict[str, Any] = {"failed": 0, "frames": {}, "bar": None, "done": 0, "total": 0, "t0": 0.0}
     lock = threading.Lock()
+
+    def counts_text() -> str:
+        """``3/10 items, 1 failed, ETA 0:00:42`` (the ETA from the items finished so far)."""
+        n, total = state["done"], state["total"]
+        eta = "-:--:--"
+        if n:
+            eta = _hms((time.monotonic() - state["t0"]) / n * (total - n))
+        return f"{n}/{total} items, {state['failed']} failed, ETA {eta}"
 
     def frames_text() -> str:
         running = list(state["frames"].values())
@@ -115,27 +152,30 @@ def batch(
             return ""
         done = sum(d for d, _ in running)
         total = sum(t or 0 for _, t in running)
-        return f"{len(running)} running, frames {done}/{total or '?'}"
+        return f" · {len(running)} running, frames {done}/{total or '?'}"
 
     def on_start(n_run: int, n_skip: int) -> None:
         if n_skip:
             _plain(f"medius batch: {n_skip} of {len(items)} items already done in {out}; {n_run} to analyse")
         state["bar"] = progress.add_task("batch", total=n_run, failed=0, frames="")
+        state["total"], state["t0"] = n_run, time.monotonic()
 
     def on_item(o: Any) -> None:
         if o.skipped:
             return
         with lock:
-            state["frames"].pop(o.key, None)
+            state["frames"].pop(o.task, None)
+            state["done"] += 1
             if o.status == "failed":
                 state["failed"] += 1
             progress.update(state["bar"], advance=1, failed=state["failed"], frames=frames_text())
+            line = f"[{counts_text()}] {o.status}: {o.item.label} ({o.item.path.name})"
         if progress.disable or o.status == "failed":
-            _plain(f"{o.status}: {o.item.label} ({o.item.path.name})" + (f": {o.reason}" if o.reason else ""))
+            _plain(line + (f": {o.reason}" if o.reason else ""))
 
-    def on_frames(key: str, stage: str, done: int, total: int | None) -> None:
+    def on_frames(task_id: str, stage: str, done: int, total: int | None) -> None:
         with lock:
-            state["frames"][key] = (done, total)
+            state["frames"][task_id] = (done, total)
             if state["bar"] is not None:
                 progress.update(state["bar"], frames=frames_text())
 
