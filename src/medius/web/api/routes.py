@@ -37,7 +37,15 @@ from medius.web.visits.schemas import (
     VisitPublic,
     VisitUpdate,
 )
-from medius.web.visits.service import create_visit, delete_visit, get_visit, patient_visits, update_visit
+from medius.web.visits.service import (
+    add_session,
+    create_visit,
+    delete_visit,
+    get_visit,
+    patient_visits,
+    session_log,
+    update_visit,
+)
 
 router = APIRouter(prefix="/api")
 _404 = {404: {"description": messages.NOT_FOUND}}
@@ -166,8 +174,6 @@ def api_delete_visit(
 )
 def api_list_sessions(visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> Any:
     """The session log of the visit's program (oldest first)."""
-    from medius.web.visits.views import session_log
-
     return session_log(db, get_visit(db, principal.clinic_id, visit_id))
 
 
@@ -182,11 +188,7 @@ def api_add_session(
     visit_id: uuid.UUID, body: SessionEntry, principal: CsrfChecked, db: SessionDep
 ) -> ProgramSession:
     """Log one exercise session of the visit's program (pain and effort 0–10)."""
-    visit = get_visit(db, principal.clinic_id, visit_id)
-    entry = ProgramSession(clinic_id=visit.clinic_id, visit_id=visit.id, **body.model_dump())
-    db.add(entry)
-    db.commit()
-    return entry
+    return add_session(db, get_visit(db, principal.clinic_id, visit_id), body)
 
 
 @router.get(

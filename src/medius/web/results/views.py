@@ -144,7 +144,7 @@ def delete_recording(
 
 # ---------------------------------------------------------------------- exports
 def _sessions(db: Any, visit: Any) -> list[dict[str, Any]]:
-    from medius.web.visits.views import session_log
+    from medius.web.visits.service import session_log
 
     return [
         {

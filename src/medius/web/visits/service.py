@@ -14,9 +14,18 @@ from sqlalchemy.orm import Session, selectinload
 from medius.web import messages
 from medius.web.models import Job, Patient, ProgramSession, Recording, Visit
 from medius.web.settings import Settings
-from medius.web.visits.schemas import VisitCreate, VisitUpdate
+from medius.web.visits.schemas import SessionEntry, VisitCreate, VisitUpdate
 
-__all__ = ["create_visit", "delete_visit", "get_visit", "patient_visits", "update_visit", "visit_overview"]
+__all__ = [
+    "add_session",
+    "create_visit",
+    "delete_visit",
+    "get_visit",
+    "patient_visits",
+    "session_log",
+    "update_visit",
+    "visit_overview",
+]
 
 
 def _uuid(value: uuid.UUID | str, message: str) -> uuid.UUID:
@@ -87,3 +96,20 @@ def delete_visit(db: Session, settings: Settings, visit: Visit) -> None:
     db.commit()
     for rid in rec_ids:
         shutil.rmtree(settings.media_dir / str(rid), ignore_errors=True)
+
+
+def session_log(db: Session, visit: Visit) -> Sequence[ProgramSession]:
+    """The session log of the visit's program, oldest first."""
+    return db.scalars(
+        select(ProgramSession)
+        .where(ProgramSession.visit_id == visit.id, ProgramSession.clinic_id == visit.clinic_id)
+        .order_by(ProgramSession.session_date, ProgramSession.created_at)
+    ).all()
+
+
+def add_session(db: Session, visit: Visit, entry: SessionEntry) -> ProgramSession:
+    """Log one exercise session of the visit's program."""
+    session = ProgramSession(clinic_id=visit.clinic_id, visit_id=visit.id, **entry.model_dump())
+    db.add(session)
+    db.commit()
+    return session

@@ -3,33 +3,30 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from medius.web.deps import CsrfChecked, CurrentUser, SessionDep, SettingsDep, render
 from medius.web.forms import parse_form
 from medius.web.media.views import available_tasks
-from medius.web.models import ProgramSession, Visit
+from medius.web.models import Visit
 from medius.web.patients.service import get_patient
 from medius.web.visits.schemas import SessionEntry, VisitCreate, VisitUpdate
-from medius.web.visits.service import create_visit, delete_visit, get_visit, update_visit
+from medius.web.visits.service import (
+    add_session,
+    create_visit,
+    delete_visit,
+    get_visit,
+    session_log,
+    update_visit,
+)
 
 router = APIRouter(include_in_schema=False)
-
-
-def session_log(db: Session, visit: Visit) -> Sequence[ProgramSession]:
-    return db.scalars(
-        select(ProgramSession)
-        .where(ProgramSession.visit_id == visit.id, ProgramSession.clinic_id == visit.clinic_id)
-        .order_by(ProgramSession.session_date, ProgramSession.created_at)
-    ).all()
 
 
 def visit_context(db: Session, settings: Any, visit: Visit, **extra: Any) -> dict[str, Any]:
@@ -150,6 +147,5 @@ def add_session_page(
         return render(
             request, "visit.html", visit_context(db, settings, visit, session_errors=errors), status_code=422
         )
-    db.add(ProgramSession(clinic_id=visit.clinic_id, visit_id=visit.id, **entry.model_dump()))
-    db.commit()
+    add_session(db, visit, entry)
     return RedirectResponse(f"/visits/{visit.id}#sessions", status_code=303)
