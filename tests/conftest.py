@@ -61,5 +61,19 @@ def run_medius(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     )
 
 
+def analyze_json(*args: str) -> tuple[int, dict | None, str]:
+    """``medius analyze ARGS --no-video --json --force`` in process: exit code, result (None if no JSON), stderr."""
+    from typer.testing import CliRunner
+
+    from medius.cli import app
+
+    res = CliRunner().invoke(app, ["analyze", *map(str, args), "--no-video", "--json", "--force"])
+    try:
+        doc = json.loads(res.stdout)
+    except ValueError:
+        doc = None
+    return res.exit_code, doc, res.stderr
+
+
 def load_result(out: Path) -> dict:
     return json.loads((out / "result.json").read_text())

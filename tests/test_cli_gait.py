@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from medius.cli import app
 from medius.io.markers import Markers3D, read_c3d, write_c3d
 from medius.kinematics.synthetic_gait import (
+    DEMO_HIP_ADDUCTION_DEG,
+    DEMO_PELVIC_DROP_DEG,
     CameraSpec,
     GaitSpec,
     make_gait_trial,
@@ -22,23 +22,15 @@ from medius.kinematics.synthetic_gait import (
     write_gait_c3d,
     write_gait_keypoints,
 )
+from tests.conftest import analyze_json
 
 HERE = Path(__file__).resolve().parent
 UQAM = HERE / "data" / "uqam"
 SNAPSHOT = HERE / "snapshots" / "uqam_walk.json"
-runner = CliRunner()
 
-DROP = {"left": 4.0, "right": 8.0}
-ADD = {"left": 6.0, "right": 10.0}
+DROP = DEMO_PELVIC_DROP_DEG
+ADD = DEMO_HIP_ADDUCTION_DEG
 
-
-def _analyze(*args: str) -> tuple[int, dict | None, str]:
-    res = runner.invoke(app, ["analyze", *args, "--no-video", "--json", "--force"])
-    try:
-        doc = json.loads(res.stdout)
-    except ValueError:
-        doc = None
-    return res.exit_code, doc, res.stderr if hasattr(res, "stderr") else res.output
 
 
 def _match(truth_stances: list[dict], side: str, strike_s: float) -> dict | None:
@@ -57,7 +49,7 @@ def test_synthetic_c3d_known_answers_through_the_cli(tmp_path, task, treadmill, 
                     forward_axis=forward_axis, up_axis=up_axis, medial_markers=True)
     trial, truth = make_gait_trial(spec)
     path = write_gait_c3d(trial, tmp_path / "trial.c3d", truth)
-    code, res, err = _analyze(str(path), "--task", task, "--out", str(tmp_path / "out"))
+    code, res, err = analyze_json(str(path), "--task", task, "--out", str(tmp_path / "out"))
     assert code == 0, err
     assert res["synthetic"] is True and res["task"] == task
     dt = 1.0 / trial.rate_hz
@@ -99,10 +91,10 @@ def test_static_trial_gives_the_knee_width(tmp_path):
     moving = write_gait_c3d(trial, tmp_path / "walk.c3d", truth)
     static = write_c3d(make_static_trial(spec), tmp_path / "static.c3d")
     # without the static trial the knee centre cannot be built: one clear line
-    code, _, err = _analyze(str(moving), "--task", "walk", "--out", str(tmp_path / "no-static"))
+    code, _, err = analyze_json(str(moving), "--task", "walk", "--out", str(tmp_path / "no-static"))
     assert code == 4 and "--static" in err and "walk.c3d" in err
     assert not (tmp_path / "no-static").exists()
-    code, res, err = _analyze(str(moving), "--task", "walk", "--static", str(static), "--out", str(tmp_path / "o"))
+    code, res, err = analyze_json(str(moving), "--task", "walk", "--static", str(static), "--out", str(tmp_path / "o"))
     assert code == 0, err
     cal = res["provenance"]["parameters"]["lab_model"]["static_calibration"]
     assert cal["method"].startswith("chord offsets")
@@ -136,7 +128,7 @@ def test_video_keypoints_and_the_2d_3d_round_trip(tmp_path, name):
     and as a C3D gives the same stance peaks within the projection error of the camera."""
     case, truth, video_truth, _ = _round_trip_video(tmp_path, name)
     task = case["task"]
-    code, vid, err = _analyze(str(case["kp_path"]), "--task", task, "--out", str(tmp_path / "v"))
+    code, vid, err = analyze_json(str(case["kp_path"]), "--task", task, "--out", str(tmp_path / "v"))
     assert code == 0, err
     front = ROUND_TRIPS[name][2].view == "front"
     assert vid["quality"]["view"] == ("frontal" if front else "back")
@@ -144,7 +136,7 @@ def test_video_keypoints_and_the_2d_3d_round_trip(tmp_path, name):
     assert vid["gait"]["cadence_steps_per_min"] == pytest.approx(truth.info["cadence_steps_per_min"], abs=1.0)
     assert min(vid["gait"]["n_stances"].values()) >= 4
     c3d = write_gait_c3d(case["trial"], tmp_path / "trial.c3d", truth)
-    code, lab, err = _analyze(str(c3d), "--task", task, "--out", str(tmp_path / "l"))
+    code, lab, err = analyze_json(str(c3d), "--task", task, "--out", str(tmp_path / "l"))
     assert code == 0, err
     bound = video_truth.to_json()["projection_error"]
     # ``bound`` is computed by the generator from the true events: per stance, the 2D peak (what
@@ -174,7 +166,7 @@ def test_mirrored_walking_video_swaps_the_left_and_right_metrics(tmp_path):
     from medius.io._sequence import LEFT_RIGHT_PAIRS
 
     _, truth, video_truth, kp = _round_trip_video(tmp_path, "walk-back")
-    code, ref, err = _analyze(str(_trc_of(kp, tmp_path / "ref" / "gait.trc")), "--task", "walk", "--out", str(tmp_path / "r"))
+    code, ref, err = analyze_json(str(_trc_of(kp, tmp_path / "ref" / "gait.trc")), "--task", "walk", "--out", str(tmp_path / "r"))
     assert code == 0, err
     pos = kp.position.copy()
     pos[..., 0] = kp.image_size[0] - pos[..., 0]
@@ -182,7 +174,7 @@ def test_mirrored_walking_video_swaps_the_left_and_right_metrics(tmp_path):
     for left, right in LEFT_RIGHT_PAIRS:
         perm[left], perm[right] = right, left
     mirrored = kp.replace(position=pos[:, perm], confidence=kp.confidence[:, perm])
-    code, mir, err = _analyze(str(_trc_of(mirrored, tmp_path / "mirror" / "gait.trc")), "--task", "walk",
+    code, mir, err = analyze_json(str(_trc_of(mirrored, tmp_path / "mirror" / "gait.trc")), "--task", "walk",
                               "--out", str(tmp_path / "m"))
     assert code == 0, err
     assert mir["quality"]["left_right"]["facing"] == "away" and mir["quality"]["left_right_swaps_corrected"] == 0
@@ -198,10 +190,10 @@ def test_left_right_label_swaps_in_some_frames_are_corrected(tmp_path):
     """A pose model that swaps the left and right labels in some frames (23 % here): the capture
     check corrects them and the metrics are those of the clean clip."""
     _, _, _, kp = _round_trip_video(tmp_path, "walk-back")
-    code, ref, err = _analyze(str(_trc_of(kp, tmp_path / "ref" / "gait.trc")), "--task", "walk", "--out", str(tmp_path / "r"))
+    code, ref, err = analyze_json(str(_trc_of(kp, tmp_path / "ref" / "gait.trc")), "--task", "walk", "--out", str(tmp_path / "r"))
     assert code == 0, err
     frames = np.r_[40:70, 150:175]
-    code, sw, err = _analyze(str(_trc_of(kp.swap_left_right(frames=frames), tmp_path / "swap" / "gait.trc")), "--task",
+    code, sw, err = analyze_json(str(_trc_of(kp.swap_left_right(frames=frames), tmp_path / "swap" / "gait.trc")), "--task",
                              "walk", "--out", str(tmp_path / "s"))
     assert code == 0, err
     assert sw["quality"]["left_right"]["whole_body_swaps"] == frames.size
@@ -233,7 +225,7 @@ def _snapshot_of(res: dict) -> dict:
 
 
 def test_real_uqam_trial_matches_its_reviewed_snapshot(tmp_path):
-    code, res, err = _analyze(
+    code, res, err = analyze_json(
         str(UQAM / "gait-lower-body.c3d"), "--task", "walk", "--static", str(UQAM / "static-100frames.c3d"),
         "--marker-set", str(UQAM / "plug-in-gait-static-medial.yaml"), "--out", str(tmp_path / "u"),
     )
@@ -257,7 +249,7 @@ def test_real_uqam_trial_matches_its_reviewed_snapshot(tmp_path):
 
 def test_events_from_the_file(tmp_path):
     # the UQAM file's events carry no side; medius assigns sides from the feet
-    code, res, err = _analyze(
+    code, res, err = analyze_json(
         str(UQAM / "gait-lower-body.c3d"), "--task", "walk", "--static", str(UQAM / "static-100frames.c3d"),
         "--marker-set", str(UQAM / "plug-in-gait-static-medial.yaml"), "--events", "file", "--out", str(tmp_path / "f"),
     )
@@ -279,7 +271,7 @@ def test_marker_set_naming_a_marker_the_trial_lacks(tmp_path, walk_c3d):
     ms = tmp_path / "set.yaml"
     text = (Path(__file__).resolve().parents[1] / "src/medius/kinematics/markersets/plug_in_gait.yaml").read_text()
     ms.write_text(text.replace("left_heel: LHEE", "left_heel: L_HEEL"))
-    code, _, err = _analyze(str(path), "--task", "walk", "--marker-set", str(ms), "--out", str(tmp_path / "o"))
+    code, _, err = analyze_json(str(path), "--task", "walk", "--marker-set", str(ms), "--out", str(tmp_path / "o"))
     assert code == 4
     assert "marker 'L_HEEL' (role left_heel" in err and "is not in the trial" in err and "trial.c3d" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
@@ -292,7 +284,7 @@ def test_long_gap_in_a_required_marker(tmp_path, walk_c3d):
     pos[50:250, i] = np.nan  # 2 s of 4 s
     gappy = Markers3D(pos, trial.labels, trial.time_s, trial.rate_hz, events=trial.events, source="x")
     path = write_c3d(gappy, tmp_path / "gappy.c3d")
-    code, _, err = _analyze(str(path), "--task", "walk", "--out", str(tmp_path / "o"))
+    code, _, err = analyze_json(str(path), "--task", "walk", "--out", str(tmp_path / "o"))
     assert code == 4
     assert "marker 'LASI' (left_asis) is missing in 50% of the frames" in err and "longest gap 2.00 s" in err
     assert not (tmp_path / "o").exists()
@@ -304,7 +296,7 @@ def test_short_gaps_are_filled(tmp_path, walk_c3d):
     pos[100:105, trial.index("RKNE")] = np.nan  # 0.05 s
     gappy = Markers3D(pos, trial.labels, trial.time_s, trial.rate_hz, events=trial.events, source="x")
     path = write_c3d(gappy, tmp_path / "short-gap.c3d")
-    code, res, err = _analyze(str(path), "--task", "walk", "--out", str(tmp_path / "o"))
+    code, res, err = analyze_json(str(path), "--task", "walk", "--out", str(tmp_path / "o"))
     assert code == 0, err
     assert res["provenance"]["parameters"]["lab_model"]["gap_fill"]["max_gap_s"] == 0.1
 
@@ -313,7 +305,7 @@ def test_c3d_without_point_data(tmp_path, walk_c3d):
     _, trial = walk_c3d
     empty = Markers3D(np.full_like(trial.position, np.nan), trial.labels, trial.time_s, trial.rate_hz, source="x")
     path = write_c3d(empty, tmp_path / "empty.c3d")
-    code, _, err = _analyze(str(path), "--task", "walk", "--out", str(tmp_path / "o"))
+    code, _, err = analyze_json(str(path), "--task", "walk", "--out", str(tmp_path / "o"))
     assert code == 4 and "empty.c3d" in err and "no 3D point data" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
 
@@ -327,23 +319,23 @@ def test_static_trial_of_another_person(tmp_path, walk_c3d):
         pos[:, static.index(lab), :] += np.array([0.0, dx, 0.0])
     other = Markers3D(pos, static.labels, static.time_s, static.rate_hz, source="x")
     s_path = write_c3d(other, tmp_path / "static-other.c3d")
-    code, _, err = _analyze(str(path), "--task", "walk", "--static", str(s_path), "--out", str(tmp_path / "o"))
+    code, _, err = analyze_json(str(path), "--task", "walk", "--static", str(s_path), "--out", str(tmp_path / "o"))
     assert code == 4
     assert "static-other.c3d" in err and "do not match" in err and "inter-ASIS distance" in err
     # a static trial without the pelvis markers
     bare = static.select([x for x in static.labels if x not in ("LASI", "RASI")])
     b_path = write_c3d(bare, tmp_path / "static-bare.c3d")
-    code, _, err = _analyze(str(path), "--task", "walk", "--static", str(b_path), "--out", str(tmp_path / "o"))
+    code, _, err = analyze_json(str(path), "--task", "walk", "--static", str(b_path), "--out", str(tmp_path / "o"))
     assert code == 4 and "static-bare.c3d" in err and "'LASI'" in err
 
 
 def test_static_file_missing_and_static_with_a_video(tmp_path, walk_c3d):
     path, _ = walk_c3d
-    code, _, err = _analyze(str(path), "--task", "walk", "--static", str(tmp_path / "nope.c3d"), "--out", str(tmp_path / "o"))
+    code, _, err = analyze_json(str(path), "--task", "walk", "--static", str(tmp_path / "nope.c3d"), "--out", str(tmp_path / "o"))
     assert code == 3 and "nope.c3d" in err
     kp = tmp_path / "kp.trc"
     kp.write_text("PathFileType\t4\t(X/Y/Z)\tkp.trc\nDataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\n30\t30\t1\t1\tpx\n")
-    code, _, err = _analyze(str(kp), "--task", "walk", "--static", str(path), "--out", str(tmp_path / "o"))
+    code, _, err = analyze_json(str(kp), "--task", "walk", "--static", str(path), "--out", str(tmp_path / "o"))
     assert code == 4 and "applies only to marker trials" in err
 
 
@@ -351,7 +343,7 @@ def test_truncated_c3d(tmp_path, walk_c3d):
     path, _ = walk_c3d
     bad = tmp_path / "truncated.c3d"
     bad.write_bytes(path.read_bytes()[:3000])
-    code, _, err = _analyze(str(bad), "--task", "walk", "--out", str(tmp_path / "o"))
+    code, _, err = analyze_json(str(bad), "--task", "walk", "--out", str(tmp_path / "o"))
     assert code == 4 and "truncated.c3d" in err
     assert len(err.strip().splitlines()) == 1
 
@@ -361,7 +353,7 @@ def test_c3d_with_the_single_leg_squat_task(tmp_path, walk_c3d):
     projection of the joint centres; a walking trial has no squat repetitions: exit code 5 (cannot be
     judged, docs/cli.md), one line saying why, and a report explaining it."""
     path, _ = walk_c3d
-    code, res, err = _analyze(str(path), "--task", "single-leg-squat", "--out", str(tmp_path / "o"))
+    code, res, err = analyze_json(str(path), "--task", "single-leg-squat", "--out", str(tmp_path / "o"))
     assert code == 5, err
     assert len(err.strip().splitlines()) == 1
     assert "trial.c3d" in err and "cannot be judged" in err and "no squat repetitions found" in err
@@ -374,7 +366,7 @@ def test_c3d_with_the_single_leg_squat_task(tmp_path, walk_c3d):
 def test_standing_still_is_not_judgeable(tmp_path):
     static = make_static_trial(GaitSpec(task="walk"), duration_s=4.0)
     path = write_c3d(static, tmp_path / "standing.c3d")
-    code, res, err = _analyze(str(path), "--task", "walk", "--out", str(tmp_path / "o"))
+    code, res, err = analyze_json(str(path), "--task", "walk", "--out", str(tmp_path / "o"))
     assert code in (4, 5), err
     assert "foot" in err.lower() or (res and "step" in " ".join(res["quality"]["reasons"]).lower())
 
@@ -411,10 +403,10 @@ def test_trc_and_marker_table_give_the_c3d_answers(tmp_path):
     trc = _write_trc_mm(trial, tmp_path / "trial.trc")
     txt = _write_marker_table(trial, tmp_path / "trial.tsv")
     results = {}
-    code, _, err = _analyze(str(txt), "--task", "walk", "--out", str(tmp_path / "no-units"))
+    code, _, err = analyze_json(str(txt), "--task", "walk", "--out", str(tmp_path / "no-units"))
     assert code == 4 and "--marker-units" in err and "trial.tsv" in err
     for name, path, extra in (("c3d", c3d, []), ("trc", trc, []), ("tsv", txt, ["--marker-units", "mm"])):
-        code, res, err = _analyze(str(path), "--task", "walk", "--out", str(tmp_path / f"o-{name}"), *extra)
+        code, res, err = analyze_json(str(path), "--task", "walk", "--out", str(tmp_path / f"o-{name}"), *extra)
         assert code == 0, (name, err)
         assert res["input"]["kind"] == {"c3d": "c3d", "trc": "marker-trc", "tsv": "marker-text"}[name]
         results[name] = res
@@ -446,7 +438,7 @@ def test_force_plate_contacts_replace_marker_events(tmp_path):
         corners.append(cor)
         contacts.append((side, fs, fo))
     path = write_plate_c3d(tmp_path / "plates.c3d", trial, wrenches, corners, ratio=ratio)
-    code, res, err = _analyze(str(path), "--task", "walk", "--out", str(tmp_path / "auto"))
+    code, res, err = analyze_json(str(path), "--task", "walk", "--out", str(tmp_path / "auto"))
     assert code == 0, err
     ev = res["provenance"]["parameters"]["events"]
     assert ev["used"] == "markers + force plates" and ev["force_plates"] == 2
@@ -457,7 +449,7 @@ def test_force_plate_contacts_replace_marker_events(tmp_path):
         (strike,) = [e for e in fp if e["side"] == side and e["kind"] == "foot_strike"]
         # the 20 N threshold of a 750 N half-sine contact is crossed 6 ms after it starts
         assert 0.0 <= strike["time_s"] - fs <= 0.0065
-    code, res, err = _analyze(str(path), "--task", "walk", "--events", "force-plates", "--out", str(tmp_path / "fp"))
+    code, res, err = analyze_json(str(path), "--task", "walk", "--events", "force-plates", "--out", str(tmp_path / "fp"))
     # two contacts, one per foot: not enough complete stances on their own
     assert code in (0, 5), err
     assert res["provenance"]["parameters"]["events"]["used"] == "force-plates"

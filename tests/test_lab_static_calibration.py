@@ -18,7 +18,6 @@ ankle markers, ``static.c3d``; set pelvic drop 4° / 8° and hip adduction 6° /
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +26,13 @@ from typer.testing import CliRunner
 
 from medius.cli import app
 from medius.io.markers import Markers3D, read_c3d, write_c3d
+from medius.kinematics.synthetic_gait import DEMO_HIP_ADDUCTION_DEG, DEMO_PELVIC_DROP_DEG
+from tests.conftest import analyze_json
 
 runner = CliRunner()
 
-DROP = {"left": 4.0, "right": 8.0}
-ADD = {"left": 6.0, "right": 10.0}
+DROP = DEMO_PELVIC_DROP_DEG
+ADD = DEMO_HIP_ADDUCTION_DEG
 #: anatomical markers of each segment in the synthetic Plug-in Gait trial (all ride on the bone)
 SEGMENTS = {
     "left_thigh": ("LTHI", "LKNE", "LKNM"),
@@ -44,14 +45,6 @@ CLUSTER_OFFSETS = np.array([[0.04, 0.0, 0.0], [0.0, 0.05, 0.0], [-0.03, 0.0, 0.0
 #: marker noise added to the moving trial's cluster markers (as the synth's own 0.5 mm)
 NOISE_M = 0.0005
 
-
-def _analyze(*args: str) -> tuple[int, dict | None, str]:
-    res = runner.invoke(app, ["analyze", *args, "--no-video", "--json", "--force"])
-    try:
-        doc = json.loads(res.stdout)
-    except ValueError:
-        doc = None
-    return res.exit_code, doc, res.stderr
 
 
 @pytest.fixture(scope="module")
@@ -116,9 +109,9 @@ def test_cluster_only_moving_trial_is_calibrated_from_the_static(tmp_path, synth
     ms = _cluster_set(tmp_path / "clusters.yaml", clusters)
 
     # the reference: the original trial with its anatomical markers, no static trial
-    code, ref, err = _analyze(str(synth_walk / "trial.c3d"), "--task", "walk", "--out", str(tmp_path / "ref"))
+    code, ref, err = analyze_json(str(synth_walk / "trial.c3d"), "--task", "walk", "--out", str(tmp_path / "ref"))
     assert code == 0, err
-    code, res, err = _analyze(str(m_path), "--task", "walk", "--static", str(s_path), "--marker-set", str(ms),
+    code, res, err = analyze_json(str(m_path), "--task", "walk", "--static", str(s_path), "--marker-set", str(ms),
                               "--out", str(tmp_path / "clusters"))
     assert code == 0, err
     lab = res["provenance"]["parameters"]["lab_model"]
@@ -139,7 +132,7 @@ def test_cluster_only_moving_trial_is_calibrated_from_the_static(tmp_path, synth
     assert len(res["stances"]) == len(ref["stances"])
 
     # without the static trial: one clear line that says what to give
-    code, _, err = _analyze(str(m_path), "--task", "walk", "--marker-set", str(ms), "--out", str(tmp_path / "none"))
+    code, _, err = analyze_json(str(m_path), "--task", "walk", "--marker-set", str(ms), "--out", str(tmp_path / "none"))
     assert code == 4
     assert "'LKNE'" in err and "is not in the trial" in err and "--static" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "none").exists()
@@ -147,16 +140,16 @@ def test_cluster_only_moving_trial_is_calibrated_from_the_static(tmp_path, synth
     # a static trial without the anatomical markers cannot calibrate: named, non-zero exit
     bare = c_static.select([x for x in c_static.labels if x not in ("LKNE", "LKNM")])
     b_path = write_c3d(bare, tmp_path / "static-no-knee.c3d")
-    code, _, err = _analyze(str(m_path), "--task", "walk", "--static", str(b_path), "--marker-set", str(ms),
+    code, _, err = analyze_json(str(m_path), "--task", "walk", "--static", str(b_path), "--marker-set", str(ms),
                             "--out", str(tmp_path / "bare"))
     assert code == 4 and "static-no-knee.c3d" in err and "'LKNE'" in err
     assert len(err.strip().splitlines()) == 1
 
 
 def test_medial_markers_in_both_trials_the_static_is_a_check_not_a_refusal(tmp_path, synth_walk):
-    code, alone, err = _analyze(str(synth_walk / "trial.c3d"), "--task", "walk", "--out", str(tmp_path / "a"))
+    code, alone, err = analyze_json(str(synth_walk / "trial.c3d"), "--task", "walk", "--out", str(tmp_path / "a"))
     assert code == 0, err
-    code, res, err = _analyze(str(synth_walk / "trial.c3d"), "--task", "walk", "--static",
+    code, res, err = analyze_json(str(synth_walk / "trial.c3d"), "--task", "walk", "--static",
                               str(synth_walk / "static.c3d"), "--out", str(tmp_path / "s"))
     assert code == 0, err
     cal = res["provenance"]["parameters"]["lab_model"]["static_calibration"]
@@ -175,7 +168,7 @@ def test_medial_markers_in_both_trials_the_static_is_a_check_not_a_refusal(tmp_p
     lat = static.xyz("LKNE") - static.xyz("LKNM")
     pos[:, static.index("LKNM")] -= 0.025 * lat / np.linalg.norm(lat, axis=1, keepdims=True)
     moved = write_c3d(static.replace(position=pos), tmp_path / "static-moved.c3d")
-    code, res, err = _analyze(str(synth_walk / "trial.c3d"), "--task", "walk", "--static", str(moved),
+    code, res, err = analyze_json(str(synth_walk / "trial.c3d"), "--task", "walk", "--static", str(moved),
                               "--out", str(tmp_path / "m"))
     assert code == 0, err
     warn = " ".join(res["quality"]["warnings"])

@@ -17,38 +17,34 @@ from the lateral knee marker (the ankle likewise with AnkleWidth). The widths co
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import ezc3d
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from medius.cli import app
 from medius.io.markers import read_c3d, write_c3d
 from medius.kinematics.labtrial import prepare_lab_trial
-from medius.kinematics.synthetic_gait import GaitSpec, make_gait_trial, make_static_trial, write_gait_c3d
+from medius.kinematics.synthetic_gait import (
+    DEMO_HIP_ADDUCTION_DEG,
+    DEMO_PELVIC_DROP_DEG,
+    GaitSpec,
+    make_gait_trial,
+    make_static_trial,
+    write_gait_c3d,
+)
+from tests.conftest import analyze_json
 
-runner = CliRunner()
 HERE = Path(__file__).resolve().parent
 UQAM_REDUCED = HERE / "data" / "uqam" / "gait-lower-body.c3d"
 UQAM = HERE.parents[1] / "shared" / "data" / "uqam-plugin-gait"
 PIG_YAML = HERE.parent / "src" / "medius" / "kinematics" / "markersets" / "plug_in_gait.yaml"
 
-DROP = {"left": 4.0, "right": 8.0}
-ADD = {"left": 6.0, "right": 10.0}
+DROP = DEMO_PELVIC_DROP_DEG
+ADD = DEMO_HIP_ADDUCTION_DEG
 #: the synthetic subject: 100 mm knees, 70 mm ankles, 14 mm markers (Vicon PROCESSING names, mm)
 WIDTHS_MM = {"LKneeWidth": 100.0, "RKneeWidth": 100.0, "LAnkleWidth": 70.0, "RAnkleWidth": 70.0}
 
-
-def _analyze(*args: str) -> tuple[int, dict | None, str]:
-    res = runner.invoke(app, ["analyze", *args, "--no-video", "--json", "--force"])
-    try:
-        doc = json.loads(res.stdout)
-    except ValueError:
-        doc = None
-    return res.exit_code, doc, res.stderr
 
 
 def _add_processing(path: Path, values: dict[str, float]) -> Path:
@@ -84,7 +80,7 @@ def test_c3d_processing_widths_give_the_knee_and_ankle_centres(tmp_path, plain_p
     walk, static = plain_pig
     path = _add_processing(write_c3d(read_c3d(walk), tmp_path / "walk.c3d"), {**WIDTHS_MM, "MarkerDiameter": 14.0})
     (tmp_path / "medius-synthetic.json").write_bytes((walk.parent / "medius-synthetic.json").read_bytes())
-    code, res, err = _analyze(str(path), "--task", "walk", "--out", str(tmp_path / "w"))
+    code, res, err = analyze_json(str(path), "--task", "walk", "--out", str(tmp_path / "w"))
     assert code == 0, err
     lab = res["provenance"]["parameters"]["lab_model"]
     centres = lab["joint_centres"]
@@ -97,7 +93,7 @@ def test_c3d_processing_widths_give_the_knee_and_ankle_centres(tmp_path, plain_p
         assert res["summary"][side]["pelvic_drop_deg"]["mean"] == pytest.approx(DROP[side], abs=0.5)
         assert res["summary"][side]["hip_adduction_deg"]["mean"] == pytest.approx(ADD[side], abs=0.5)
     # the same knee centres as the static trial's medial markers give
-    code, ref, err = _analyze(str(walk), "--task", "walk", "--static", str(static), "--out", str(tmp_path / "s"))
+    code, ref, err = analyze_json(str(walk), "--task", "walk", "--static", str(static), "--out", str(tmp_path / "s"))
     assert code == 0, err
     for side in ("left", "right"):
         assert res["summary"][side]["hip_adduction_deg"]["mean"] == pytest.approx(
@@ -110,7 +106,7 @@ def test_widths_from_a_marker_set_yaml_and_the_assumed_marker_diameter(tmp_path,
     ms = tmp_path / "subject.yaml"
     ms.write_text(yaml_text + "subject_parameters:\n  left_knee_width_mm: 100\n  right_knee_width_mm: 100\n"
                   "  left_ankle_width_mm: 70\n  right_ankle_width_mm: 70\n", encoding="utf-8")
-    code, res, err = _analyze(str(walk), "--task", "walk", "--marker-set", str(ms), "--out", str(tmp_path / "y"))
+    code, res, err = analyze_json(str(walk), "--task", "walk", "--marker-set", str(ms), "--out", str(tmp_path / "y"))
     assert code == 0, err
     lab = res["provenance"]["parameters"]["lab_model"]
     assert lab["joint_centres"]["right_knee"]["offset_m"] == 0.057  # the 14 mm default diameter
@@ -128,16 +124,16 @@ def test_widths_from_a_marker_set_yaml_and_the_assumed_marker_diameter(tmp_path,
 
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml_text + "subject_parameters:\n  left_knee_widht_mm: 100\n", encoding="utf-8")
-    code, _, err = _analyze(str(walk), "--task", "walk", "--marker-set", str(bad), "--out", str(tmp_path / "b"))
+    code, _, err = analyze_json(str(walk), "--task", "walk", "--marker-set", str(bad), "--out", str(tmp_path / "b"))
     assert code == 4 and "did you mean 'left_knee_width_mm'" in err and "bad.yaml" in err
     bad.write_text(yaml_text + "subject_parameters:\n  left_knee_width_mm: 0.1\n  marker_diameter_mm: -3\n")
-    code, _, err = _analyze(str(walk), "--task", "walk", "--marker-set", str(bad), "--out", str(tmp_path / "b"))
+    code, _, err = analyze_json(str(walk), "--task", "walk", "--marker-set", str(bad), "--out", str(tmp_path / "b"))
     assert code == 4 and "marker_diameter_mm must be a number of millimetres" in err
 
 
 def test_no_medial_markers_no_static_no_widths_is_one_clear_line(tmp_path, plain_pig):
     walk, _ = plain_pig
-    code, _, err = _analyze(str(walk), "--task", "walk", "--out", str(tmp_path / "o"))
+    code, _, err = analyze_json(str(walk), "--task", "walk", "--out", str(tmp_path / "o"))
     assert code == 4 and len(err.strip().splitlines()) == 1
     assert "knee width" in err and "--static" in err and "PROCESSING" in err and "subject_parameters" in err
 
@@ -184,6 +180,6 @@ def test_uqam_widths_reproduce_vicons_knee_centres_and_hip_adduction(tmp_path):
     assert measured["left"][0] < 0.8 and measured["right"][0] < 0.8
     assert measured["left"][1] < 12.0 and measured["right"][1] < 5.0
     # through the CLI: no static trial needed any more
-    code, res, err = _analyze(str(path), "--task", "walk", "--out", str(tmp_path / "o"))
+    code, res, err = analyze_json(str(path), "--task", "walk", "--out", str(tmp_path / "o"))
     assert code == 0, err
     assert res["provenance"]["parameters"]["lab_model"]["joint_centres"]["right_knee"]["offset_m"] == 0.051

@@ -52,13 +52,13 @@ from medius.io import KEYPOINTS, Keypoints2D, swap_left_right_names
 from medius.io.keypoint_files import MultiPersonKeypoints
 from medius.io.samples import sample_path
 from medius.io.video import VideoWriter, iter_frames, probe_video, transcode_video
-from medius.kinematics import compute_all_series, compute_side_series, preprocess
 from medius.pose import BlazePoseBackend
 from medius.pose._run import estimate_poses
-from medius.pose._select import PersonSelection, select_person
-from medius.pose._sides import SideCheck, correct_left_right
+from medius.pose._select import PersonSelection
+from medius.pose._sides import SideCheck
 from medius.report.annotate import ANNOTATED_MAX_SIDE_PX
 from medius.report.pipeline import analyze_path
+from tests._chain import run_chain
 from tests.conftest import run_medius
 
 pytestmark = [pytest.mark.video, pytest.mark.xdist_group("real-video")]
@@ -315,15 +315,7 @@ class Chain:
 
 def _run_chain(people: MultiPersonKeypoints) -> Chain:
     """select_person → correct_left_right("camera") → preprocess → the series of both sides."""
-    kp, selection = select_person(people)
-    sided, sides = correct_left_right(kp, expected_facing="camera")
-    clean = preprocess(sided)
-    series = compute_all_series(clean)
-    for stance in ("left", "right"):
-        per_side = compute_side_series(clean, stance)
-        for key in ("pelvic_tilt_deg", "trunk_lean_deg"):
-            series[f"{key}_{stance}"] = per_side[key]
-    return Chain(people, selection, sided, sides, series)
+    return Chain(people, *run_chain(people))
 
 
 @pytest.fixture(scope="module")

@@ -29,12 +29,10 @@ import numpy as np
 import pytest
 
 from medius.io.video import VideoWriter, iter_frames, probe_video
-from medius.kinematics import compute_all_series, compute_side_series, preprocess
 from medius.pose import BlazePoseBackend, FlipTestBackend
 from medius.pose._run import estimate_poses
-from medius.pose._select import select_person
-from medius.pose._sides import correct_left_right
 from medius.report.pipeline import analyze_path
+from tests._chain import run_chain
 
 pytestmark = [pytest.mark.video, pytest.mark.xdist_group("real-video-portrait")]
 
@@ -81,15 +79,7 @@ def _series(video: Path, flip: bool = False) -> dict[str, np.ndarray]:
         people = estimate_poses(
             iter_frames(video, max_side_px=1280), backend, image_size=(info.width, info.height)
         )
-    kp, _ = select_person(people)
-    sided, _ = correct_left_right(kp, expected_facing="camera")
-    clean = preprocess(sided)
-    series = compute_all_series(clean)
-    for stance in ("left", "right"):
-        per_side = compute_side_series(clean, stance)
-        for key in ("pelvic_tilt_deg", "trunk_lean_deg"):
-            series[f"{key}_{stance}"] = per_side[key]
-    return series
+    return run_chain(people)[3]
 
 
 @pytest.fixture(scope="module")

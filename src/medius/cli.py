@@ -327,6 +327,8 @@ def _synth_gait(out: Path, task: str, *, noise_px: float) -> None:
 
     from medius.io.markers import write_c3d
     from medius.kinematics.synthetic_gait import (
+        DEMO_HIP_ADDUCTION_DEG,
+        DEMO_PELVIC_DROP_DEG,
         CameraSpec,
         GaitSpec,
         make_gait_trial,
@@ -340,7 +342,7 @@ def _synth_gait(out: Path, task: str, *, noise_px: float) -> None:
         shutil.rmtree(out)
     out.mkdir(parents=True)
     spec = GaitSpec(task=task, duration_s=10.0 if task == "walk" else 8.0, treadmill=task == "run",
-                    pelvic_drop_deg={"left": 4.0, "right": 8.0}, hip_adduction_deg={"left": 6.0, "right": 10.0},
+                    pelvic_drop_deg=dict(DEMO_PELVIC_DROP_DEG), hip_adduction_deg=dict(DEMO_HIP_ADDUCTION_DEG),
                     medial_markers=True, noise_mm=0.5)
     trial, truth = make_gait_trial(spec)
     write_gait_c3d(trial, out / "trial.c3d", truth)

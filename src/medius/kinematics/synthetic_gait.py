@@ -58,6 +58,8 @@ from medius.kinematics.angles3d import AXIS_NAMES, HARRINGTON_2007, LabAxes
 from medius.kinematics.markersets import MarkerSet, load_marker_set
 
 __all__ = [
+    "DEMO_HIP_ADDUCTION_DEG",
+    "DEMO_PELVIC_DROP_DEG",
     "MEDIAL_MARKERS",
     "Anthropometry",
     "CameraSpec",
@@ -84,6 +86,11 @@ MEDIAL_MARKERS: Mapping[str, str] = {
     "left_ankle_medial": "LMED",
     "right_ankle_medial": "RMED",
 }
+
+#: the left-right difference ``medius synth --task walk|run`` builds in (degrees per stance leg),
+#: so that a swapped side shows in its known answers
+DEMO_PELVIC_DROP_DEG: Mapping[str, float] = {"left": 4.0, "right": 8.0}
+DEMO_HIP_ADDUCTION_DEG: Mapping[str, float] = {"left": 6.0, "right": 10.0}
 
 #: task defaults: (rate_hz, cadence, stance fraction, speed, pelvic drop, hip adduction, trunk lean)
 _TASK_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
