@@ -13,14 +13,40 @@ import os
 import traceback
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
 from medius.errors import MediusError
 
-__all__ = ["SexName", "SideName", "console", "err", "fail", "guarded", "parse_size"]
+__all__ = [
+    "FpsOption",
+    "ImageSizeOption",
+    "MarkerRateOption",
+    "MarkerUnitsOption",
+    "SexName",
+    "SideName",
+    "console",
+    "err",
+    "fail",
+    "guarded",
+    "parse_size",
+]
+
+#: input options that ``medius analyze`` and ``medius batch`` share, worded once
+FpsOption = Annotated[
+    float | None, typer.Option(help="Frame rate of keypoint files that carry none (OpenPose JSON).", min=0.1)
+]
+ImageSizeOption = Annotated[
+    str | None, typer.Option(help="WIDTHxHEIGHT of the video the keypoints came from (keypoint inputs).")
+]
+MarkerUnitsOption = Annotated[
+    str | None, typer.Option(help="Marker tables that do not state their length unit: mm or m.")
+]
+MarkerRateOption = Annotated[
+    float | None, typer.Option(help="Marker tables with no Time column: the sampling rate (Hz).", min=0.1)
+]
 
 err = Console(stderr=True)
 console = Console()

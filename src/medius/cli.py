@@ -20,7 +20,16 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from medius import __version__
-from medius._cli_common import SexName, SideName, console, err
+from medius._cli_common import (
+    FpsOption,
+    ImageSizeOption,
+    MarkerRateOption,
+    MarkerUnitsOption,
+    SexName,
+    SideName,
+    console,
+    err,
+)
 from medius._cli_common import guarded as _guarded
 from medius._cli_common import parse_size as _parse_size
 from medius.errors import MediusError
@@ -122,12 +131,8 @@ def analyze(
     as_json: Annotated[bool, typer.Option("--json", help="Print result.json to standard output.")] = False,
     no_blur: Annotated[bool, typer.Option("--no-blur", help="Keep faces visible in the annotated video.")] = False,
     no_video: Annotated[bool, typer.Option("--no-video", help="Skip the annotated video (faster).")] = False,
-    fps: Annotated[
-        float | None, typer.Option(help="Frame rate of keypoint files that carry none (OpenPose JSON).", min=0.1)
-    ] = None,
-    image_size: Annotated[
-        str | None, typer.Option(help="WIDTHxHEIGHT of the video the keypoints came from (keypoint inputs).")
-    ] = None,
+    fps: FpsOption = None,
+    image_size: ImageSizeOption = None,
     sex: Annotated[
         SexName | None, typer.Option(help="The person's sex, to pick sex-specific reference ranges.")
     ] = None,
@@ -147,12 +152,8 @@ def analyze(
     view: Annotated[
         ViewName, typer.Option(help="Walk/run videos: the camera is behind (back) or in front of the person.")
     ] = ViewName.auto,
-    marker_units: Annotated[
-        str | None, typer.Option(help="Marker tables that do not state their length unit: mm or m.")
-    ] = None,
-    marker_rate: Annotated[
-        float | None, typer.Option(help="Marker tables with no Time column: the sampling rate (Hz).", min=0.1)
-    ] = None,
+    marker_units: MarkerUnitsOption = None,
+    marker_rate: MarkerRateOption = None,
     flip_test: Annotated[
         bool,
         typer.Option("--flip-test", help="Videos: run the pose model on each frame and its mirror image and average "

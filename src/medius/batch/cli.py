@@ -12,9 +12,17 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from medius._cli_common import (
+    FpsOption,
+    ImageSizeOption,
+    MarkerRateOption,
+    MarkerUnitsOption,
+    console,
+    err,
+    guarded,
+)
 from medius._cli_common import SexName as _Sex
 from medius._cli_common import SideName as _Side
-from medius._cli_common import console, err, guarded
 from medius._cli_common import parse_size as _parse_size
 
 __all__ = ["EXIT_STRICT_FAILURES", "register"]
@@ -57,18 +65,10 @@ def batch(
         _Side.auto
     ),
     sex: Annotated[_Sex | None, typer.Option(help="Sex for rows that leave it empty (reference ranges).")] = None,
-    fps: Annotated[
-        float | None, typer.Option(help="Frame rate of keypoint files that carry none (OpenPose JSON).", min=0.1)
-    ] = None,
-    image_size: Annotated[
-        str | None, typer.Option(help="WIDTHxHEIGHT of the video the keypoints came from (keypoint inputs).")
-    ] = None,
-    marker_units: Annotated[
-        str | None, typer.Option(help="Marker tables that do not state their length unit: mm or m.")
-    ] = None,
-    marker_rate: Annotated[
-        float | None, typer.Option(help="Marker tables with no Time column: the sampling rate (Hz).", min=0.1)
-    ] = None,
+    fps: FpsOption = None,
+    image_size: ImageSizeOption = None,
+    marker_units: MarkerUnitsOption = None,
+    marker_rate: MarkerRateOption = None,
     no_blur: Annotated[bool, typer.Option("--no-blur", help="Keep faces visible in the annotated videos.")] = False,
     no_video: Annotated[bool, typer.Option("--no-video", help="Skip the annotated videos (faster).")] = False,
     scheduler: Annotated[
