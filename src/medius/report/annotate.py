@@ -1361,13 +1361,18 @@ def render_annotated_video(
     n_written = 0
     with contextlib.ExitStack() as stack:
         found = face_ellipses if blur_faces else None
-        faces = stack.enter_context(FaceDetector()) if blur_faces and found is None else None
+        scan = stack.enter_context(FaceScan()) if blur_faces and found is None else None
         sink: _EncoderThread | None = None
         pending: deque[_PendingFrame] = deque()
         prev: _PendingFrame | None = None
 
         def prepare(item: _PendingFrame) -> _PendingFrame:
             # blurring and drawing here, encoding on the worker thread: the two overlap
+            if scan is not None:
+                faces = scan.take(item.index)
+            else:
+                faces = found.get(item.index, ()) if found is not None else ()
+            item.ellipses.extend(np.asarray(e, dtype=float) * item.scale for e in faces)
             img = item.image if item.image.flags.writeable else item.image.copy()
             for ellipse in item.ellipses:
                 blur_ellipse(img, ellipse)
@@ -1401,7 +1406,7 @@ def render_annotated_video(
                 )
                 sink = stack.enter_context(_EncoderThread(flush, writer))
             row = overlay.row_for(frame.index, frame.time_s)
-            item = _PendingFrame(frame.image, frame.time_s, frame.scale, row)
+            item = _PendingFrame(frame.image, frame.time_s, frame.scale, row, index=int(frame.index))
             if heads is not None:
                 region = heads.region(row, frame.time_s)
                 if region is not None:
@@ -1411,25 +1416,18 @@ def render_annotated_video(
                     item.own_head = (own * np.array([1.0, 1.0, 1.5, 1.5]))[None, :]
             if crowd is not None:
                 _carry_census_heads(crowd, item, prev, pending, frame.index)
-            if found is not None:
-                item.ellipses.extend(np.asarray(e, dtype=float) * frame.scale for e in found.get(frame.index, ()))
-            if faces is not None:
+            if scan is not None:
                 # faces well inside a census head blurred in this frame need no following
                 covered = item.ellipses + [
                     e * _CENSUS_COVERS for e in item.crowd if not _inside(e, item.own_head)
                 ]
-                ellipses, new_faces = faces.update(frame.image, frame.time_s, covered=covered)
-                item.ellipses.extend(ellipses)
-                for box in new_faces:
-                    _follow_back(faces, pending, box, frame.time_s)
+                scan.add(frame.image, frame.index, frame.time_s, frame.scale, covered=covered)
             pending.append(item)
             prev = item
             if max_held is None:
                 held_bytes = frame.image.nbytes * (4 if crowd is not None else 3) // 3
                 max_held = _LOOKBACK_MAX_BYTES // max(1, held_bytes)
-            face_lookback = 0
-            if faces is not None:
-                face_lookback = min(max_held, _LOOKBACK_CYCLES * faces.scan_cycle_frames)
+            face_lookback = min(max_held, scan.lookback_frames) if scan is not None else 0
             while len(pending) > max_held or (
                 len(pending) > face_lookback
                 and (crowd is None or frame.time_s - pending[0].time_s > crowd.interval_s + 1e-6)
@@ -1446,7 +1444,10 @@ def render_annotated_video(
 
 
 class FaceScan:
-    """The face detection of the annotated video, run while the pose pass decodes the frames.
+    """The face detection of the annotated video, frame by frame, with following back.
+
+    :func:`render_annotated_video` runs one on the frames it draws, unless it is given the
+    faces already (``face_ellipses``): the analysis runs one during the pose pass.
 
     The annotated video is drawn after the analysis; finding faces needs only the frames, so it
     can run during the pose pass, on the side thread that has a core's worth of idle time beside
@@ -1488,9 +1489,23 @@ class FaceScan:
         self._pending.append(item)
         if self._max_held is None:
             self._max_held = max(1, _LOOKBACK_MAX_BYTES // max(1, image.nbytes))
-        lookback = min(self._max_held, _LOOKBACK_CYCLES * self._faces.scan_cycle_frames)
-        while len(self._pending) > lookback:
+        while len(self._pending) > self.lookback_frames:
             self._release(self._pending.popleft())
+
+    @property
+    def lookback_frames(self) -> int:
+        """How many of the latest frames a new face can still be followed back into."""
+        cycles = _LOOKBACK_CYCLES * self._faces.scan_cycle_frames
+        return cycles if self._max_held is None else min(self._max_held, cycles)
+
+    def take(self, index: int) -> list[np.ndarray]:
+        """The faces of frame ``index`` (displayed-frame px), forgotten here once taken.
+
+        A frame still held for following back is finished now (with the frames before it).
+        """
+        while index not in self._done and self._pending:
+            self._release(self._pending.popleft())
+        return self._done.pop(index, [])
 
     def _release(self, item: _ScanFrame) -> None:
         factor = 1.0 / (item.scale or 1.0)
@@ -1633,6 +1648,8 @@ class _PendingFrame:
     own_head: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
     #: grey copy for the optical flow of the census heads (made only when needed)
     gray: np.ndarray | None = None
+    #: the source frame's index
+    index: int = -1
 
 
 @dataclass
@@ -1646,9 +1663,7 @@ class _ScanFrame:
     ellipses: list[np.ndarray] = field(default_factory=list)
 
 
-def _follow_back(
-    faces: FaceDetector, pending: deque[_PendingFrame] | deque[_ScanFrame], box: np.ndarray, time_s: float
-) -> None:
+def _follow_back(faces: FaceDetector, pending: deque[_ScanFrame], box: np.ndarray, time_s: float) -> None:
     """Blur a face first found at ``time_s`` in the frames before it too, newest first.
 
     The face is followed back with :meth:`FaceDetector.follow`; where it is not found its last
