@@ -173,6 +173,7 @@ def test_the_local_cluster_keeps_its_worker_through_repeated_crashes(tmp_path):
     import threading
 
     import dask
+    import distributed  # noqa: F401 - loaded before the config set (see run_batch)
 
     from medius.batch import BatchItem, run_batch
     from test_batch_local import SETTINGS

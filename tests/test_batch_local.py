@@ -239,3 +239,30 @@ def test_items_that_share_a_key_are_each_analysed_into_their_own_folder(tmp_path
     again = run_batch(items, out, n_workers=1)
     assert [o.skipped for o in again.outcomes] == [True] * 4
     assert [o.out_dir for o in again.outcomes] == [o.out_dir for o in run.outcomes]
+
+
+def test_a_batch_leaves_the_dask_configuration_of_the_process_whole(tmp_path):
+    """The run's Dask settings are set around the cluster; leaving them must not drop Dask's own.
+
+    In a fresh process where ``distributed`` is first imported inside the settings' context, the
+    context's exit used to remove the whole ``distributed`` section, so the next batch (or any
+    Dask client) in that process failed with ``KeyError: 'distributed'``.
+    """
+    import subprocess
+    import sys
+
+    rec = write_recording(tmp_path / "p1", n_reps=2, fppa_right_deg=15.0, fmt="trc")
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from medius.batch import BatchItem, ItemSettings, run_batch\n"
+        "s = ItemSettings(fps=30.0, image_size=(1080, 1920), annotated_video=False)\n"
+        "items = [BatchItem(path=Path(sys.argv[1]), settings=s, person_id='P1')]\n"
+        "run_batch(items, Path(sys.argv[2]), n_workers=1)\n"
+        "import dask\n"
+        "print(dask.config.get('distributed.comm.timeouts.connect'))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(rec), str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1]  # Dask's default connect timeout is still there

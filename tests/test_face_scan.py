@@ -7,6 +7,8 @@ its ellipses in displayed-frame pixels, and hold only a bounded number of frames
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -23,11 +25,13 @@ N = 90
 @pytest.fixture(scope="module")
 def frames():
     out = []
-    for frame in iter_frames(sample_path(), max_side_px=960):
-        if frame.index >= N:
-            break
-        out.append(frame)
-    return out
+    with contextlib.closing(iter_frames(sample_path(), max_side_px=960)) as decoded:  # stops its thread
+        for frame in decoded:
+            if frame.index >= N:
+                break
+            out.append(frame)
+    yield out
+    out.clear()
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +41,7 @@ def scanned(frames):
         for f in frames:
             scan.add(f.image, f.index, f.time_s, f.scale)
             held.append(len(scan._pending))
+        del f  # hold no frame after the module (tests/test_io_video.py counts the live ones)
         cycle = scan._faces.scan_cycle_frames
     return scan.ellipses(), held, cycle
 

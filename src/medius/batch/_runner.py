@@ -360,6 +360,8 @@ def run_batch(
     n = 0
     if todo:
         import dask
+        import distributed  # noqa: F401 - its defaults must be in the config before the set below,
+        # else leaving the set removes the whole "distributed" section that appeared inside it
 
         with dask.config.set({} if scheduler else _local_cluster_config(allowed_failures)):
             client, cluster, n = _start_client(scheduler, n_workers)
