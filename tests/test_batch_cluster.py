@@ -41,12 +41,14 @@ def cluster(tmp_path):
     procs += workers
     from distributed import Client
 
-    client = Client(address, timeout="60s")
-    client.wait_for_workers(2, timeout=90)
-    try:
+    client = None
+    try:  # the processes are stopped even when the client cannot be made
+        client = Client(address, timeout="60s")
+        client.wait_for_workers(2, timeout=90)
         yield address, client, workers
     finally:
-        client.close()
+        if client is not None:
+            client.close()
         for p in reversed(procs):
             if p.poll() is None:
                 p.terminate()
