@@ -559,3 +559,30 @@ def test_fast_convert_matches_the_encoders_conversion(tmp_path):
         decoded[fast] = _frames(path, max_side_px=None)[0].image.astype(int)
     assert np.mean(np.abs(decoded[True] - decoded[False])) < 1.5
     assert np.median(np.abs(decoded[True] - image.astype(int))) <= 3
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs two cores to compare with one")
+def test_written_bytes_do_not_depend_on_the_cores_the_process_may_use(tmp_path):
+    """x264's output depends on its thread count; the writer fixes it, so one core or two give the same file."""
+    import hashlib
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys, numpy as np\n"
+        "from medius.io.video import VideoWriter\n"
+        "os.sched_setaffinity(0, {int(c) for c in sys.argv[1].split(',')})\n"
+        "rng = np.random.default_rng(0)\n"
+        "base = rng.integers(0, 255, (360, 640, 3), dtype=np.uint8)\n"
+        "with VideoWriter(sys.argv[2], 640, 360, fps_hint=30, preset='superfast') as w:\n"
+        "    for i in range(60):\n"
+        "        w.write(np.roll(base, 3 * i, axis=1), i / 30)\n"
+    )
+    cores = sorted(os.sched_getaffinity(0))
+    digests = []
+    for allowed in ([cores[0]], cores):
+        out = tmp_path / f"{len(allowed)}.mp4"
+        subprocess.run([sys.executable, "-c", code, ",".join(map(str, allowed)), str(out)], check=True, timeout=120)
+        digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
+    assert digests[0] == digests[1]

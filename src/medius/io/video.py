@@ -710,6 +710,11 @@ def _threaded_frames(
 # ---------------------------------------------------------------------------- writing
 
 
+#: encoder threads of every :class:`VideoWriter` (x264 and x265 output depends on the count, so it
+#: is fixed: the same frames give the same bytes on any machine)
+ENCODER_THREADS = 2
+
+
 class VideoWriter:
     """Write RGB frames with their own timestamps to an H.264 (or HEVC) MP4.
 
@@ -799,7 +804,10 @@ class VideoWriter:
             stream.pix_fmt = "yuv420p"
             stream.time_base = _WRITER_TIME_BASE
             stream.codec_context.time_base = _WRITER_TIME_BASE
-            opts = {"crf": str(crf), "preset": preset}
+            # a fixed encoder thread count: x264's output depends on it, and by default it follows
+            # the cores the process may use, so the same input would give other bytes on another
+            # machine (or a batch worker pinned to fewer cores)
+            opts = {"crf": str(crf), "preset": preset, "threads": str(ENCODER_THREADS)}
             if codec == "libx265":
                 opts["x265-params"] = "log-level=error"
                 if fmt in ("mp4", "mov"):
