@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medius.errors import InvalidInputError, NotJudgeableError
+from medius.errors import InputNotFoundError, InvalidInputError, NotJudgeableError
 from medius.events import (
     GaitEvents,
     assign_event_sides,
@@ -30,7 +30,7 @@ from medius.events import (
     segment_stances,
 )
 from medius.io import KEYPOINTS, Keypoints2D
-from medius.io.force_plates import read_force_plates
+from medius.io.force_plates import read_c3d_trial, read_force_plates
 from medius.io.markers import Markers3D, read_c3d
 
 UQAM = Path("/work/shared/data/uqam-plugin-gait/gait.c3d")
@@ -382,6 +382,25 @@ def test_read_force_plates_matches_ezc3d(plate_trial: tuple[Path, Markers3D, dic
         ok = plate.vertical_n > 50
         assert np.allclose(plate.grf_n[ok], -pf["force"].T[ok], atol=1e-6)
         assert np.allclose(plate.cop_m[ok], pf["center_of_pressure"].T[ok] / 1000.0, atol=1e-6)
+
+
+def test_read_c3d_trial_is_the_two_readers_in_one_parse(plate_trial: tuple[Path, Markers3D, dict, float]) -> None:
+    path, *_ = plate_trial
+    markers, plates = read_c3d_trial(path)
+    alone = read_c3d(path)
+    assert markers.labels == alone.labels and markers.rate_hz == alone.rate_hz
+    assert np.array_equal(markers.position, alone.position, equal_nan=True)
+    assert np.array_equal(markers.time_s, alone.time_s)
+    ref = read_force_plates(path)
+    assert len(plates.plates) == len(ref.plates) == 2
+    for a, b in zip(plates, ref, strict=True):
+        assert np.array_equal(a.grf_n, b.grf_n) and np.array_equal(a.cop_m, b.cop_m, equal_nan=True)
+    with pytest.raises(InputNotFoundError, match="no such file"):
+        read_c3d_trial(path.with_name("absent.c3d"))
+    bad = path.with_name("not-a-c3d.c3d")
+    bad.write_bytes(b"this is not a C3D file" * 40)
+    with pytest.raises(InvalidInputError, match="not a readable C3D file|no point data|truncated"):
+        read_c3d_trial(bad)
 
 
 def test_force_plate_events_within_one_analog_sample(plate_trial: tuple[Path, Markers3D, dict, float]) -> None:

@@ -34,8 +34,9 @@ import numpy as np
 
 from medius.errors import InputNotFoundError, InvalidInputError
 from medius.io._sequence import provenance_entry
+from medius.io.markers import Markers3D, markers_from_c3d, open_c3d
 
-__all__ = ["ForcePlate", "ForcePlates", "read_force_plates"]
+__all__ = ["ForcePlate", "ForcePlates", "force_plates_from_c3d", "read_c3d_trial", "read_force_plates"]
 
 #: force-plate types this reader computes
 SUPPORTED_PLATE_TYPES: tuple[int, ...] = (1, 2, 4)
@@ -204,6 +205,26 @@ def read_force_plates(path: str | Path, *, min_force_n: float = 10.0) -> ForcePl
         ``CAL_MATRIX`` too short or out of range, degenerate corners), an unsupported plate
         type or an unknown force or moment unit; the message names the parameter.
     """
+    p = _c3d_path(path, min_force_n)
+    return force_plates_from_c3d(open_c3d(p), p, min_force_n=min_force_n)
+
+
+def read_c3d_trial(path: str | Path, *, min_force_n: float = 10.0) -> tuple[Markers3D, ForcePlates]:
+    """The markers (:func:`medius.io.markers.read_c3d`) and the force plates
+    (:func:`read_force_plates`) of one C3D file, parsed once: ezc3d's parsing is most of the
+    cost of either reader (0.09 s of a 30 s, 150 Hz trial with 40 markers).
+
+    Raises
+    ------
+    InputNotFoundError, InvalidInputError
+        as the two readers; the markers are checked first.
+    """
+    p = _c3d_path(path, min_force_n)
+    c3d = open_c3d(p)
+    return markers_from_c3d(c3d, p), force_plates_from_c3d(c3d, p, min_force_n=min_force_n)
+
+
+def _c3d_path(path: str | Path, min_force_n: float) -> Path:
     p = Path(path)
     if not p.exists():
         raise InputNotFoundError("no such file", path=p)
@@ -214,13 +235,11 @@ def read_force_plates(path: str | Path, *, min_force_n: float = 10.0) -> ForcePl
             f"Invalid value for the 'min_force_n' parameter. Allowed values are numbers >= 0, "
             f"but got {min_force_n!r} instead."
         )
-    import ezc3d  # lazy: keeps `import medius` fast
+    return p
 
-    try:
-        c3d = ezc3d.c3d(str(p))
-    except Exception as exc:  # ezc3d raises OSError/RuntimeError/... for anything malformed
-        detail = str(exc).split(":")[0].strip() or type(exc).__name__
-        raise InvalidInputError(f"not a readable C3D file ({detail})", path=p) from None
+
+def force_plates_from_c3d(c3d: Any, p: Path, *, min_force_n: float = 10.0) -> ForcePlates:
+    """:func:`read_force_plates` on a C3D already opened by :func:`medius.io.markers.open_c3d`."""
     params = c3d["parameters"]
     if "FORCE_PLATFORM" not in params:
         return _empty(p, "no FORCE_PLATFORM group")

@@ -42,6 +42,8 @@ __all__ = [
     "Markers3D",
     "MARKER_SUFFIXES",
     "SUBJECT_PARAMETERS",
+    "markers_from_c3d",
+    "open_c3d",
     "read_c3d",
     "read_markers",
     "trc_units",
@@ -483,14 +485,28 @@ def read_c3d(path: str | Path) -> Markers3D:
         ``POINT:RATE``, or no point data (0 markers or 0 frames).
     """
     p = _require_file(path, "a .c3d file")
+    return markers_from_c3d(open_c3d(p), p)
+
+
+def open_c3d(path: Path) -> Any:
+    """The ezc3d object of a C3D file (read once, for :func:`markers_from_c3d` and the force plates).
+
+    Raises
+    ------
+    InvalidInputError
+        not a C3D file or unreadable (corrupt, truncated).
+    """
     import ezc3d  # lazy: keeps `import medius` fast
 
     try:
-        c3d = ezc3d.c3d(str(p))
+        return ezc3d.c3d(str(path))
     except Exception as exc:  # ezc3d raises OSError/RuntimeError/... for anything malformed
         detail = str(exc).split(":")[0].strip() or type(exc).__name__
-        raise InvalidInputError(f"not a readable C3D file ({detail})", path=p) from None
+        raise InvalidInputError(f"not a readable C3D file ({detail})", path=path) from None
 
+
+def markers_from_c3d(c3d: Any, p: Path) -> Markers3D:
+    """:func:`read_c3d` on a C3D already opened by :func:`open_c3d` (``p`` names it in messages)."""
     params = c3d["parameters"]
     header = c3d["header"]["points"]
     points = np.asarray(c3d["data"]["points"], dtype=float)  # (4, point, frame)

@@ -15,13 +15,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from medius import __version__
 from medius.clinic.findings import AssessmentOutcome
 from medius.clinic.progress import Change
 from medius.errors import OutputError
 from medius.report._output import finish_output_dir, prepare_output_dir
+from medius.report._templates import template_environment
 
 __all__ = [
     "render_assessment_html",
@@ -29,18 +28,6 @@ __all__ = [
     "write_assessment_outputs",
     "write_comparison_outputs",
 ]
-
-_TEMPLATES = Path(__file__).parent / "templates"
-
-
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def _program_html(outcome: AssessmentOutcome, person_name: str | None) -> str | None:
@@ -59,7 +46,7 @@ def render_assessment_html(
     """The assessment as one self-contained HTML page (no external files, scripts or fonts)."""
     doc = outcome.document
     name = person_name if person_name is not None else doc["person"].get("name")
-    return _environment().get_template("assessment.html.j2").render(
+    return template_environment().get_template("assessment.html.j2").render(
         title="Knee and hip assessment",
         doc=doc,
         person_name=name,

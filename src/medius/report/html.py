@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from markupsafe import Markup
 
 from medius.errors import OutputError
@@ -39,6 +38,7 @@ from medius.report._common import (
     stance_labels,
     unit_symbol,
 )
+from medius.report._templates import template_environment
 
 __all__ = ["REPORT_TITLE_TASKS", "build_report_context", "render_html_report", "write_html_report"]
 
@@ -50,21 +50,8 @@ REPORT_TITLE_TASKS = {
     "run": "Running",
 }
 
-_TEMPLATES = Path(__file__).with_name("templates")
 _VIDEO_MIME = {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime"}
 _IMAGE_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
-
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["num"] = format_value
-    return env
 
 
 # ---------------------------------------------------------------------------- assets
@@ -744,7 +731,6 @@ def _gait_context(result: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-
 def _format_check_number(value: Any, unit: str) -> str:
     """A capture-check value for display: fractions as %, 3 significant figures, short units attached."""
     if isinstance(value, str):
@@ -903,7 +889,7 @@ def render_html_report(
     video: Mapping[str, Any] | None = None,
 ) -> str:
     """The report's HTML text (see :func:`write_html_report`)."""
-    template = _environment().get_template("report.html.j2")
+    template = template_environment().get_template("report.html.j2")
     return template.render(**build_report_context(result, plots=plots, video=video))
 
 

@@ -401,7 +401,7 @@ def analyze_path(
 
 
 def _lab_events(
-    markers: Markers3D, angles: Any, path: Path, kind: str, task: str, source: str
+    markers: Markers3D, angles: Any, path: Path, kind: str, task: str, source: str, plates: Any = None
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The gait events of a lab trial and where they came from.
 
@@ -426,7 +426,8 @@ def _lab_events(
             raise InvalidInputError("the trial holds no foot-strike / foot-off events (--events file)", path=path)
         info.update(used="file", n=len(evs))
         return evs, info
-    plates = read_force_plates(path) if kind == "c3d" else None
+    if plates is None and kind == "c3d":
+        plates = read_force_plates(path)
     fp_events: list[dict[str, Any]] = []
     if plates is not None and len(plates.plates) > 0:
         fp = detect_events_force_plates(plates, angles)
@@ -491,7 +492,13 @@ def _analyze_markers(
     if units not in (None, "mm", "m"):
         raise InvalidInputError(f"unknown marker units {units!r}; allowed: mm, m")
     say("reading markers", 0, None)
-    markers = read_markers(path, units=units, rate_hz=rate_hz)  # type: ignore[arg-type]
+    plates = None
+    if kind == "c3d" and task in GAIT_TASKS and events != "file":  # the C3D parsed once for both
+        from medius.io.force_plates import read_c3d_trial
+
+        markers, plates = read_c3d_trial(path)
+    else:
+        markers = read_markers(path, units=units, rate_hz=rate_hz)  # type: ignore[arg-type]
     static_m = read_markers(Path(static), units=units, rate_hz=rate_hz) if static is not None else None  # type: ignore[arg-type]
     if markers.n_frames == 0 or not np.isfinite(markers.position).any():
         raise InvalidInputError("the trial has no 3D point data", path=path)
@@ -518,7 +525,7 @@ def _analyze_markers(
                    "marker_units": units, "marker_rate_hz": rate_hz}
         if task in GAIT_TASKS:
             say("gait events", 0, None)
-            evs, ev_info = _lab_events(markers, angles, path, kind, task, events)
+            evs, ev_info = _lab_events(markers, angles, path, kind, task, events, plates)
             analysis: SingleLegAnalysis | GaitAnalysis = analyze_gait_lab(
                 angles, evs, task=task, params=gp,  # type: ignore[arg-type]
                 parameters={"lab_model": lab_info, "events": ev_info},

@@ -15,13 +15,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from medius import __version__
 from medius.clinic.exercises import load_exercise_library
 from medius.clinic.program import Program
 from medius.errors import OutputError
 from medius.registry import INTERPRETIVE_KINDS, format_reference_values, load_registry
+from medius.report._templates import template_environment
 
 __all__ = [
     "PROGRAM_LOG_ROWS",
@@ -34,22 +33,11 @@ __all__ = [
 #: empty rows in each card's log table
 PROGRAM_LOG_ROWS = 6
 
-_TEMPLATES = Path(__file__).with_name("templates")
 _MUSCLE_METRICS = (
     ("gmed_activation_pct_mvic", "Gluteus medius"),
     ("gmax_activation_pct_mvic", "Gluteus maximus"),
     ("tfl_activation_pct_mvic", "TFL"),
 )
-
-
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def _activation(exercise_id: str) -> list[dict[str, Any]]:
@@ -125,7 +113,7 @@ def render_program_html(program: Program, *, person_name: str | None = None, mad
             continue
         sources.append({"source": r.source, "reference": r.reference, "provisional": r.provisional})
     current = next((p.label for p in program.phases if p.id == program.current_phase), "")
-    return _environment().get_template("program.html.j2").render(
+    return template_environment().get_template("program.html.j2").render(
         title="Home exercise program",
         program=program,
         person_name=person_name,
