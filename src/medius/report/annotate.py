@@ -89,9 +89,12 @@ FACE_HOLD_S = 0.5
 #: 16:9 video costs about 15 ms less CPU a frame than 1280 x 720 (drawing, blurring, encoding)
 #: and is still sharp enough to read the overlay and judge the movement
 ANNOTATED_MAX_SIDE_PX = 960
-#: x264 preset of the annotated video: "superfast" encodes ~25 % faster than "veryfast" for a
-#: file about twice as large (measured on the sample at 1280x720), which the report can still embed
-ANNOTATED_PRESET = "superfast"
+#: x264 preset of the annotated video. At 960 x 540 (the sample's frames, crf 23, 2 threads)
+#: "ultrafast" takes 3.0 ms of CPU a frame against 4.9 for "superfast" and 8.3 for "veryfast",
+#: for a file 1.7 times the size of superfast's (6.1 against 3.7 MB for 20 s; PSNR 36.5 against
+#: 36.3 dB): the encoder was the annotated pass's slowest stage. Its Constrained Baseline
+#: stream plays in every browser; the report embeds it up to 25 MiB (about 80 s), links it above.
+ANNOTATED_PRESET = "ultrafast"
 #: how long a face found by the face detector stays blurred after it was last seen (covers
 #: the detector's flicker from one frame to the next)
 DETECTED_FACE_HOLD_S = 0.3
@@ -745,6 +748,7 @@ class _CensusHeads:
     def __init__(self, census: MultiPersonKeypoints, interval_s: float | None = None) -> None:
         self.heads = compute_census_heads(census)
         self.time_s = np.asarray(census.time_s, dtype=float)
+        self._in_order = bool(np.all(np.diff(self.time_s) >= 0))
         self.frame_index = {int(f): k for k, f in enumerate(np.asarray(census.frame_index))}
         names = list(census.keypoint_names)
         self._trunk = np.array([n in _TRUNK_POINTS for n in names])
@@ -761,7 +765,12 @@ class _CensusHeads:
         """The census people of this frame (empty unless it is a census frame), as carried heads."""
         k = self.frame_index.get(int(frame_index))
         if k is None and self.time_s.size:
-            near = int(np.argmin(np.abs(self.time_s - time_s)))
+            if self._in_order:  # the census frame nearest in time: one of two neighbours
+                j = int(np.searchsorted(self.time_s, time_s))
+                near = min((i for i in (j - 1, j) if 0 <= i < self.time_s.size),
+                           key=lambda i: abs(self.time_s[i] - time_s))
+            else:
+                near = int(np.argmin(np.abs(self.time_s - time_s)))
             k = near if abs(self.time_s[near] - time_s) < 1e-3 else None
         if k is None or k in self._used:
             return []
