@@ -20,6 +20,7 @@ from typing import Any
 
 from medius import __version__
 from medius.errors import InputNotFoundError, InvalidInputError
+from medius.io.markers import MARKER_UNIT_CHOICES
 
 __all__ = [
     "MANIFEST_COLUMNS",
@@ -50,7 +51,7 @@ _COLUMN_ALIASES = {"marker_rate": "marker_rate_hz"}
 SIDES = ("auto", "left", "right")
 SEXES = ("female", "male")
 #: length units of ``--marker-units`` / the ``marker_units`` column (as ``medius analyze``)
-MARKER_UNITS = ("mm", "m")
+MARKER_UNITS = MARKER_UNIT_CHOICES
 #: inputs found in a folder besides videos and OpenPose JSON sub-folders
 _FILE_SUFFIXES = (".trc", ".c3d")
 #: text files found in a folder that are inputs only when their header is a marker table's

@@ -41,6 +41,7 @@ __all__ = [
     "LENGTH_UNITS_M",
     "Markers3D",
     "MARKER_SUFFIXES",
+    "MARKER_UNIT_CHOICES",
     "SUBJECT_PARAMETERS",
     "markers_from_c3d",
     "open_c3d",
@@ -54,6 +55,9 @@ __all__ = [
 
 #: metres per unit, for the length units the readers accept (lower case)
 LENGTH_UNITS_M: dict[str, float] = {"mm": 1e-3, "cm": 1e-2, "m": 1.0}
+#: the length units a reader may be told for a TRC or marker table that does not state its own
+#: (``units=``; ``--marker-units`` and the batch manifest's ``marker_units`` column)
+MARKER_UNIT_CHOICES: tuple[str, ...] = ("mm", "m")
 
 #: the gait-event kinds medius uses (C3D labels "Foot Strike" / "Foot Off")
 EVENT_KINDS: tuple[str, ...] = ("foot_strike", "foot_off")
@@ -318,12 +322,8 @@ def _unit_factor(unit: str, path: Path, where: str) -> float:
 
 
 def _check_units_arg(units: str | None) -> Literal["mm", "m"] | None:
-    if units is None:
-        return None
-    if units == "mm":
-        return "mm"
-    if units == "m":
-        return "m"
+    if units is None or units in MARKER_UNIT_CHOICES:
+        return units  # type: ignore[return-value]
     raise ValueError(
         f"Invalid value for the 'units' parameter. Allowed values are 'mm', 'm' and None, "
         f"but got {units!r} instead."

@@ -748,7 +748,8 @@ class _CensusHeads:
     def __init__(self, census: MultiPersonKeypoints, interval_s: float | None = None) -> None:
         self.heads = compute_census_heads(census)
         self.time_s = np.asarray(census.time_s, dtype=float)
-        self._in_order = bool(np.all(np.diff(self.time_s) >= 0))
+        self._by_time = np.argsort(self.time_s, kind="stable")  # census frames in time order
+        self._times_sorted = self.time_s[self._by_time]
         self.frame_index = {int(f): k for k, f in enumerate(np.asarray(census.frame_index))}
         names = list(census.keypoint_names)
         self._trunk = np.array([n in _TRUNK_POINTS for n in names])
@@ -764,13 +765,10 @@ class _CensusHeads:
     def observation(self, frame_index: int, time_s: float, scale: float) -> list[_CarriedHead]:
         """The census people of this frame (empty unless it is a census frame), as carried heads."""
         k = self.frame_index.get(int(frame_index))
-        if k is None and self.time_s.size:
-            if self._in_order:  # the census frame nearest in time: one of two neighbours
-                j = int(np.searchsorted(self.time_s, time_s))
-                near = min((i for i in (j - 1, j) if 0 <= i < self.time_s.size),
-                           key=lambda i: abs(self.time_s[i] - time_s))
-            else:
-                near = int(np.argmin(np.abs(self.time_s - time_s)))
+        if k is None and self.time_s.size:  # the census frame nearest in time: one of two neighbours
+            j = int(np.searchsorted(self._times_sorted, time_s))
+            near = min((int(self._by_time[i]) for i in (j - 1, j) if 0 <= i < self.time_s.size),
+                       key=lambda c: abs(self.time_s[c] - time_s))
             k = near if abs(self.time_s[near] - time_s) < 1e-3 else None
         if k is None or k in self._used:
             return []

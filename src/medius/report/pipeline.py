@@ -35,8 +35,9 @@ from medius import __version__
 from medius.errors import InputNotFoundError, InvalidInputError
 from medius.io import KEYPOINTS, Keypoints2D
 from medius.io._motion import CameraMotionTracker
+from medius.io.force_plates import ForcePlates, read_c3d_trial
 from medius.io.keypoint_files import MultiPersonKeypoints, read_keypoints
-from medius.io.markers import Markers3D, read_markers, trc_units
+from medius.io.markers import MARKER_UNIT_CHOICES, Markers3D, read_markers, trc_units
 from medius.io.synthetic import read_marker
 from medius.io.video import FrameCache, iter_frames, probe_video
 from medius.kinematics.angles3d import project_frontal
@@ -401,17 +402,16 @@ def analyze_path(
 
 
 def _lab_events(
-    markers: Markers3D, angles: Any, path: Path, kind: str, task: str, source: str, plates: Any = None
+    markers: Markers3D, angles: Any, path: Path, task: str, source: str, plates: ForcePlates | None
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The gait events of a lab trial and where they came from.
 
-    ``auto``: from the markers over the whole trial; on a C3D with force plates, each contact a
-    plate saw replaces the marker event of the same foot and kind within 0.1 s (the plate is the
-    reference method). ``markers``, ``force-plates`` or ``file`` (the C3D's own EVENT times) use
-    that source alone.
+    ``auto``: from the markers over the whole trial; on a C3D with force plates (``plates``, read
+    with its markers; None for other files), each contact a plate saw replaces the marker event of
+    the same foot and kind within 0.1 s (the plate is the reference method). ``markers``,
+    ``force-plates`` or ``file`` (the C3D's own EVENT times) use that source alone.
     """
     from medius.events import detect_events_force_plates, detect_events_markers
-    from medius.io.force_plates import read_force_plates
 
     info: dict[str, Any] = {"requested": source}
     if source == "file":
@@ -426,8 +426,6 @@ def _lab_events(
             raise InvalidInputError("the trial holds no foot-strike / foot-off events (--events file)", path=path)
         info.update(used="file", n=len(evs))
         return evs, info
-    if plates is None and kind == "c3d":
-        plates = read_force_plates(path)
     fp_events: list[dict[str, Any]] = []
     if plates is not None and len(plates.plates) > 0:
         fp = detect_events_force_plates(plates, angles)
@@ -489,13 +487,11 @@ def _analyze_markers(
     rate_hz: float | None = None,
 ) -> AnalysisOutcome:
     """A lab marker trial: read, calibrate, model, events, per-stance metrics, outputs."""
-    if units not in (None, "mm", "m"):
-        raise InvalidInputError(f"unknown marker units {units!r}; allowed: mm, m")
+    if units is not None and units not in MARKER_UNIT_CHOICES:
+        raise InvalidInputError(f"unknown marker units {units!r}; allowed: {', '.join(MARKER_UNIT_CHOICES)}")
     say("reading markers", 0, None)
-    plates = None
+    plates: ForcePlates | None = None
     if kind == "c3d" and task in GAIT_TASKS and events != "file":  # the C3D parsed once for both
-        from medius.io.force_plates import read_c3d_trial
-
         markers, plates = read_c3d_trial(path)
     else:
         markers = read_markers(path, units=units, rate_hz=rate_hz)  # type: ignore[arg-type]
@@ -525,7 +521,7 @@ def _analyze_markers(
                    "marker_units": units, "marker_rate_hz": rate_hz}
         if task in GAIT_TASKS:
             say("gait events", 0, None)
-            evs, ev_info = _lab_events(markers, angles, path, kind, task, events, plates)
+            evs, ev_info = _lab_events(markers, angles, path, task, events, plates)
             analysis: SingleLegAnalysis | GaitAnalysis = analyze_gait_lab(
                 angles, evs, task=task, params=gp,  # type: ignore[arg-type]
                 parameters={"lab_model": lab_info, "events": ev_info},
@@ -783,23 +779,21 @@ class _LastPose:
     def __init__(self, backend: Any) -> None:
         self._backend = backend
         self.name = backend.name
-        self.last: tuple[list[Any], float] = ([], 1.0)
+        self.last: list[Any] = []
 
     def describe(self) -> dict[str, Any]:
         return self._backend.describe()
 
     def detect(self, image_rgb: np.ndarray, time_s: float) -> list[Any]:
         people = self._backend.detect(image_rgb, time_s)
-        self.last = (people, image_rgb.shape[1])  # one assignment: safe to read from another thread
+        self.last = people  # one assignment: safe to read from another thread
         return people
 
     def close(self) -> None:
         self._backend.close()
 
 
-def _copy_sink(
-    frame_cache: FrameCache, face_scan: FaceScan | None, poses: _LastPose | None = None
-) -> Callable[[Any], None]:
+def _copy_sink(frame_cache: FrameCache, face_scan: FaceScan | None, poses: _LastPose) -> Callable[[Any], None]:
     """The pose pass's frame sink: the frame copy, then the face scan on the copy's image.
 
     The tracked person's head in the latest detection is passed to the face scan as covered:
@@ -812,13 +806,11 @@ def _copy_sink(
         if face_scan is None:
             return
         covered = []
-        if poses is not None:
-            people, _ = poses.last
-            factor = frame_cache.scale / (frame.scale or 1.0)  # pose-frame px -> copy px
-            for person in people[:1]:
-                head = head_ellipse_of(person.xy * factor, person.confidence, KEYPOINTS, max(image.shape[:2]))
-                if head is not None:
-                    covered.append(head)
+        factor = frame_cache.scale / (frame.scale or 1.0)  # pose-frame px -> copy px
+        for person in poses.last[:1]:
+            head = head_ellipse_of(person.xy * factor, person.confidence, KEYPOINTS, max(image.shape[:2]))
+            if head is not None:
+                covered.append(head)
         face_scan.add(image, frame.index, frame.time_s, frame_cache.scale, covered=covered)
 
     return sink
