@@ -37,24 +37,24 @@ TARGET_SCALING = 1.7
 
 
 def write_clip(dst: Path, *, start_frame: int, n_frames: int, width: int) -> Path:
-    """Frames [start, start + n) of the sample video, resized to ``width``, as H.264 MP4."""
-    with av.open(str(sample_path())) as src, av.open(str(dst), "w") as out:
+    """``n_frames`` of the sample video from ``start_frame`` on, resized to ``width``, as H.264 MP4.
+
+    The sample (230 frames) is played forwards then backwards, over and over, so a clip may be
+    longer than it and the motion stays continuous.
+    """
+    with av.open(str(sample_path())) as src:
+        frames = list(src.decode(src.streams.video[0]))
+    loop = frames + frames[-2:0:-1]
+    with av.open(str(dst), "w") as out:
         st = out.add_stream("libx264", rate=30)
         st.pix_fmt = "yuv420p"
         st.options = {"crf": "20", "preset": "veryfast"}
-        n = 0
-        for i, fr in enumerate(src.decode(src.streams.video[0])):
-            if i < start_frame:
-                continue
-            if n == n_frames:
-                break
-            if n == 0:
-                st.width, st.height = width, int(round(fr.height * width / fr.width / 2)) * 2
-            img = fr.reformat(width=st.width, height=st.height, format="yuv420p")
+        st.width, st.height = width, int(round(frames[0].height * width / frames[0].width / 2)) * 2
+        for n in range(n_frames):
+            img = loop[(start_frame + n) % len(loop)].reformat(width=st.width, height=st.height, format="yuv420p")
             img.pts, img.time_base = n, Fraction(1, 30)
             for p in st.encode(img):
                 out.mux(p)
-            n += 1
         for p in st.encode():
             out.mux(p)
     return dst
@@ -88,7 +88,8 @@ def time_cluster_start() -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=int, default=6, help="video clips (default 6)")
-    ap.add_argument("--frames", type=int, default=150, help="frames per clip (default 150)")
+    ap.add_argument("--frames", type=int, default=600,
+                    help="frames per clip (default 600: 20 s at 30 fps, a five-reps-a-leg take)")
     ap.add_argument("--width", type=int, default=960, help="clip width in pixels (default 960)")
     ap.add_argument("--tiny", type=int, default=12, help="tiny synthetic items for the overhead (default 12)")
     ap.add_argument("--json", type=Path, default=Path("build/bench/bench-batch.json"))

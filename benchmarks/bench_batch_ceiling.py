@@ -1,0 +1,101 @@
+"""How far two cores can scale the analysis without Dask: the ceiling of the batch's scaling ratio.
+
+On one 20 s clip (as ``bench_batch.py`` makes them), two measurements, each first alone and then
+as two plain processes started together:
+
+1. **bare inference**: ``BlazePoseBackend(num_poses=1, mode="video")`` over the clip's frames held
+   in memory (no decoding), the fastest of 3 passes;
+2. **analysis**: ``analyze_path`` of the clip (no annotated video), after one warm-up analysis, the
+   mean of 2 analyses, with the CPU time each took.
+
+Scaling = 2 x (time alone) / (mean time of the two side by side). Bare inference shows whether the
+machine's two cores are real (about 2.0); the analysis shows what the work beside the model (its
+decoding and census threads) leaves: the most a 2-worker batch can reach, Dask or not. Prints one
+line per measurement and exits 0. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_batch import write_clip  # noqa: E402
+
+
+def child_bare(clip: str) -> dict[str, float]:
+    from medius.io.video import iter_frames
+    from medius.pose._mediapipe import BlazePoseBackend
+
+    frames = list(iter_frames(Path(clip), max_side_px=1280))
+    warm = BlazePoseBackend(num_poses=1, mode="video")
+    for f in frames[:10]:
+        warm.detect(f.image, f.time_s)
+    warm.close()
+    best = float("inf")
+    for _ in range(3):
+        b = BlazePoseBackend(num_poses=1, mode="video")
+        t0 = time.perf_counter()
+        for f in frames:
+            b.detect(f.image, f.time_s)
+        best = min(best, time.perf_counter() - t0)
+        b.close()
+    return {"wall_s": best, "fps": len(frames) / best}
+
+
+def child_analysis(clip: str) -> dict[str, float]:
+    from medius.report.pipeline import analyze_path
+
+    with tempfile.TemporaryDirectory(prefix="medius-ceiling-") as tmp:
+        analyze_path(Path(clip), task="single-leg-squat", out_dir=Path(tmp) / "warm", annotated_video=False)
+        walls, cpus = [], []
+        for r in range(2):
+            c0, t0 = time.process_time(), time.perf_counter()
+            analyze_path(Path(clip), task="single-leg-squat", out_dir=Path(tmp) / f"r{r}", annotated_video=False)
+            walls.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
+    return {"wall_s": sum(walls) / 2, "cpu_s": sum(cpus) / 2}
+
+
+def run_children(kind: str, clip: Path, n: int) -> list[dict[str, float]]:
+    procs = [subprocess.Popen([sys.executable, __file__, "--child", kind, str(clip)], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True) for _ in range(n)]
+    out = []
+    for p in procs:
+        stdout, _ = p.communicate()
+        if p.returncode != 0:
+            raise SystemExit(f"bench_batch_ceiling: a {kind} process failed (exit {p.returncode})")
+        out.append(json.loads(stdout.strip().splitlines()[-1]))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=600, help="frames of the clip (default 600: 20 s)")
+    ap.add_argument("--width", type=int, default=960, help="clip width in pixels (default 960)")
+    ap.add_argument("--child", nargs=2, metavar=("KIND", "CLIP"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        kind, clip = args.child
+        print(json.dumps(child_bare(clip) if kind == "bare" else child_analysis(clip)))
+        return
+    with tempfile.TemporaryDirectory(prefix="medius-bench-ceiling-") as tmp:
+        clip = write_clip(Path(tmp) / "clip.mp4", start_frame=0, n_frames=args.frames, width=args.width)
+        print(f"bench_batch_ceiling: one clip of {args.frames} frames at {args.width} px, plain processes")
+        for kind in ("bare", "analysis"):
+            alone = run_children(kind, clip, 1)[0]
+            pair = run_children(kind, clip, 2)
+            mean_pair = sum(p["wall_s"] for p in pair) / 2
+            extra = f", {alone['cpu_s']:.1f} s CPU ({alone['cpu_s'] / alone['wall_s']:.2f} cores)" if "cpu_s" in alone else ""
+            print(f"  {kind:8s}: alone {alone['wall_s']:.1f} s{extra}; two at once "
+                  f"{' and '.join(format(p['wall_s'], '.1f') for p in pair)} s; scaling {2 * alone['wall_s'] / mean_pair:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
