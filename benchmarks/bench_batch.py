@@ -20,44 +20,40 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
-
-import av
 
 from medius.batch import BatchItem, ItemSettings, run_batch, usable_cores
 from medius.io.keypoint_files import write_trc
 from medius.io.samples import sample_path
 from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats, write_marker
+from medius.io.video import VideoWriter, iter_frames
 from medius.report.pipeline import analyze_path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_video import back_and_forth  # noqa: E402
 
 TARGET_SCALING = 1.7
 
 
-def write_clip(dst: Path, *, start_frame: int, n_frames: int, width: int) -> Path:
-    """``n_frames`` of the sample video from ``start_frame`` on, resized to ``width``, as H.264 MP4.
+def write_clips(folder: Path, *, n_clips: int, n_frames: int, width: int) -> list[Path]:
+    """``n_clips`` H.264 MP4s of ``n_frames`` each, the sample ``width`` px wide, clip ``i`` from frame ``7 i``.
 
-    The sample (230 frames) is played forwards then backwards, over and over, so a clip may be
-    longer than it and the motion stays continuous.
+    The sample (230 frames) is decoded once, at that size, and played forwards then backwards,
+    over and over, so a clip may be longer than it and the motion stays continuous.
     """
-    with av.open(str(sample_path())) as src:
-        frames = list(src.decode(src.streams.video[0]))
-    loop = frames + frames[-2:0:-1]
-    with av.open(str(dst), "w") as out:
-        st = out.add_stream("libx264", rate=30)
-        st.pix_fmt = "yuv420p"
-        st.options = {"crf": "20", "preset": "veryfast"}
-        st.width, st.height = width, int(round(frames[0].height * width / frames[0].width / 2)) * 2
-        for n in range(n_frames):
-            img = loop[(start_frame + n) % len(loop)].reformat(width=st.width, height=st.height, format="yuv420p")
-            img.pts, img.time_base = n, Fraction(1, 30)
-            for p in st.encode(img):
-                out.mux(p)
-        for p in st.encode():
-            out.mux(p)
-    return dst
+    frames = list(iter_frames(sample_path(), max_side_px=width))
+    paths = []
+    for c in range(n_clips):
+        path = folder / f"clip{c}.mp4"
+        h, w = frames[0].image.shape[:2]
+        with VideoWriter(path, w, h, fps_hint=30.0, crf=20) as writer:
+            for n in range(n_frames):
+                writer.write(frames[back_and_forth(7 * c + n, len(frames))].image, n / 30.0)
+        paths.append(path)
+    return paths
 
 
 def time_sequential(items: list[BatchItem], out: Path) -> float:
@@ -97,8 +93,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="medius-bench-batch-") as tmp:
         root = Path(tmp)
         settings = ItemSettings(annotated_video=False)
-        clips = [write_clip(root / f"clip{i}.mp4", start_frame=i * 7, n_frames=args.frames, width=args.width)
-                 for i in range(args.clips)]
+        clips = write_clips(root, n_clips=args.clips, n_frames=args.frames, width=args.width)
         items = [BatchItem(path=c, settings=settings, person_id=f"P{i}") for i, c in enumerate(clips)]
         print(f"bench_batch: {len(items)} clips of {args.frames} frames at {args.width} px wide, "
               f"{usable_cores()} cores (annotated video off)")

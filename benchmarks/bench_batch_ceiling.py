@@ -3,10 +3,10 @@
 On one 20 s clip (as ``bench_batch.py`` makes them), two measurements, each first alone and then
 as two plain processes started together:
 
-1. **bare inference**: ``BlazePoseBackend(num_poses=1, mode="video")`` over the clip's frames held
-   in memory (no decoding), the fastest of 3 passes;
-2. **analysis**: ``analyze_path`` of the clip (no annotated video), after one warm-up analysis, the
-   mean of 2 analyses, with the CPU time each took.
+1. **bare inference**: ``bench_video.time_bare_inference`` over the clip's frames held in memory
+   (no decoding), the fastest of 3 passes;
+2. **analysis**: ``bench_video.time_analysis`` of the clip (no annotated video), after one warm-up
+   analysis, the mean of 2 analyses, with the CPU time each took.
 
 Scaling = 2 x (time alone) / (mean time of the two side by side). Bare inference shows whether the
 machine's two cores are real (about 2.0); the analysis shows what the work beside the model (its
@@ -21,46 +21,27 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_batch import write_clip  # noqa: E402
+from bench_batch import write_clips  # noqa: E402
+from bench_video import time_analysis, time_bare_inference  # noqa: E402
 
 
 def child_bare(clip: str) -> dict[str, float]:
     from medius.io.video import iter_frames
-    from medius.pose._mediapipe import BlazePoseBackend
 
     frames = list(iter_frames(Path(clip), max_side_px=1280))
-    warm = BlazePoseBackend(num_poses=1, mode="video")
-    for f in frames[:10]:
-        warm.detect(f.image, f.time_s)
-    warm.close()
-    best = float("inf")
-    for _ in range(3):
-        b = BlazePoseBackend(num_poses=1, mode="video")
-        t0 = time.perf_counter()
-        for f in frames:
-            b.detect(f.image, f.time_s)
-        best = min(best, time.perf_counter() - t0)
-        b.close()
-    return {"wall_s": best, "fps": len(frames) / best}
+    time_bare_inference(frames[:10])  # model load, warm-up
+    return {"wall_s": min(time_bare_inference(frames).wall_s for _ in range(3))}
 
 
 def child_analysis(clip: str) -> dict[str, float]:
-    from medius.report.pipeline import analyze_path
-
     with tempfile.TemporaryDirectory(prefix="medius-ceiling-") as tmp:
-        analyze_path(Path(clip), task="single-leg-squat", out_dir=Path(tmp) / "warm", annotated_video=False)
-        walls, cpus = [], []
-        for r in range(2):
-            c0, t0 = time.process_time(), time.perf_counter()
-            analyze_path(Path(clip), task="single-leg-squat", out_dir=Path(tmp) / f"r{r}", annotated_video=False)
-            walls.append(time.perf_counter() - t0)
-            cpus.append(time.process_time() - c0)
-    return {"wall_s": sum(walls) / 2, "cpu_s": sum(cpus) / 2}
+        time_analysis(Path(clip), Path(tmp) / "warm", annotated_video=False)
+        runs = [time_analysis(Path(clip), Path(tmp) / f"r{r}", annotated_video=False) for r in range(2)]
+    return {"wall_s": sum(r.wall_s for r in runs) / 2, "cpu_s": sum(r.cpu_s for r in runs) / 2}
 
 
 def run_children(kind: str, clip: Path, n: int) -> list[dict[str, float]]:
@@ -86,7 +67,7 @@ def main() -> None:
         print(json.dumps(child_bare(clip) if kind == "bare" else child_analysis(clip)))
         return
     with tempfile.TemporaryDirectory(prefix="medius-bench-ceiling-") as tmp:
-        clip = write_clip(Path(tmp) / "clip.mp4", start_frame=0, n_frames=args.frames, width=args.width)
+        (clip,) = write_clips(Path(tmp), n_clips=1, n_frames=args.frames, width=args.width)
         print(f"bench_batch_ceiling: one clip of {args.frames} frames at {args.width} px, plain processes")
         for kind in ("bare", "analysis"):
             alone = run_children(kind, clip, 1)[0]

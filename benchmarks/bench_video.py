@@ -507,6 +507,13 @@ def print_speed(speed: dict[str, Any]) -> None:
 
 
 # ----------------------------------------------------------------------------- memory
+def back_and_forth(i: int, n: int) -> int:
+    """The frame shown ``i``-th when ``n`` frames are played forwards, then backwards, over and over."""
+    period = max(1, 2 * n - 2)
+    k = i % period
+    return k if k < n else period - k
+
+
 def build_memory_videos(frames: Sequence[Frame], folder: Path, lengths_s: Sequence[float]) -> list[Path]:
     """1920x1080 H.264 videos of the given lengths: the sample played forwards then backwards.
 
@@ -515,14 +522,11 @@ def build_memory_videos(frames: Sequence[Frame], folder: Path, lengths_s: Sequen
     """
     n_frames = [round(s * MEMORY_VIDEO_FPS) for s in lengths_s]
     paths = [folder / f"loop-{s:g}s-1080p.mp4" for s in lengths_s]
-    period = max(1, 2 * len(frames) - 2)
     w, h = MEMORY_VIDEO_SIZE
     writers = [VideoWriter(p, w, h, fps_hint=MEMORY_VIDEO_FPS, preset=MEMORY_VIDEO_PRESET) for p in paths]
     try:
         for i in range(max(n_frames)):
-            k = i % period
-            k = k if k < len(frames) else period - k
-            img = cv2.resize(frames[k].image, (w, h), interpolation=cv2.INTER_LINEAR)
+            img = cv2.resize(frames[back_and_forth(i, len(frames))].image, (w, h), interpolation=cv2.INTER_LINEAR)
             for writer, n in zip(writers, n_frames, strict=True):
                 if i < n:
                     writer.write(img, i / MEMORY_VIDEO_FPS)
