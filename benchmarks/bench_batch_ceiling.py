@@ -10,8 +10,11 @@ as two plain processes started together:
 
 Scaling = 2 x (time alone) / (mean time of the two side by side). Bare inference shows whether the
 machine's two cores are real (about 2.0); the analysis shows what the work beside the model (its
-decoding and census threads) leaves: the most a 2-worker batch can reach, Dask or not. Prints one
-line per measurement and exits 0. Nothing is downloaded.
+decoding and census threads) leaves: the most a 2-worker batch can reach, Dask or not. For the
+analysis it also prints the bound that no scheduling can beat: an analysis alone uses more than one
+core (its side threads run beside the model), so two at once on two cores take at least
+2 x CPU / 2 = CPU seconds each, and the scaling is at most 2 x wall / CPU of the analysis alone.
+Prints one line per measurement and exits 0. Nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -76,6 +79,10 @@ def main() -> None:
             extra = f", {alone['cpu_s']:.1f} s CPU ({alone['cpu_s'] / alone['wall_s']:.2f} cores)" if "cpu_s" in alone else ""
             print(f"  {kind:8s}: alone {alone['wall_s']:.1f} s{extra}; two at once "
                   f"{' and '.join(format(p['wall_s'], '.1f') for p in pair)} s; scaling {2 * alone['wall_s'] / mean_pair:.2f}x")
+            if "cpu_s" in alone:
+                bound = 2 * alone["wall_s"] / alone["cpu_s"]
+                print(f"  {'':8s}  CPU-bound limit on 2 cores: 2 x wall / CPU alone = {bound:.2f}x "
+                      f"(the pair reached {2 * alone['wall_s'] / mean_pair / bound:.0%} of it)")
 
 
 if __name__ == "__main__":

@@ -586,3 +586,45 @@ def test_written_bytes_do_not_depend_on_the_cores_the_process_may_use(tmp_path):
         subprocess.run([sys.executable, "-c", code, ",".join(map(str, allowed)), str(out)], check=True, timeout=120)
         digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
     assert digests[0] == digests[1]
+
+
+def test_single_thread_decoding_gives_the_same_frames_as_ffmpegs_threads(tmp_path, monkeypatch):
+    """Frames up to 1080p are decoded on one thread (less CPU); the pictures are those of FFmpeg's threading."""
+    import medius.io.video as video
+
+    assert video.SINGLE_THREAD_DECODE_MAX_PIXELS >= 1920 * 1080  # phones' 1080p takes the one-thread path
+    path = tmp_path / "scene.mp4"
+    with VideoWriter(path, 320, 192, crf=18, preset="ultrafast") as writer:
+        for i in range(24):  # moving content: P frames that refer to earlier ones
+            writer.write(scene_image(i, 24, 320, 192), i / 30.0)
+    counts: list[int] = []
+    real_open = video._open_input
+
+    class Spy:  # the decoder's thread count when demuxing starts
+        def __init__(self, container):
+            self.container = container
+
+        def __enter__(self):
+            self.container.__enter__()
+            return self
+
+        def __exit__(self, *exc):
+            return self.container.__exit__(*exc)
+
+        def __getattr__(self, name):
+            return getattr(self.container, name)
+
+        def demux(self, stream):
+            counts.append(stream.codec_context.thread_count)
+            return self.container.demux(stream)
+
+    monkeypatch.setattr(video, "_open_input", lambda p: Spy(real_open(p)))
+    one = _frames(path, max_side_px=None)
+    assert counts[-1] == 1
+    monkeypatch.setattr(video, "SINGLE_THREAD_DECODE_MAX_PIXELS", 0)
+    threaded = _frames(path, max_side_px=None)
+    assert counts[-1] != 1
+    assert len(one) == len(threaded) == 24
+    for a, b in zip(one, threaded, strict=True):
+        assert (a.index, a.time_s) == (b.index, b.time_s)
+        assert np.array_equal(a.image, b.image)

@@ -1038,3 +1038,17 @@ def test_census_heads_leave_the_tested_persons_body_alone(census_clip: dict) -> 
         body = (x + 8, y + 46)
         assert _sharpness(blurred[i], body, 4) > 0.7 * _sharpness(plain[i], body, 4), i
         assert _sharpness(blurred[i], body, 4) > 0.5 * _sharpness(frames_in[i], body, 4), i
+
+
+def test_column_median_is_numpys_median_of_each_column():
+    """The optical flow's cheap median gives exactly np.median(axis=0), odd and even counts, both dtypes."""
+    from medius.report.annotate import _column_median
+
+    rng = np.random.default_rng(7)
+    for dtype in (np.float32, np.float64):
+        for n in range(1, 24):
+            values = (rng.normal(size=(n, 2)) * 20).astype(dtype)
+            got, want = _column_median(values), np.median(values, axis=0)
+            assert got.dtype == want.dtype
+            assert np.array_equal(got, want)
+    assert np.array_equal(_column_median(np.array([[1.0, 4.0], [3.0, 2.0]])), [2.0, 3.0])
