@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PY := .venv/bin/python
 DEMO := demo-output
 
-.PHONY: install demo test test-fast bench lint clean
+.PHONY: install demo test test-fast bench lint clean validate validate-quick
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -64,6 +64,15 @@ bench: install
 	$(PY) benchmarks/bench_lab.py
 	$(PY) benchmarks/bench_batch.py
 	$(PY) benchmarks/bench_web.py
+
+## validate: render the full validation grid (CC0 humans, known joint centres), analyse, score; ~1 h on 2 cores,
+## resumable (renders are cached in .cache/validation). Writes validation-output/ and the measured errors.
+validate: install
+	$(PY) -m medius.cli validate --out validation-output --write-measured-error
+
+## validate-quick: three short scenarios (under 3 minutes)
+validate-quick: install
+	$(PY) -m medius.cli validate --quick --out validation-output/quick
 
 lint: install
 	.venv/bin/ruff check src tests benchmarks

@@ -379,7 +379,9 @@ def _hide_native_logs() -> None:
 
 
 # Commands that live beside this module (clinic, web app, batch): each module has ``register(app)``.
-_COMMAND_MODULES = ("medius.cli_clinic", "medius.cli_program", "medius.web.cli", "medius.batch.cli")
+_COMMAND_MODULES = (
+    "medius.cli_clinic", "medius.cli_program", "medius.web.cli", "medius.batch.cli", "medius.validation.cli",
+)
 
 
 def _register_commands() -> None:

@@ -680,6 +680,13 @@ def build_result(
         },
         "files": {},
     }
+    if judgeable and input_info.get("kind") == "video":
+        from medius.registry.measured import measured_errors_for
+
+        result["measured_error"] = measured_errors_for(
+            task, metrics, view=analysis.view, fps=input_info.get("fps_average"),
+            width=input_info.get("width"), height=input_info.get("height"),
+        )
     if isinstance(analysis, GaitAnalysis):
         result["stances"] = analysis.stances if judgeable else []
         result["events"] = analysis.events

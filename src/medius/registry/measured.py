@@ -1,0 +1,83 @@
+"""medius' own measurement error of its video metrics, as measured by its validation grid.
+
+``measured/video_errors.json`` is written by ``make validate`` (``medius validate
+--write-measured-error``), never by hand: per task, metric, statistic and filming condition (camera
+view, square-on or turned, frame rate, resolution) the agreement of medius with the truth on
+rendered humans, and the error shown beside a value: the 95th percentile of the absolute error of
+the reps/stances medius judged (so 95 % of judged values on the grid fall within it). A test checks
+that the file was produced by the current analysis code.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["MEASURED_ERRORS_PATH", "condition_levels", "load_measured_errors", "lookup_measured_error"]
+
+MEASURED_ERRORS_PATH = Path(__file__).resolve().parent / "measured" / "video_errors.json"
+
+#: a condition from the most specific to the coarsest; an entry exists only with enough reps/stances
+LEVELS: tuple[tuple[str, ...], ...] = (
+    ("task", "view", "yaw", "fps", "resolution"),
+    ("task", "view", "yaw"),
+    ("task", "view"),
+)
+
+
+def condition_levels(cond: dict[str, str]) -> list[dict[str, str]]:
+    return [{k: cond[k] for k in level if k in cond} for level in LEVELS]
+
+
+@functools.lru_cache(maxsize=1)
+def load_measured_errors() -> dict[str, Any]:
+    """The measured-error document (empty ``entries`` when no validation run produced one)."""
+    if not MEASURED_ERRORS_PATH.is_file():
+        return {"entries": []}
+    return dict(json.loads(MEASURED_ERRORS_PATH.read_text()))
+
+
+def lookup_measured_error(metric: str, statistic: str, cond: dict[str, str]) -> dict[str, Any] | None:
+    """The most specific entry for ``metric:statistic`` in condition ``cond`` (task, view, yaw, fps,
+    resolution), with where it comes from; ``None`` when the grid never measured such a case."""
+    doc = load_measured_errors()
+    entries = doc.get("entries", [])
+    for c in condition_levels(cond):
+        for e in entries:
+            if e["metric"] == metric and e["statistic"] == statistic and e["condition"] == c:
+                return {
+                    **e,
+                    "source": f"medius validation grid ({doc.get('grid_scenarios', '?')} rendered scenarios), "
+                    f"medius {doc.get('medius_version', '?')}, analysis code {doc.get('code_hash', '?')}",
+                    "what": "95th percentile of |medius - truth| over the judged reps/stances of this condition",
+                }
+    return None
+
+
+def measured_errors_for(task: str, metrics: tuple[str, ...], *, view: str, fps: float | None,
+                        width: int | None, height: int | None, yaw: str = "square") -> dict[str, Any]:
+    """``metric -> statistic -> entry`` for a video analysis: the error medius measured for its condition.
+
+    ``view`` is where the camera stood (``"back"`` or the front); ``yaw`` is ``"square"`` unless the
+    capture check found the camera turned. Metrics the grid never measured in such a condition
+    are left out (nothing is claimed for them)."""
+    cond = {
+        "task": task,
+        "view": "back" if view == "back" else "front",
+        "yaw": yaw,
+        "fps": "60" if (fps or 0) >= 50 else "30",
+        "resolution": "1080p" if min(width or 0, height or 0) >= 1000 else "720p",
+    }
+    out: dict[str, Any] = {}
+    for m in metrics:
+        for stat in ("peak", "at_bottom", "at_mid_stance"):
+            e = lookup_measured_error(m, stat, cond)
+            if e is not None:
+                out.setdefault(m, {})[stat] = {
+                    "value": e["value"], "n": e["n"], "bias": e["bias"], "mae": e["mae"],
+                    "loa": [e["loa_low"], e["loa_high"]], "condition": e["condition"], "source": e["source"],
+                    "what": e["what"],
+                }
+    return out

@@ -1,0 +1,160 @@
+"""The validation report: one self-contained HTML file (tables and Bland-Altman plots), JSON, CSV."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medius import __version__
+from medius.validation.scoring import check_targets, summarize
+
+__all__ = ["write_validation_outputs"]
+
+ROW_COLUMNS = ("scenario", "movement", "view", "body", "yaw_deg", "fps", "short_side_px", "orientation",
+               "camera_height", "distance_m", "side", "time_s", "found", "side_correct", "judged", "status",
+               "analysis_status", "metric", "truth", "value", "error", "shown_error", "miss")
+SUMMARY_COLUMNS = ("group", "task", "metric", "units", "found_pct", "side_correct_pct", "judged_pct",
+                   "not_judged_pct", "n", "bias", "mae", "sd", "loa_low", "loa_high", "p95_abs", "shown_error",
+                   "miss_pct", "no_value_pct")
+
+
+def _flat_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        for k, m in r["metrics"].items():
+            out.append({**{c: r.get(c) for c in ROW_COLUMNS[:17]}, "metric": k, **m})
+    return out
+
+
+def _csv(records: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for rec in records:
+        w.writerow({c: "" if rec.get(c) is None else rec.get(c) for c in columns})
+    return buf.getvalue()
+
+
+def _bland_altman_svg(rows: Sequence[dict[str, Any]], task: str, metric: str, title: str) -> str | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts = [(r["metrics"][metric]["truth"], r["metrics"][metric]["value"], abs(float(r["yaw_deg"])) <= 10)
+           for r in rows if r["movement"] == task and r["judged"] and r["metrics"].get(metric)
+           and r["metrics"][metric]["error"] is not None]
+    if len(pts) < 2:
+        return None
+    t = np.array([p[0] for p in pts], float)
+    v = np.array([p[1] for p in pts], float)
+    sq = np.array([p[2] for p in pts], bool)
+    mean, diff = (t + v) / 2, v - t
+    bias, sd = float(diff.mean()), float(diff.std(ddof=1))
+    fig, ax = plt.subplots(figsize=(5.2, 3.4), dpi=100)
+    ax.scatter(mean[sq], diff[sq], s=14, c="#1f77b4", label="camera square-on (|yaw| <= 10°)")
+    if (~sq).any():
+        ax.scatter(mean[~sq], diff[~sq], s=14, c="#ff7f0e", marker="^", label="camera 15-30° off square")
+    for y, ls in ((bias, "-"), (bias + 1.96 * sd, "--"), (bias - 1.96 * sd, "--")):
+        ax.axhline(y, color="0.3", ls=ls, lw=1)
+    ax.axhline(0, color="0.7", lw=0.8)
+    ax.set_xlabel("mean of medius and truth (°)")
+    ax.set_ylabel("medius − truth (°)")
+    ax.set_title(f"{title}: bias {bias:+.1f}°, 95% LoA {bias - 1.96 * sd:+.1f} to {bias + 1.96 * sd:+.1f}°",
+                 fontsize=9)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    svg = buf.getvalue()
+    return svg[svg.index("<svg"):]
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return html.escape(str(v))
+
+
+def _table(records: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{_fmt(r.get(c))}</td>" for c in columns) + "</tr>" for r in records)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def write_validation_outputs(out: Path, rows: Sequence[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+    """Write validation.json, validation-units.csv, validation-summary.csv and validation.html."""
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summarize(rows)
+    targets = check_targets(summary)
+    doc = {
+        "medius_version": __version__,
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        **meta,
+        "targets": targets,
+        "summary": summary,
+        "units": list(rows),
+    }
+    (out / "validation.json").write_text(json.dumps(doc, indent=1, allow_nan=False))
+    (out / "validation-units.csv").write_text(_csv(_flat_rows(rows), ROW_COLUMNS))
+    (out / "validation-summary.csv").write_text(_csv(summary, SUMMARY_COLUMNS))
+
+    plots = []
+    for task in sorted({r["movement"] for r in rows}):
+        keys = ("fppa_deg:peak", "pelvic_drop_deg:peak", "trunk_lean_deg:peak", "hip_adduction_deg:peak") \
+            if task not in ("walk", "run") else ("pelvic_drop_deg:peak", "pelvic_drop_deg:at_mid_stance",
+                                                "hip_adduction_deg:peak", "trunk_lean_deg:peak")
+        for k in keys:
+            svg = _bland_altman_svg(rows, task, k, f"{task} {k}")
+            if svg:
+                plots.append(f"<figure>{svg}<figcaption>{html.escape(task)} — {html.escape(k)}</figcaption></figure>")
+    main_groups = ("all", "square (|yaw| <= 10 deg)", "off-square (|yaw| 15-30 deg)")
+    main = [s for s in summary if s["group"] in main_groups]
+    per_scenario = [s for s in summary if s["group"].startswith("scenario ") and s["metric"].endswith(":peak")]
+    target_rows = [{**t, "result": "PASS" if t["pass"] else "MISS"} for t in targets]
+    scen = meta.get("scenarios", [])
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>medius validation</title>
+<style>
+body{{font-family:system-ui,-apple-system,"DejaVu Sans",sans-serif;margin:1.2rem auto;max-width:1200px;padding:0 1rem;color:#222}}
+table{{border-collapse:collapse;font-size:.8rem;margin:.6rem 0}}td,th{{border:1px solid #ccc;padding:.15rem .35rem;text-align:right}}
+th{{background:#f2f2f2}}td:first-child,td:nth-child(2),td:nth-child(3){{text-align:left}}
+figure{{display:inline-block;margin:.4rem;vertical-align:top}}figcaption{{font-size:.8rem;color:#555}}
+.wide{{overflow-x:auto}}.note{{background:#fff8e0;border-left:4px solid #e0b000;padding:.5rem .8rem}}
+</style></head><body>
+<h1>medius validation: video metrics against the truth</h1>
+<p class="note">Rendered humans (CC0 MakeHuman bodies posed bone by bone, three.js) with known joint centres.
+The truth is medius' own metric engine (docs/conventions.md) applied to the joint centres projected by the
+render camera. These are renders, not people: accuracy here is necessary, not sufficient, for real video.</p>
+<p>medius {html.escape(__version__)} · analysis code {html.escape(str(meta.get('code_hash')))} ·
+{len(scen)} scenarios · {len(rows)} reps and stances · created {doc['created_utc']}</p>
+<h2>Targets (issue 18), camera square-on</h2>
+{_table(target_rows, ("task", "metric", "n", "mae", "mae_max", "result"))}
+<h2>Agreement per task and metric</h2>
+<p>error = medius − truth, per rep (single-leg tasks) or stance (gait); bias, MAE, SD and 95 % limits of
+agreement in degrees; found = reps/stances medius found; side = given the right leg; judged = found, complete and
+in a judgeable analysis; miss = judged values off by more than the error medius shows beside them.</p>
+<div class="wide">{_table(main, SUMMARY_COLUMNS)}</div>
+<h2>Bland–Altman plots</h2>
+{''.join(plots) or '<p>Not enough judged values to plot.</p>'}
+<h2>Per scenario (peak values)</h2>
+<div class="wide">{_table(per_scenario, SUMMARY_COLUMNS)}</div>
+<h2>Scenarios</h2>
+<div class="wide">{_table(scen, ("name", "movement", "view", "body", "yaw_deg", "camera_height", "distance_m",
+                                  "orientation", "fps", "short_side_px", "lighting", "background", "shorts",
+                                  "free_leg", "arms"))}</div>
+</body></html>"""
+    (out / "validation.html").write_text(page)
+    return doc

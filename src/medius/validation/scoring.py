@@ -1,0 +1,161 @@
+"""Agreement statistics over scored reps and stances, and the accuracy targets they are held to.
+
+Per metric, statistic, task and condition: bias (mean error), MAE, SD of the error, 95 % limits of
+agreement (Bland & Altman 1986: bias ± 1.96 SD), the 95th percentile of the absolute error, the
+share of reps/stances found, given the right leg and judged, and how often a judged value misses
+the truth by more than the error medius shows beside it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["TARGETS", "condition_of", "summarize", "task_kind"]
+
+
+def task_kind(movement: str) -> str:
+    return "gait" if movement in ("walk", "run") else "single-leg"
+
+
+def yaw_band(yaw_deg: float) -> str:
+    a = abs(float(yaw_deg))
+    return "square (|yaw| <= 10 deg)" if a <= 10 else "off-square (|yaw| 15-30 deg)"
+
+
+def condition_of(row: dict[str, Any]) -> dict[str, str]:
+    """The condition a rep or stance was filmed in (what the measured error is looked up by)."""
+    return {
+        "task": row["movement"],
+        "view": row["view"],
+        "yaw": "square" if abs(float(row["yaw_deg"])) <= 10 else "off-square",
+        "fps": "60" if float(row["fps"]) >= 50 else "30",
+        "resolution": "1080p" if int(row["short_side_px"]) >= 1000 else "720p",
+    }
+
+
+#: the accuracy targets of issue 18: (task kind, metric:statistic, condition filter, MAE limit)
+TARGETS: tuple[dict[str, Any], ...] = (
+    {"kind": "single-leg", "metric": "fppa_deg", "yaw": "square", "mae_max": 3.0},
+    {"kind": "single-leg", "metric": "pelvic_drop_deg", "yaw": "square", "mae_max": 2.0},
+    {"kind": "single-leg", "metric": "trunk_lean_deg", "yaw": "square", "mae_max": 2.0},
+    {"kind": "gait", "metric": "pelvic_drop_deg", "yaw": "square", "mae_max": 1.5},
+)
+
+
+def _stats(errors: Sequence[float]) -> dict[str, Any]:
+    e = np.asarray([x for x in errors if x is not None], dtype=float)
+    if e.size == 0:
+        return {"n": 0, "bias": None, "mae": None, "sd": None, "loa_low": None, "loa_high": None, "p95_abs": None}
+    sd = float(e.std(ddof=1)) if e.size > 1 else 0.0
+    bias = float(e.mean())
+    return {
+        "n": int(e.size),
+        "bias": round(bias, 2),
+        "mae": round(float(np.abs(e).mean()), 2),
+        "sd": round(sd, 2),
+        "loa_low": round(bias - 1.96 * sd, 2),
+        "loa_high": round(bias + 1.96 * sd, 2),
+        "p95_abs": round(float(np.percentile(np.abs(e), 95)), 2),
+    }
+
+
+def _share(flags: Iterable[bool]) -> float | None:
+    f = list(flags)
+    return round(100.0 * sum(f) / len(f), 1) if f else None
+
+
+def summarize(rows: Sequence[dict[str, Any]], groups: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Agreement per (group, task, metric:statistic); ``groups`` maps a group name to a row filter."""
+    if groups is None:
+        groups = {
+            "all": lambda r: True,
+            "square (|yaw| <= 10 deg)": lambda r: abs(float(r["yaw_deg"])) <= 10,
+            "off-square (|yaw| 15-30 deg)": lambda r: abs(float(r["yaw_deg"])) > 10,
+        }
+        for name in sorted({r["scenario"] for r in rows}):
+            groups[f"scenario {name}"] = (lambda n: (lambda r: r["scenario"] == n))(name)
+    out = []
+    tasks = sorted({r["movement"] for r in rows})
+    for gname, keep in groups.items():
+        for task in tasks:
+            sel = [r for r in rows if r["movement"] == task and keep(r)]
+            if not sel:
+                continue
+            base = {
+                "group": gname,
+                "task": task,
+                "units": len(sel),
+                "found_pct": _share(r["found"] for r in sel),
+                "side_correct_pct": _share(r["side_correct"] for r in sel if r["found"]),
+                "judged_pct": _share(r["judged"] for r in sel),
+                "not_judged_pct": _share(not r["judged"] for r in sel),
+            }
+            keys = sorted({k for r in sel for k in r["metrics"]})
+            for k in keys:
+                judged = [r["metrics"][k] for r in sel if r["judged"] and r["metrics"].get(k)]
+                errs = [m["error"] for m in judged if m["error"] is not None]
+                misses = [m["miss"] for m in judged if m["miss"] is not None]
+                shown = [m["shown_error"] for m in judged if m["shown_error"] is not None]
+                out.append({
+                    **base,
+                    "metric": k,
+                    **_stats(errs),
+                    "shown_error": round(float(np.median(shown)), 2) if shown else None,
+                    "miss_pct": _share(misses),
+                    "no_value_pct": _share(m["error"] is None for m in judged),
+                })
+    return out
+
+
+def check_targets(summary: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each target of :data:`TARGETS` against the square-on group of the summary."""
+    out = []
+    for t in TARGETS:
+        for s in summary:
+            if s["group"] != "square (|yaw| <= 10 deg)" or task_kind(s["task"]) != t["kind"]:
+                continue
+            if s["metric"] != f"{t['metric']}:{'peak'}":
+                continue
+            ok = s["mae"] is not None and s["mae"] <= t["mae_max"]
+            out.append({"task": s["task"], "metric": s["metric"], "mae": s["mae"], "mae_max": t["mae_max"],
+                        "n": s["n"], "pass": bool(ok)})
+    for s in summary:
+        if s["group"] == "square (|yaw| <= 10 deg)" and s["metric"].endswith(":peak") and s["metric"].startswith(
+                ("fppa", "pelvic_drop")):
+            out.append({"task": s["task"], "metric": s["metric"] + " calibration (miss %)", "mae": s["miss_pct"],
+                        "mae_max": 5.0, "n": s["n"], "pass": s["miss_pct"] is not None and s["miss_pct"] <= 5.0})
+    return out
+
+
+def measured_error_entries(rows: Sequence[dict[str, Any]], min_n: int = 8) -> list[dict[str, Any]]:
+    """The measured-error entries of the registry (:mod:`medius.registry.measured`) from scored rows.
+
+    For each metric:statistic and each condition level with at least ``min_n`` judged values: n,
+    bias, MAE, SD, limits of agreement and ``value`` = the 95th percentile of the absolute error
+    (the error shown beside a value)."""
+    from medius.registry.measured import condition_levels
+
+    buckets: dict[tuple[str, str, str], list[float]] = {}
+    conds: dict[str, dict[str, str]] = {}
+    for r in rows:
+        if not r["judged"]:
+            continue
+        for c in condition_levels(condition_of(r)):
+            ck = json.dumps(c, sort_keys=True)
+            conds[ck] = c
+            for k, m in r["metrics"].items():
+                if m["error"] is None:
+                    continue
+                metric, stat = k.split(":")
+                buckets.setdefault((ck, metric, stat), []).append(float(m["error"]))
+    out = []
+    for (ck, metric, stat), errs in sorted(buckets.items()):
+        if len(errs) < min_n:
+            continue
+        s = _stats(errs)
+        out.append({"metric": metric, "statistic": stat, "condition": conds[ck], "value": s["p95_abs"], **s})
+    return out
