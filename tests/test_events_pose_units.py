@@ -160,3 +160,21 @@ def test_layers_import_only_earlier_layers():
                 if layer == "registry" and target not in ("errors", "registry"):
                     problems.append(f"{f}: the registry imports {target}")
     assert problems == []
+
+
+def test_stance_side_from_height_when_the_lifted_foot_moves_as_little_as_the_planted_one():
+    """A free leg held still relative to the pelvis: both ankles move a little, but one foot is
+    clearly lifted (higher in the picture) for the whole rep (rendered validation squats)."""
+    n = 60
+    bob = 5 * np.sin(np.linspace(0, np.pi, n))
+    planted = 900 + bob * 0.8
+    lifted = 840 + bob  # 60 px above the planted foot, moving about as much
+    side, ev = detect_stance_side(planted, lifted, 600.0)
+    assert side == "left" and ev["decided_by"] == "height"
+    # a step-down: the stance foot is the higher one (on the step), the free foot reaches below it
+    side, _ = detect_stance_side(planted, lifted, 600.0, lower_is_stance=False)
+    assert side == "right"
+    # motion and height disagree: unclear, and the reason says so
+    still, moving = np.full(n, 840.0), 900 + 40 * np.sin(np.linspace(0, np.pi, n))
+    side, ev = detect_stance_side(still, moving, 600.0)
+    assert side is None and "not the lower" in ev["reason"]

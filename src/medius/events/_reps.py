@@ -58,24 +58,37 @@ def detect_stance_side(
     *,
     min_ratio: float = 1.6,
     min_separation_pct: float = 4.0,
+    lower_is_stance: bool | None = True,
+    min_lower_fraction: float = 0.9,
 ) -> tuple[Side | None, dict[str, Any]]:
     """Which foot carries the body during one rep.
 
-    The stance foot stays planted: its ankle moves far less vertically than the free foot, which
-    travels with the pelvis (single-leg squat) or reaches towards the floor (step-down). The rep
-    counts as single-leg only if the feet also differ in height by at least
+    Two pieces of evidence, either of which decides when the other does not contradict it:
+
+    * **motion**: the stance foot stays planted, so its ankle moves far less vertically than the
+      free foot (``min_ratio``), which travels with the pelvis (single-leg squat) or reaches
+      towards the floor (step-down);
+    * **height**: the feet are apart in height by at least ``min_separation_pct`` % of the leg
+      length for most of the rep, and one of them is the lower (single-leg squat: the stance foot
+      is on the floor, the free one lifted; ``lower_is_stance=True``) or the higher (step-down: the
+      stance foot is on the step, ``lower_is_stance=False``) in at least ``min_lower_fraction`` of
+      the frames. A lifted free leg held still relative to the pelvis can move as little as the
+      stance foot in the picture, which the motion alone would call "both feet on the ground".
+
+    The rep counts as single-leg only if the feet differ in height by at least
     ``min_separation_pct`` % of the leg length at some point of the rep (one foot off the ground).
 
     Returns
     -------
     side, evidence
-        ``side`` is ``None`` when the rep does not look single-legged or the ankles are not seen.
+        ``side`` is ``None`` when the rep does not look single-legged, the ankles are not seen,
+        or the two pieces of evidence disagree.
     """
     lr = _range(left_ankle_y)
     rr = _range(right_ankle_y)
     sep = np.abs(left_ankle_y - right_ankle_y)
     sep_pct = float(np.nanmax(sep) / leg_length_px * 100) if np.isfinite(sep).any() else float("nan")
-    ev = {
+    ev: dict[str, Any] = {
         "left_ankle_range_pct": round(lr / leg_length_px * 100, 2) if np.isfinite(lr) else None,
         "right_ankle_range_pct": round(rr / leg_length_px * 100, 2) if np.isfinite(rr) else None,
         "max_foot_height_difference_pct": round(sep_pct, 2) if np.isfinite(sep_pct) else None,
@@ -86,10 +99,31 @@ def detect_stance_side(
     lo, hi = sorted((lr, rr))
     ratio = hi / max(lo, 1e-6 * leg_length_px, 1e-9)
     ev["ankle_motion_ratio"] = round(min(ratio, 1e6), 2)
-    if ratio < min_ratio or not (sep_pct >= min_separation_pct):
+    by_motion: Side | None = None
+    if ratio >= min_ratio and sep_pct >= min_separation_pct:
+        by_motion = "left" if lr < rr else "right"
+    by_height: Side | None = None
+    both = np.isfinite(left_ankle_y) & np.isfinite(right_ankle_y)
+    if lower_is_stance is not None and both.sum() >= 3:
+        apart = sep[both] / leg_length_px * 100 >= min_separation_pct
+        left_lower = float(np.mean(left_ankle_y[both] > right_ankle_y[both]))  # image y grows downwards
+        ev["frames_feet_apart_pct"] = round(100 * float(np.mean(apart)), 1)
+        ev["frames_left_foot_lower_pct"] = round(100 * left_lower, 1)
+        if np.mean(apart) >= 0.5:
+            if left_lower >= min_lower_fraction:
+                by_height = "left" if lower_is_stance else "right"
+            elif left_lower <= 1 - min_lower_fraction:
+                by_height = "right" if lower_is_stance else "left"
+    if by_motion is not None and by_height is not None and by_motion != by_height:
+        ev["reason"] = (f"the still foot ({by_motion}) is not the "
+                        f"{'lower' if lower_is_stance else 'higher'} one ({by_height})")
+        return None, ev
+    side = by_motion or by_height
+    if side is None:
         ev["reason"] = "both feet appear to stay on the ground"
         return None, ev
-    return ("left" if lr < rr else "right"), ev
+    ev["decided_by"] = "motion and height" if by_motion and by_height else ("motion" if by_motion else "height")
+    return side, ev
 
 
 def _range(y: np.ndarray) -> float:

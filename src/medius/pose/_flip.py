@@ -166,6 +166,11 @@ class FlipTestBackend:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medius-flip") if parallel else None
         self._lock = threading.Lock()
 
+    def facing_from_depth(self) -> dict[str, float] | None:
+        """The direct (unmirrored) model's depth evidence; mirroring does not change depth."""
+        f = getattr(self._direct, "facing_from_depth", None)
+        return f() if callable(f) else None
+
     def describe(self) -> dict[str, Any]:
         return {
             **self._direct.describe(),

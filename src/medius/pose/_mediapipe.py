@@ -54,6 +54,16 @@ _DETECTOR = ("modules", "pose_detection", "pose_detection.tflite")
 _LANDMARKS = ("modules", "pose_landmark", "pose_landmark_full.tflite")
 
 
+def facing_from_depth(depths: list[float]) -> dict[str, float] | None:
+    """Summary of per-frame nose-minus-ears depths: median and the share of frames facing the camera."""
+    d = np.asarray(depths, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size < 5:
+        return None
+    return {"median_nose_minus_ears_depth": float(np.median(d)), "frames_nose_nearer": float(np.mean(d < 0)),
+            "frames": float(d.size)}
+
+
 def _quiet_mediapipe_logs() -> None:
     # glog / absl / TFLite chatter goes to stderr; keep the CLI output clean.
     os.environ.setdefault("GLOG_minloglevel", "2")
@@ -148,6 +158,9 @@ class BlazePoseBackend:
         )
         self._landmarker = vision.PoseLandmarker.create_from_options(options)
         self._last_ms = -1
+        #: per detection of the first person: the model's depth of the nose minus that of the ears
+        #: (image-normalised; negative = the nose nearer the camera than the ears = facing it)
+        self.nose_minus_ears_depth: list[float] = []
         self._index = np.asarray(BLAZEPOSE_TO_CANONICAL)
 
     def describe(self) -> dict[str, Any]:
@@ -174,11 +187,21 @@ class BlazePoseBackend:
             self._last_ms = ms
             res = self._landmarker.detect_for_video(img, ms)
         people = []
-        for lms in res.pose_landmarks:
+        for k, lms in enumerate(res.pose_landmarks):
             arr = np.array([(p.x, p.y, p.visibility) for p in lms], dtype=float)[self._index]
             xy = arr[:, :2] * (w, h)
-            people.append(PersonPose(xy=xy, confidence=np.clip(arr[:, 2], 0.0, 1.0)))
+            # BlazePose's landmark depth (z, relative to the hips): seen from behind the nose is
+            # farther than the ears, from the front nearer; the face's visibility says nothing there
+            depth = float(lms[0].z - 0.5 * (lms[7].z + lms[8].z))
+            if k == 0:
+                self.nose_minus_ears_depth.append(depth)
+            people.append(PersonPose(xy=xy, confidence=np.clip(arr[:, 2], 0.0, 1.0),
+                                     extra={"nose_minus_ears_depth": depth}))
         return people
+
+    def facing_from_depth(self) -> dict[str, float] | None:
+        """What the model's depth says about the facing direction over the frames seen so far."""
+        return facing_from_depth(self.nose_minus_ears_depth)
 
     def close(self) -> None:
         self._landmarker.close()

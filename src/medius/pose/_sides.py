@@ -77,6 +77,8 @@ def correct_left_right(
     expected_facing: Facing = "unknown",
     min_order: float = 0.08,
     chain_margin: float = 0.7,
+    depth: dict[str, float] | None = None,
+    declared: Facing | None = None,
 ) -> tuple[Keypoints2D, SideCheck]:
     """Find the facing direction and undo left/right swaps.
 
@@ -93,6 +95,13 @@ def correct_left_right(
     chain_margin
         A leg (arm) chain is swapped when the crossed assignment costs less than this fraction of
         the labelled one.
+    depth
+        The pose model's own depth evidence (:meth:`medius.pose.BlazePoseBackend.facing_from_depth`):
+        the nose nearer the camera than the ears in most frames means facing the camera, farther
+        means facing away. It holds from behind, where BlazePose still reports a face with full
+        confidence, so it comes before the face and the trunk ordering.
+    declared
+        The facing the user declared (``--view``); it wins over every piece of evidence.
     """
     order = _trunk_order(kp)
     face = kp.confidence[:, [kp.index(n) for n in ("nose", "left_eye", "right_eye")]]
@@ -107,8 +116,20 @@ def correct_left_right(
     if all_conf.size and np.all(all_conf == 1.0):
         face_conf = float("nan")
         evidence["face_confidence_unknown"] = 1.0
-    if np.isfinite(face_conf) and face_conf >= 0.8:
-        facing: Facing = "camera"
+    depth_says: Facing | None = None
+    if depth is not None:
+        evidence["depth_frames_nose_nearer"] = float(depth.get("frames_nose_nearer", float("nan")))
+        evidence["depth_median_nose_minus_ears"] = float(depth.get("median_nose_minus_ears_depth", float("nan")))
+        near = evidence["depth_frames_nose_nearer"]
+        if np.isfinite(near) and abs(evidence["depth_median_nose_minus_ears"]) >= 0.05:
+            depth_says = "camera" if near >= 0.8 else "away" if near <= 0.2 else None
+    if declared in ("camera", "away"):
+        facing: Facing = declared
+        evidence["declared"] = 1.0
+    elif depth_says is not None:
+        facing = depth_says
+    elif np.isfinite(face_conf) and face_conf >= 0.8:
+        facing = "camera"
     elif clear.sum() >= 3 and pos_frac >= 0.75:
         facing = "camera"
     elif clear.sum() >= 3 and pos_frac <= 0.25 and not (np.isfinite(face_conf) and face_conf >= 0.5):

@@ -28,6 +28,7 @@ from medius.protocols._quality import Check, failure_reasons, run_capture_checks
 
 __all__ = [
     "METRICS",
+    "SUMMARY_STAT",
     "TASKS",
     "AnalysisParameters",
     "SingleLegAnalysis",
@@ -67,6 +68,13 @@ METRICS: tuple[str, ...] = (
 )
 
 
+#: the per-rep statistic each metric is summarised and interpreted by: its value at the deepest
+#: point of the rep (robust: the median over ``bottom_window_fraction`` of the rep around the
+#: deepest frame), as the cited 2D FPPA studies measure it (Munro et al. 2012, Herrington & Munro
+#: 2010: at the deepest point of the squat); ``peak`` (the signed extreme) is kept for reference
+SUMMARY_STAT: dict[str, str] = {m: "at_bottom" for m in METRICS}
+
+
 @dataclass(frozen=True)
 class AnalysisParameters:
     """Every tunable parameter of the analysis; recorded in the result's provenance."""
@@ -80,6 +88,7 @@ class AnalysisParameters:
     min_rep_duration_s: float = 0.6
     min_complete_reps: int = 1
     warn_reps_per_side: int = 3
+    bottom_window_fraction: float = 0.1
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -125,14 +134,23 @@ def _standing_length(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.percentile(d, 90)) if d.size else float("nan")
 
 
-def _peak(values: np.ndarray, t: np.ndarray, frame_index: np.ndarray, s: int, e: int, b: int) -> dict[str, Any]:
+def _peak(values: np.ndarray, t: np.ndarray, frame_index: np.ndarray, s: int, e: int, b: int,
+          half_window_s: float = 0.0) -> dict[str, Any]:
+    """The rep's signed extreme (``peak``) and its value at the deepest point (``at_bottom``: the
+    median over ``half_window_s`` on either side of the deepest frame, so one bad frame cannot
+    decide it)."""
     seg = values[s : e + 1]
     out: dict[str, Any] = {"peak": None, "peak_s": None, "peak_frame": None, "at_bottom": None}
     if np.isfinite(seg).any():
         k = int(np.nanargmax(np.abs(seg))) + s
         out.update(peak=round(float(values[k]), 2), peak_s=round(float(t[k]), 4), peak_frame=int(frame_index[k]))
-    if np.isfinite(values[b]):
-        out["at_bottom"] = round(float(values[b]), 2)
+    win = (t >= t[b] - half_window_s) & (t <= t[b] + half_window_s)
+    win[:s] = False
+    win[e + 1 :] = False
+    around = values[win]
+    around = around[np.isfinite(around)]
+    if around.size:
+        out["at_bottom"] = round(float(np.median(around)), 2)
     return out
 
 
@@ -216,8 +234,17 @@ def analyze_single_leg(
     reps_out: list[dict[str, Any]] = []
     for rep in det.reps_:
         s, b, e = rep.start, rep.bottom, rep.end
+        ankles = {a: fk.xy(f"{a}_ankle")[s : e + 1, 1] for a in ("left", "right")}
+        for a in ankles:
+            if np.isfinite(ankles[a]).sum() < 3:
+                # the pose model's visibility score can be low on a plainly visible ankle: its
+                # position is still estimated, so the stance leg is judged on it (never a metric)
+                raw_y = kp.xy(f"{a}_ankle")[:, 1]
+                ok = np.isfinite(raw_y)
+                if ok.sum() >= 3:
+                    ankles[a] = np.interp(t[s : e + 1], kp.time_s[ok], raw_y[ok], left=np.nan, right=np.nan)
         stance, evidence = detect_stance_side(
-            fk.xy("left_ankle")[s : e + 1, 1], fk.xy("right_ankle")[s : e + 1, 1], ref_leg
+            ankles["left"], ankles["right"], ref_leg, lower_is_stance=task != "step-down"
         )
         status = rep.status
         notes = [rep.note] if rep.note else []
@@ -254,7 +281,8 @@ def analyze_single_leg(
                 "depth_pct": local_depth,
                 "knee_medial_displacement_pct": series[f"knee_medial_displacement_pct_{stance}"],
             }
-            metrics = {m: _peak(per[m], t, fi, s, e, b) for m in METRICS}
+            half = p.bottom_window_fraction * float(t[e] - t[s])
+            metrics = {m: _peak(per[m], t, fi, s, e, b, half) for m in METRICS}
             metrics["pelvic_drop_deg"]["baseline_tilt_deg"] = round(baseline, 2) if np.isfinite(baseline) else None
         entry["metrics"] = metrics
         reps_out.append(entry)
@@ -294,20 +322,23 @@ def analyze_single_leg(
 
 
 def summarize_reps(reps: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mean, SD (n-1) and n of each metric's peak over the complete reps of each side."""
+    """Mean, SD (n-1) and n of each metric's summary statistic (:data:`SUMMARY_STAT`) over the
+    complete reps of each side."""
     out: dict[str, Any] = {"left": {}, "right": {}, "difference": {}}
     for s in ("left", "right"):
         for m in METRICS:
+            stat = SUMMARY_STAT[m]
             vals = [
-                r["metrics"][m]["peak"]
+                r["metrics"][m][stat]
                 for r in reps
-                if r["status"] == "complete" and r["side"] == s and r["metrics"].get(m, {}).get("peak") is not None
+                if r["status"] == "complete" and r["side"] == s and r["metrics"].get(m, {}).get(stat) is not None
             ]
             arr = np.asarray(vals, dtype=float)
             out[s][m] = {
                 "mean": round(float(arr.mean()), 2) if arr.size else None,
                 "sd": round(float(arr.std(ddof=1)), 2) if arr.size > 1 else None,
                 "n": int(arr.size),
+                "statistic": stat,
             }
     for m in METRICS:
         lm, rm = out["left"][m]["mean"], out["right"][m]["mean"]

@@ -260,8 +260,9 @@ def _rep_table(result: Mapping[str, Any]) -> dict[str, Any]:
     for rep, label in zip(reps, labels, strict=True):
         values = []
         for metric in metrics:
-            peak = ((rep.get("metrics") or {}).get(metric) or {}).get("peak")
-            values.append(format_value(peak, 1, metric_unit(result, metric)))
+            stat = (result.get("summary_statistic") or {}).get(metric, "peak")
+            value = ((rep.get("metrics") or {}).get(metric) or {}).get(stat)
+            values.append(format_value(value, 1, metric_unit(result, metric)))
         rows.append(
             {
                 "rep": rep.get("rep", ""),

@@ -68,6 +68,7 @@ from medius.protocols import (
 )
 from medius.protocols._gait import GAIT_DEFINITIONS, SUMMARY_STAT
 from medius.protocols._interpret import interpret_summary, metric_definitions
+from medius.protocols._single_leg import SUMMARY_STAT as SINGLE_LEG_SUMMARY_STAT
 from medius.report._output import finish_output_dir as _finish_output_dir
 from medius.report._output import prepare_output_dir
 from medius.report.annotate import (
@@ -91,7 +92,7 @@ __all__ = [
 ]
 
 #: version of the ``result.json`` schema (docs/result-schema.md)
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
 #: seconds between the frames on which everyone in view is counted (medius.pose.PeopleCensus)
 CENSUS_INTERVAL_S = 1.0
 #: the temporary copy of the frames for the annotated video, inside the temporary output folder
@@ -324,6 +325,7 @@ def analyze_path(
                     frame_sinks=[_copy_sink(frame_cache, face_scan, last_pose)] if frame_cache is not None else (),
                 )
                 census_people = census.result((vinfo.width, vinfo.height))
+                facing_depth = last_pose.facing_from_depth()
             _release_memory()
             camera = tracker.summary((vinfo.width, vinfo.height))
             if people.n_frames == 0:
@@ -331,6 +333,7 @@ def analyze_path(
         else:
             say("reading keypoints", 0, None)
             census_people = None
+            facing_depth = None
             people = read_keypoints(path, fps=fps, image_size=image_size)
             synthetic_marker = read_marker(path)
             pose_model = {"name": f"precomputed keypoints ({people.source})", "backend": people.source}
@@ -345,6 +348,7 @@ def analyze_path(
             params=params,
             view=view,
             gait_params=gait_params,
+            facing_depth=facing_depth,
         )
         analysis, kp_sel, selection, side_check = outcome
         t = kp_sel.time_s
@@ -576,6 +580,7 @@ def _analyze_people(
     params: AnalysisParameters,
     view: str = "auto",
     gait_params: GaitParameters | None = None,
+    facing_depth: dict[str, float] | None = None,
 ) -> tuple[SingleLegAnalysis | GaitAnalysis, Keypoints2D, dict[str, Any], dict[str, Any]]:
     if census is not None:
         # video: one tracked person per frame, checked against the census of everyone in view
@@ -584,8 +589,12 @@ def _analyze_people(
         # keypoint files: several people per frame, choose and track here
         kp, sel = select_person(people)
     if task in GAIT_TASKS:
-        # walking and running are filmed from behind unless told otherwise
-        kp, sides = correct_left_right(kp, expected_facing="camera" if view == "front" else "away")
+        # walking and running are filmed from behind unless the evidence or the user says otherwise;
+        # a view the user declared (--view) wins over the evidence
+        kp, sides = correct_left_right(
+            kp, expected_facing="camera" if view == "front" else "away", depth=facing_depth,
+            declared={"front": "camera", "back": "away"}.get(view),  # type: ignore[arg-type]
+        )
         gait = analyze_gait_keypoints(
             kp,
             task=task,  # type: ignore[arg-type]
@@ -598,7 +607,7 @@ def _analyze_people(
             params=gait_params,
         )
         return gait, kp, sel.as_dict(), sides.as_dict()
-    kp, sides = correct_left_right(kp, expected_facing="camera")
+    kp, sides = correct_left_right(kp, expected_facing="camera", depth=facing_depth)
     analysis = analyze_single_leg(
         kp,
         task=task,  # type: ignore[arg-type]
@@ -666,6 +675,7 @@ def build_result(
         },
         "metrics": _gait_definitions(analysis) if gait else metric_definitions(METRICS),
         "reps": [] if gait else (analysis.reps if judgeable else []),
+        **({} if gait else {"summary_statistic": dict(SINGLE_LEG_SUMMARY_STAT)}),
         "summary": analysis.summary if judgeable else {},
         "interpretation": interpretation,
         "provenance": {
@@ -790,6 +800,10 @@ class _LastPose:
 
     def describe(self) -> dict[str, Any]:
         return self._backend.describe()
+
+    def facing_from_depth(self) -> dict[str, float] | None:
+        f = getattr(self._backend, "facing_from_depth", None)
+        return f() if callable(f) else None
 
     def detect(self, image_rgb: np.ndarray, time_s: float) -> list[Any]:
         people = self._backend.detect(image_rgb, time_s)

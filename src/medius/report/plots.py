@@ -349,7 +349,10 @@ def plot_timeseries(result: Mapping[str, Any], series: Mapping[str, Any], path: 
 
 
 def _rep_peak(rep: Mapping[str, Any], metric: str) -> float | None:
-    value = ((rep.get("metrics") or {}).get(metric) or {}).get("peak")
+    """The rep's value of ``metric`` by the statistic the summary uses (at the deepest point)."""
+    from medius.protocols._single_leg import SUMMARY_STAT as SINGLE_LEG_SUMMARY_STAT
+
+    value = ((rep.get("metrics") or {}).get(metric) or {}).get(SINGLE_LEG_SUMMARY_STAT.get(metric, "peak"))
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
     return None

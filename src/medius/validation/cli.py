@@ -107,8 +107,8 @@ def validate(
     if write_measured_error:
         _write_measured_error(rows, len(chosen))
     for t in doc["targets"]:
-        console.print(f"{'PASS' if t['pass'] else 'MISS'}  {t['task']:<17} {t['metric']:<36} {t['mae']} (limit {t['mae_max']})",
-                      markup=False, highlight=False)
+        console.print(f"{'PASS' if t['pass'] else 'MISS'}  {t['task']:<17} {t['metric']:<30} {t['what']}: "
+                      f"{t['value']} (limit {t['limit']})", markup=False, highlight=False)
     console.print(f"Report: {out / 'validation.html'}", markup=False, highlight=False)
 
 

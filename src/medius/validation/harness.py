@@ -40,10 +40,10 @@ __all__ = [
 #: metric -> statistics scored, per kind of task (the first is the one the summary uses)
 SCORED_METRICS: dict[str, dict[str, tuple[str, ...]]] = {
     "single-leg": {
-        "fppa_deg": ("peak", "at_bottom"),
-        "pelvic_drop_deg": ("peak", "at_bottom"),
-        "trunk_lean_deg": ("peak", "at_bottom"),
-        "hip_adduction_deg": ("peak", "at_bottom"),
+        "fppa_deg": ("at_bottom", "peak"),
+        "pelvic_drop_deg": ("at_bottom", "peak"),
+        "trunk_lean_deg": ("at_bottom", "peak"),
+        "hip_adduction_deg": ("at_bottom", "peak"),
     },
     "gait": {
         "pelvic_drop_deg": ("peak", "at_mid_stance"),
@@ -126,7 +126,7 @@ def prepare_scenario(s: Scenario, cache: Path, new_page: Callable[[], Any] | Non
     """Render the scenario's video and write its truth, unless both are already there."""
     from medius.io import KEYPOINTS
     from medius.validation.render import render_movement
-    from medius.validation.truth import truth_keypoints, truth_reps, truth_stances
+    from medius.validation.truth import true_gait_events, truth_keypoints
 
     folder = folder or cache / s.key
     video, truth_path = folder / "video.mp4", folder / "truth.json"
@@ -139,14 +139,6 @@ def prepare_scenario(s: Scenario, cache: Path, new_page: Callable[[], Any] | Non
     mv = build_movement(s, sk)
     scene = build_scene(s, sk)
     kp = truth_keypoints(mv, sk, scene.camera)
-    facing = "away" if s.view == "back" else "camera"
-    notes: list[str] = []
-    if s.is_gait:
-        units = truth_stances(mv, sk, kp, s.movement)
-    else:
-        units, notes = truth_reps(mv, kp, s.movement, facing)
-    for u in units:  # keep the truth small: no per-frame evidence
-        u.pop("stance_evidence", None)
     if progress:
         progress(f"rendering {s.name} ({mv.n_frames} frames)")
     render_movement(mv, scene, video, new_page=new_page, crf=crf)
@@ -156,8 +148,7 @@ def prepare_scenario(s: Scenario, cache: Path, new_page: Callable[[], Any] | Non
         "camera": {"width": scene.camera.width, "height": scene.camera.height, "fov_y_deg": scene.camera.fov_y_deg,
                    "position": scene.camera.position.tolist(), "rotation": scene.camera.rotation.tolist()},
         "script": mv.script,
-        "units": units,
-        "notes": notes,
+        "true_events": true_gait_events(mv, sk) if s.is_gait else [],
         "keypoints": {"names": list(KEYPOINTS), "time_s": _nan_to_none(mv.time_s),
                       "position": [[_nan_to_none(p) for p in frame] for frame in kp.position]},
     }
@@ -196,10 +187,11 @@ def _shown_errors(result: dict[str, Any]) -> dict[str, float]:
     """The error medius shows beside each metric's value, by ``metric:statistic``: its own measured
     error where the registry has one for the condition, else the literature SEM (beside the peak)."""
     out: dict[str, float] = {}
+    stat_of = result.get("summary_statistic") or {}
     for e in result.get("interpretation", []) or []:
         me = e.get("measurement_error") or {}
         if me.get("sem") is not None:
-            out.setdefault(f"{e['metric']}:peak", float(me["sem"]))
+            out.setdefault(f"{e['metric']}:{stat_of.get(e['metric'], 'peak')}", float(me["sem"]))
     for m, stats in (result.get("measured_error") or {}).items():
         for stat, d in stats.items():
             if isinstance(d, dict) and d.get("value") is not None:
@@ -208,7 +200,12 @@ def _shown_errors(result: dict[str, Any]) -> dict[str, float]:
 
 
 def score_scenario(s: Scenario, truth: dict[str, Any], result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per truth rep or stance: found, leg, judged, and per metric/statistic truth, value, error."""
+    """One row per truth rep or stance: found, leg, judged, and per metric/statistic truth, value, error.
+
+    The truth units are measured now from the stored truth keypoints (:func:`truth_units`)."""
+    from medius.validation.truth import truth_units
+
+    truth_list, _notes = truth_units(truth)
     kind = "gait" if s.is_gait else "single-leg"
     metrics = SCORED_METRICS[kind]
     judgeable = result.get("status") == "ok"
@@ -217,7 +214,7 @@ def score_scenario(s: Scenario, truth: dict[str, Any], result: dict[str, Any]) -
     t_key = "foot_strike_s" if s.is_gait else "bottom_s"
     rows = []
     used: set[int] = set()
-    for tu in truth["units"]:
+    for tu in truth_list:
         t0 = float(tu[t_key])
         tol = 0.2 if s.is_gait else 0.35 * float(tu["script"]["duration_s"])
         best, dt = None, math.inf

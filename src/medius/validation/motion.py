@@ -274,12 +274,20 @@ def single_leg_task(
 # ---------------------------------------------------------------------------------- gait
 def _gait_curves(p: np.ndarray, run: bool, stance_frac: float) -> dict[str, np.ndarray]:
     """Sagittal joint angles (deg) over the gait cycle ``p`` in [0, 1) from foot strike."""
+    # hip: on a treadmill the planted foot rides the belt at a constant speed, so in stance the
+    # foot's distance ahead of the hip falls linearly (sin of the hip angle); in swing the thigh
+    # comes forward again smoothly
+    a0, a1 = (24.0, 20.0) if run else (25.0, 14.0)  # hip flexion at foot strike, extension at foot off
+    q_st = np.clip(p / stance_frac, 0.0, 1.0)
+    fwd = np.sin(np.radians(a0)) - (np.sin(np.radians(a0)) + np.sin(np.radians(a1))) * q_st
+    u_sw = np.clip((p - stance_frac) / (1.0 - stance_frac), 0.0, 1.0)
+    swing = -a1 + (a0 + a1 + 6.0) * _smooth(u_sw / 0.8) - 6.0 * _smooth((u_sw - 0.8) / 0.2)
+    hip = np.where(p < stance_frac, np.degrees(np.arcsin(fwd)), swing)
     if run:
-        hip = 12 + 28 * np.cos(2 * np.pi * (p - 0.02))
         knee = 15 + 25 * np.exp(-(((p - 0.15) / 0.09) ** 2)) + 95 * np.exp(-(((p - 0.68) / 0.15) ** 2))
     else:
-        hip = 10 + 20 * np.cos(2 * np.pi * p)
-        knee = 5 + 13 * np.exp(-(((p - 0.15) / 0.08) ** 2)) + 55 * np.exp(-(((p - 0.73) / 0.11) ** 2))
+        # loading response, then the knee flexes from late stance into swing (about 40 deg at foot off)
+        knee = 5 + 13 * np.exp(-(((p - 0.15) / 0.08) ** 2)) + 58 * np.exp(-(((p - 0.72) / 0.13) ** 2))
     # foot pitch in the world: heel strike dorsiflexed, flat through stance, push off, swing
     q = p / stance_frac
     pitch = np.where(
@@ -351,7 +359,7 @@ def gait_task(
             add = stand_add + (sign * oblique if in_st else -2.0 - sign * oblique * 0.3)
             loc[f"{_BONE_SIDE[s]}UpLeg"] = _hip(s, float(c["hip"][0]) * ramp, add, 0.0)
             loc[f"{_BONE_SIDE[s]}Leg"] = _knee(float(c["knee"][0]) * ramp + 3)
-            arm_swing = (-1 if run else -1) * (float(c["hip"][0]) - (12 if run else 10)) * (0.9 if run else 0.6) * ramp
+            arm_swing = -(float(c["hip"][0]) - 5.0) * (0.9 if run else 0.6) * ramp
             other = "left" if s == "right" else "right"
             loc[f"{_BONE_SIDE[other]}Arm"] = _arm(other, 33, arm_swing)
             loc[f"{_BONE_SIDE[other]}ForeArm"] = _elbow(85 if run else 20)

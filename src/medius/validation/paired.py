@@ -4,9 +4,10 @@
    the marker trial through the lab model, whose per-stance metrics are also measured on the
    frontal projection of its joint centres (what a camera behind the person sees: the video's
    truth).
-2. The two clocks are synchronised on the foot strikes both saw: the offset that matches the most
-   strikes of the same foot (within 1.5 video frames), refined to the median of the matched
-   differences (reported with their spread).
+2. The two clocks are synchronised by cross-correlating signals both see: coarsely the pelvis'
+   height and obliquity (the pelvic drop differs from stride to stride, so strides cannot be
+   confused), then the heights of the left and the right ankle (keypoints, malleolus markers);
+   the offset the foot strikes both found give is reported beside it as a check.
 3. Each video stance is paired with the lab stance of the same foot whose strike falls at the same
    synchronised time, and scored as the rendered grid is (bias, MAE, limits of agreement ...).
 
@@ -88,41 +89,41 @@ def estimate_offset(video_events: list[dict[str, Any]], lab_events: list[dict[st
             "tolerance_s": round(tol, 5), "method": "foot strikes of the same foot, median matched difference"}
 
 
-def _video_pelvis_signals(video: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Time, pelvis height (up, in hip widths) and obliquity (left side lower +, in hip widths)
-    of the person in the video, from one pose pass."""
+def _video_signals(video: Path) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Time, the heights (up) of the left and right ankle, and the pelvis' height and obliquity of
+    the person in the video, from one pose pass."""
     from medius.io.video import iter_frames, probe_video
     from medius.pose import BlazePoseBackend, estimate_poses, select_person
 
     info = probe_video(video)
-    backend = BlazePoseBackend()
+    # image mode: every frame on its own. Video mode's landmark smoothing lags the truth by about
+    # a frame at 30 fps (measured on the rendered walks), which would bias the offset
+    backend = BlazePoseBackend(mode="image")
     try:
-        people = estimate_poses(iter_frames(video, max_side_px=960), backend, image_size=(info.width, info.height))
+        people = estimate_poses(iter_frames(video, max_side_px=1280), backend, image_size=(info.width, info.height))
     finally:
         backend.close()
     kp, _sel = select_person(people)
     lh, rh = kp.xy("left_hip"), kp.xy("right_hip")
-    width = float(np.nanmedian(np.linalg.norm(lh - rh, axis=1)))
-    height = -0.5 * (lh[:, 1] + rh[:, 1]) / width
-    oblique = (lh[:, 1] - rh[:, 1]) / width
-    return kp.time_s, height, oblique
+    pelvis = [-0.5 * (lh[:, 1] + rh[:, 1]), lh[:, 1] - rh[:, 1]]  # height; obliquity (left lower +)
+    return kp.time_s, [-kp.xy("left_ankle")[:, 1], -kp.xy("right_ankle")[:, 1], *pelvis]
 
 
-def _lab_pelvis_signals(markers: Path, marker_set: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Time, pelvis height and obliquity (left side lower +) of a marker trial, in ASIS widths."""
+def _lab_signals(markers: Path, marker_set: str) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Time, the heights of the left and right lateral malleolus markers, and the pelvis' height
+    and obliquity (ASIS) of a marker trial."""
     from medius.io.markers import read_markers
     from medius.kinematics.markersets import load_marker_set
 
     trial = read_markers(markers)
     ms = load_marker_set(marker_set)
     la, ra = ms.xyz(trial, "left_asis"), ms.xyz(trial, "right_asis")
-    heel = 0.5 * (ms.xyz(trial, "left_heel") + ms.xyz(trial, "right_heel"))
-    up_axis = int(np.nanargmax(np.abs(np.nanmean(0.5 * (la + ra) - heel, axis=0))))
-    sign = np.sign(np.nanmean((0.5 * (la + ra) - heel)[:, up_axis]))
-    width = float(np.nanmedian(np.linalg.norm(la - ra, axis=1)))
-    height = sign * 0.5 * (la[:, up_axis] + ra[:, up_axis]) / width
-    oblique = sign * (ra[:, up_axis] - la[:, up_axis]) / width
-    return trial.time_s, height, oblique
+    lh, rh = ms.xyz(trial, "left_ankle_lateral"), ms.xyz(trial, "right_ankle_lateral")
+    up = np.nanmean(0.5 * (la + ra) - 0.5 * (lh + rh), axis=0)  # the pelvis is above the ankles
+    axis = int(np.nanargmax(np.abs(up)))
+    sign = float(np.sign(up[axis]))
+    pelvis = [sign * 0.5 * (la[:, axis] + ra[:, axis]), sign * (ra[:, axis] - la[:, axis])]
+    return trial.time_s, [sign * lh[:, axis], sign * rh[:, axis], *pelvis]
 
 
 def _normalised(t: np.ndarray, x: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -137,21 +138,35 @@ def _normalised(t: np.ndarray, x: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return y / sd if sd > 0 else y * 0
 
 
-def correlate_offset(video_sig: tuple[np.ndarray, np.ndarray, np.ndarray],
-                     lab_sig: tuple[np.ndarray, np.ndarray, np.ndarray], rate_hz: float = 500.0) -> dict[str, Any]:
-    """The offset ``t_video = t_lab + d`` that best aligns the pelvis' height and obliquity (both
-    signals together, so whole strides with different pelvic drops cannot be confused)."""
-    tv, hv, ov = video_sig
-    tl, hl, ol = lab_sig
+def correlate_offset(video_sig: tuple[np.ndarray, list[np.ndarray]], lab_sig: tuple[np.ndarray, list[np.ndarray]],
+                     rate_hz: float = 200.0) -> dict[str, Any]:
+    """The offset ``t_video = t_lab + d``: first coarsely from the pelvis' height and obliquity
+    (stride to stride the pelvic drop differs, so whole strides cannot be confused), then
+    precisely from the left and right ankle heights within 0.25 s of it (sharp, each foot its own,
+    and the ankle is the keypoint the pose model places best)."""
+    tv, sv = video_sig
+    tl, sl = lab_sig
+    coarse = _best_lag(tv, sv[2:], tl, sl[2:], rate_hz, None)
+    fine = _best_lag(tv, sv[:2], tl, sl[:2], rate_hz, (coarse[0] - 0.25, coarse[0] + 0.25))
+    return {"offset_s": round(fine[0], 5), "correlation": round(fine[1], 3), "coarse_offset_s": round(coarse[0], 5),
+            "coarse_correlation": round(coarse[1], 3),
+            "method": "cross-correlation: pelvis height and obliquity (coarse), then left and right ankle heights "
+            "(video keypoints vs malleolus markers)"}
+
+
+def _best_lag(tv: np.ndarray, sv: list[np.ndarray], tl: np.ndarray, sl: list[np.ndarray], rate_hz: float,
+              window: tuple[float, float] | None) -> tuple[float, float]:
     gv = np.arange(tv[0], tv[-1], 1.0 / rate_hz)
     gl = np.arange(tl[0], tl[-1], 1.0 / rate_hz)
-    v = [_normalised(tv, hv, gv), _normalised(tv, ov, gv)]
-    lab = [_normalised(tl, hl, gl), _normalised(tl, ol, gl)]
+    v = [_normalised(tv, x, gv) for x in sv]
+    lab = [_normalised(tl, x, gl) for x in sl]
     min_overlap = int(min(gv.size, gl.size) * 0.5)
     best_r, best_k = -np.inf, 0
-    scores = {}
+    scores: dict[int, float] = {}
     for k in range(-(gl.size - min_overlap), gv.size - min_overlap):
         # lab sample j aligns with video sample j + k
+        if window is not None and not (window[0] <= gv[0] - gl[0] + k / rate_hz <= window[1]):
+            continue
         a0, a1 = max(0, k), min(gv.size, gl.size + k)
         if a1 - a0 < min_overlap:
             continue
@@ -166,16 +181,13 @@ def correlate_offset(video_sig: tuple[np.ndarray, np.ndarray, np.ndarray],
         scores[k] = r
         if r > best_r:
             best_r, best_k = r, k
-    # parabolic refinement around the best lag
     k = best_k
     frac = 0.0
     if k - 1 in scores and k + 1 in scores:
         a, b, c = scores[k - 1], scores[k], scores[k + 1]
         den = a - 2 * b + c
         frac = 0.5 * (a - c) / den if den < 0 else 0.0
-    offset = float(gv[0] - gl[0] + (k + frac) / rate_hz)
-    return {"offset_s": round(offset, 5), "correlation": round(best_r / 2, 3),
-            "method": "cross-correlation of the pelvis' height and obliquity (video keypoints vs markers)"}
+    return float(gv[0] - gl[0] + (k + frac) / rate_hz), best_r / len(v)
 
 
 def pair_stances(video_result: dict[str, Any], lab_result: dict[str, Any], offset_s: float,
@@ -242,7 +254,7 @@ def validate_pair(video: Path, markers: Path, *, out: Path, static: Path | None 
             raise NotJudgeableError("the marker trial could not be analysed: " + "; ".join(
                 lr.get("quality", {}).get("reasons", [])), path=markers)
         fps = float(vr.get("input", {}).get("fps_average") or 30.0)
-        sync = correlate_offset(_video_pelvis_signals(video), _lab_pelvis_signals(markers, marker_set))
+        sync = correlate_offset(_video_signals(video), _lab_signals(markers, marker_set))
         try:
             by_events = estimate_offset(vr.get("events", []) or [], lr.get("events", []) or [], 1.0 / fps)
             sync["offset_by_foot_strikes_s"] = by_events["offset_s"]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from medius import __version__
-from medius.validation.scoring import check_targets, summarize
+from medius.validation.scoring import check_targets, summarize, summary_statistic
 
 __all__ = ["write_validation_outputs"]
 
@@ -112,7 +112,8 @@ def write_validation_outputs(out: Path, rows: Sequence[dict[str, Any]], meta: di
 
     plots = []
     for task in sorted({r["movement"] for r in rows}):
-        keys = ("fppa_deg:peak", "pelvic_drop_deg:peak", "trunk_lean_deg:peak", "hip_adduction_deg:peak") \
+        keys = ("fppa_deg:at_bottom", "pelvic_drop_deg:at_bottom", "trunk_lean_deg:at_bottom",
+                "hip_adduction_deg:at_bottom") \
             if task not in ("walk", "run") else ("pelvic_drop_deg:peak", "pelvic_drop_deg:at_mid_stance",
                                                 "hip_adduction_deg:peak", "trunk_lean_deg:peak")
         for k in keys:
@@ -121,7 +122,8 @@ def write_validation_outputs(out: Path, rows: Sequence[dict[str, Any]], meta: di
                 plots.append(f"<figure>{svg}<figcaption>{html.escape(task)} — {html.escape(k)}</figcaption></figure>")
     main_groups = ("all", "square (|yaw| <= 10 deg)", "off-square (|yaw| 15-30 deg)")
     main = [s for s in summary if s["group"] in main_groups]
-    per_scenario = [s for s in summary if s["group"].startswith("scenario ") and s["metric"].endswith(":peak")]
+    per_scenario = [s for s in summary if s["group"].startswith("scenario ")
+                    and s["metric"].split(":")[1] == summary_statistic(s["task"], s["metric"].split(":")[0])]
     target_rows = [{**t, "result": "PASS" if t["pass"] else "MISS"} for t in targets]
     scen = meta.get("scenarios", [])
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -141,7 +143,7 @@ render camera. These are renders, not people: accuracy here is necessary, not su
 <p>medius {html.escape(__version__)} · analysis code {html.escape(str(meta.get('code_hash')))} ·
 {len(scen)} scenarios · {len(rows)} reps and stances · created {doc['created_utc']}</p>
 <h2>Targets (issue 18), camera square-on</h2>
-{_table(target_rows, ("task", "metric", "n", "mae", "mae_max", "result"))}
+{_table(target_rows, ("task", "metric", "what", "n", "value", "limit", "result"))}
 <h2>Agreement per task and metric</h2>
 <p>error = medius − truth, per rep (single-leg tasks) or stance (gait); bias, MAE, SD and 95 % limits of
 agreement in degrees; found = reps/stances medius found; side = given the right leg; judged = found, complete and
@@ -149,7 +151,7 @@ in a judgeable analysis; miss = judged values off by more than the error medius 
 <div class="wide">{_table(main, SUMMARY_COLUMNS)}</div>
 <h2>Bland–Altman plots</h2>
 {''.join(plots) or '<p>Not enough judged values to plot.</p>'}
-<h2>Per scenario (peak values)</h2>
+<h2>Per scenario (the statistic each metric is summarised by)</h2>
 <div class="wide">{_table(per_scenario, SUMMARY_COLUMNS)}</div>
 <h2>Scenarios</h2>
 <div class="wide">{_table(scen, ("name", "movement", "view", "body", "yaw_deg", "camera_height", "distance_m",

@@ -18,7 +18,8 @@ from medius.errors import InvalidInputError
 __all__ = ["RENDER_VERSION", "Scenario", "full_grid", "quick_grid", "scenario_from_dict"]
 
 #: bump when the renderer, the bodies or the movements change what a scenario's video looks like
-RENDER_VERSION = 1
+#: (per family of movements, so a change to the gait does not re-render the single-leg videos)
+RENDER_VERSION = {"single-leg": 1, "gait": 2}
 
 MOVEMENTS = ("single-leg-squat", "step-down", "walk", "run")
 BODIES = ("mh_male.glb", "mh_female.glb", "tall_female.glb", "short_male.glb")
@@ -114,7 +115,7 @@ class Scenario:
         d = self.as_dict()
         d.pop("name")
         d.pop("tags")
-        d["render_version"] = RENDER_VERSION
+        d["render_version"] = RENDER_VERSION["gait" if self.is_gait else "single-leg"]
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 

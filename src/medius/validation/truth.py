@@ -20,7 +20,8 @@ from medius.validation.camera import PinholeCamera
 from medius.validation.motion import Movement
 from medius.validation.skeleton import JOINT_BONES, Skeleton
 
-__all__ = ["truth_keypoints", "truth_points_world", "truth_reps", "truth_stances"]
+__all__ = ["keypoints_from_truth", "true_gait_events", "truth_keypoints", "truth_points_world", "truth_reps",
+           "truth_stances", "truth_units"]
 
 # points that are not bone origins: offsets in the bone's own (world-aligned at rest) axes, metres
 _EXTRA = {
@@ -63,7 +64,7 @@ def truth_keypoints(movement: Movement, sk: Skeleton, camera: PinholeCamera) -> 
                        image_size=(camera.width, camera.height), source="validation-truth")
 
 
-def truth_reps(movement: Movement, kp: Keypoints2D, task: str, facing: str) -> tuple[list[dict[str, Any]], list[str]]:
+def truth_reps(script: dict[str, Any], kp: Keypoints2D, task: str, facing: str) -> tuple[list[dict[str, Any]], list[str]]:
     """Per-rep truth values by the single-leg protocol on the truth keypoints.
 
     Returns the protocol's reps, each with ``script`` (the scripted rep it is, with the set
@@ -76,10 +77,9 @@ def truth_reps(movement: Movement, kp: Keypoints2D, task: str, facing: str) -> t
                              side_check={"facing": facing})
     notes: list[str] = []
     reps = [r for r in res.reps if r.get("status") == "complete" and r.get("side")]
-    script = movement.script["reps"]
     used: set[int] = set()
     out = []
-    for sr in script:
+    for sr in script["reps"]:
         best, dt = None, 1e9
         for j, r in enumerate(reps):
             d = abs(float(r["bottom_s"]) - sr["bottom_s"])
@@ -116,7 +116,18 @@ def _contact_times(movement: Movement, world: np.ndarray, side: str, kind: str, 
     return float(t[i])
 
 
-def truth_stances(movement: Movement, sk: Skeleton, kp: Keypoints2D, task: str) -> list[dict[str, Any]]:
+def true_gait_events(movement: Movement, sk: Skeleton) -> list[dict[str, Any]]:
+    """The scripted foot strikes and foot offs, each moved to when the foot really touches or
+    leaves the floor (its lowest point within 12 mm of the floor, within 0.15 s of the script)."""
+    world = truth_points_world(movement, sk)
+    events = []
+    for e in movement.script["events"]:
+        t_true = _contact_times(movement, world, e["side"], e["kind"], e["time_s"])
+        events.append({**e, "time_s": t_true, "scripted_s": e["time_s"]})
+    return events
+
+
+def truth_stances(events: list[dict[str, Any]], kp: Keypoints2D, task: str) -> list[dict[str, Any]]:
     """Per-stance truth values: the gait metric engine on the truth keypoints and the true events."""
     from medius.kinematics.filtering import preprocess
     from medius.protocols._gait import (
@@ -130,11 +141,6 @@ def truth_stances(movement: Movement, sk: Skeleton, kp: Keypoints2D, task: str) 
     p = GaitParameters()
     cutoff = min(p.cutoff_hz(task), 0.4 * kp.fps)
     fk = preprocess(kp, min_confidence=p.min_confidence, max_gap_s=p.max_gap_s, cutoff_hz=cutoff, order=p.filter_order)
-    world = truth_points_world(movement, sk)
-    events = []
-    for e in movement.script["events"]:
-        t_true = _contact_times(movement, world, e["side"], e["kind"], e["time_s"])
-        events.append({**e, "time_s": t_true, "scripted_s": e["time_s"]})
     stances, _notes = stances_from_events(events, fk.time_s, max_stance_s=p.max_stance_s)
     feet, hip_width = foot_ml_2d(fk)
     rows = measure_stances(side_series_2d(fk), stances, fk.time_s, foot_ml=feet, hip_width=hip_width)
@@ -143,3 +149,24 @@ def truth_stances(movement: Movement, sk: Skeleton, kp: Keypoints2D, task: str) 
         match = min(strikes, key=lambda e: abs(e["time_s"] - r["foot_strike_s"]) if e["side"] == r["side"] else 1e9)
         r["script"] = {"pelvic_drop_set_deg": match.get("pelvic_drop_set_deg"), "scripted_strike_s": match["scripted_s"]}
     return rows
+
+
+def keypoints_from_truth(truth: dict[str, Any]) -> Keypoints2D:
+    """The truth keypoints stored in a scenario's truth.json."""
+    k = truth["keypoints"]
+    pos = np.array([[[np.nan if v is None else v for v in p] for p in frame] for frame in k["position"]], float)
+    conf = np.where(np.isfinite(pos[..., 0]), 1.0, np.nan)
+    cam = truth["camera"]
+    return Keypoints2D(position=pos, confidence=conf, time_s=np.asarray(k["time_s"], float),
+                       image_size=(cam["width"], cam["height"]), keypoint_names=tuple(k["names"]),
+                       source="validation-truth")
+
+
+def truth_units(truth: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The truth reps or stances of a scenario, measured now by the current metric engine from the
+    stored truth keypoints (so the truth follows any change of definition without re-rendering)."""
+    sc = truth["scenario"]
+    kp = keypoints_from_truth(truth)
+    if sc["movement"] in ("walk", "run"):
+        return truth_stances(truth["true_events"], kp, sc["movement"]), []
+    return truth_reps(truth["script"], kp, sc["movement"], "away" if sc["view"] == "back" else "camera")
