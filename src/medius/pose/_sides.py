@@ -128,9 +128,7 @@ def correct_left_right(
         evidence["declared"] = 1.0
     elif depth_says is not None:
         facing = depth_says
-    elif np.isfinite(face_conf) and face_conf >= 0.8:
-        facing = "camera"
-    elif clear.sum() >= 3 and pos_frac >= 0.75:
+    elif np.isfinite(face_conf) and face_conf >= 0.8 or clear.sum() >= 3 and pos_frac >= 0.75:
         facing = "camera"
     elif clear.sum() >= 3 and pos_frac <= 0.25 and not (np.isfinite(face_conf) and face_conf >= 0.5):
         facing = "away"
