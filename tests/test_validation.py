@@ -176,11 +176,11 @@ def test_bad_scenario_values_are_refused_with_one_line(bad, tmp_path):
     assert "Traceback" not in p.stderr
 
 
-def test_no_chromium_is_one_line_and_exit_7(tmp_path):
+def test_no_chromium_is_one_line_and_exit_8(tmp_path):
     env = {**os.environ, "CHROMIUM_PATH": str(tmp_path / "no-chromium")}
     p = subprocess.run([*MEDIUS, "validate", "--quick", "--cache", str(tmp_path / "c"), "--out", str(tmp_path / "o")],
                        capture_output=True, text=True, timeout=120, env=env)
-    assert p.returncode == 7, p.stderr
+    assert p.returncode == 8, p.stderr
     assert "chromium" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
 
@@ -270,17 +270,27 @@ def test_render_assets_are_vendored_with_their_licences():
     assert "http" not in (ASSETS / "render.js").read_text().replace("medius-render.invalid", "")
 
 
-def test_measured_errors_in_the_registry_are_current_for_the_analysis_code():
-    """`make validate` writes medius' measured errors; a change to the video analysis needs a new run."""
+@pytest.mark.video
+def test_measured_errors_in_the_registry_are_current_for_the_analysis_code(scored):
+    """`make validate` writes medius' measured errors with what the analysis gave on the committed
+    clips; a change to the video analysis that moves those values needs a new `make validate`."""
     from medius.registry.measured import MEASURED_ERRORS_PATH, load_measured_errors
-    from medius.validation.harness import analysis_code_hash
+    from medius.validation.cli import clip_values
 
     assert MEASURED_ERRORS_PATH.is_file(), "run `make validate` to measure medius' errors"
     doc = load_measured_errors()
-    assert doc["code_hash"] == analysis_code_hash(), (
-        "the video analysis changed since the measured errors were written: run `make validate`"
-    )
     assert doc["entries"] and all(e["value"] >= 0 and e["n"] >= 8 for e in doc["entries"])
+    stored = {(c["scenario"], c["side"], c["time_s"]): c for c in doc["reference_clips"]}
+    now = clip_values(scored)
+    assert len(now) == len(stored)
+    for c in now:
+        ref = stored[(c["scenario"], c["side"], c["time_s"])]
+        assert (c["found"], c["judged"]) == (ref["found"], ref["judged"]), "run `make validate`: the analysis changed"
+        for k, v in c["values"].items():
+            if v is None or ref["values"][k] is None:
+                assert v == ref["values"][k], f"{k}: run `make validate`, the analysis changed"
+            else:
+                assert v == pytest.approx(ref["values"][k], abs=0.5), f"{k}: run `make validate`, the analysis changed"
 
 
 def test_a_video_result_carries_the_measured_error_for_its_condition():

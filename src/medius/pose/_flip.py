@@ -166,6 +166,11 @@ class FlipTestBackend:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medius-flip") if parallel else None
         self._lock = threading.Lock()
 
+    def camera_yaw(self) -> dict[str, float] | None:
+        """The direct model's trunk turn (the mirrored image turns it the other way)."""
+        f = getattr(self._direct, "camera_yaw", None)
+        return f() if callable(f) else None
+
     def facing_from_depth(self) -> dict[str, float] | None:
         """The direct (unmirrored) model's depth evidence; mirroring does not change depth."""
         f = getattr(self._direct, "facing_from_depth", None)

@@ -64,6 +64,21 @@ def facing_from_depth(depths: list[float]) -> dict[str, float] | None:
             "frames": float(d.size)}
 
 
+def _trunk_yaw(world: Any) -> float:
+    """Signed turn (degrees) of the hip and shoulder lines out of the image plane, from BlazePose's
+    world landmarks (metres, z towards the camera negative); folded to [-90, 90] so facing the
+    camera and turning one's back both read 0 when square."""
+    out = []
+    for a, b in ((23, 24), (11, 12)):
+        ang = float(np.degrees(np.arctan2(world[a].z - world[b].z, world[a].x - world[b].x)))
+        if ang > 90:
+            ang -= 180
+        elif ang < -90:
+            ang += 180
+        out.append(ang)
+    return float(np.mean(out))
+
+
 def _quiet_mediapipe_logs() -> None:
     # glog / absl / TFLite chatter goes to stderr; keep the CLI output clean.
     os.environ.setdefault("GLOG_minloglevel", "2")
@@ -161,6 +176,9 @@ class BlazePoseBackend:
         #: per detection of the first person: the model's depth of the nose minus that of the ears
         #: (image-normalised; negative = the nose nearer the camera than the ears = facing it)
         self.nose_minus_ears_depth: list[float] = []
+        #: per detection of the first person: the turn of the hip and shoulder lines out of the
+        #: image plane (degrees, from the model's 3D world landmarks; 0 = square to the camera)
+        self.trunk_yaw_deg: list[float] = []
         self._index = np.asarray(BLAZEPOSE_TO_CANONICAL)
 
     def describe(self) -> dict[str, Any]:
@@ -195,6 +213,8 @@ class BlazePoseBackend:
             depth = float(lms[0].z - 0.5 * (lms[7].z + lms[8].z))
             if k == 0:
                 self.nose_minus_ears_depth.append(depth)
+                if res.pose_world_landmarks:
+                    self.trunk_yaw_deg.append(_trunk_yaw(res.pose_world_landmarks[0]))
             people.append(PersonPose(xy=xy, confidence=np.clip(arr[:, 2], 0.0, 1.0),
                                      extra={"nose_minus_ears_depth": depth}))
         return people
@@ -202,6 +222,14 @@ class BlazePoseBackend:
     def facing_from_depth(self) -> dict[str, float] | None:
         """What the model's depth says about the facing direction over the frames seen so far."""
         return facing_from_depth(self.nose_minus_ears_depth)
+
+    def camera_yaw(self) -> dict[str, float] | None:
+        """Median turn of the trunk out of the image plane over the frames seen so far (degrees)."""
+        y = np.asarray(self.trunk_yaw_deg, dtype=float)
+        y = y[np.isfinite(y)]
+        if y.size < 5:
+            return None
+        return {"trunk_yaw_deg": float(np.median(y)), "trunk_yaw_iqr_deg": float(np.subtract(*np.percentile(y, [75, 25])))}
 
     def close(self) -> None:
         self._landmarker.close()

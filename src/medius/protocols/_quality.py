@@ -30,6 +30,7 @@ QUALITY_THRESHOLDS: dict[str, float] = {
     "max_swap_fraction": 0.3,  # frames needing left/right correction, above: warning
     "max_camera_shift_pct": 2.0,  # 75th percentile background shift, % of image diagonal
     "min_duration_s": 1.0,
+    "max_trunk_yaw_deg": 15.0,  # the pose model's estimate of the trunk's turn out of the image plane
 }
 
 _LOWER = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
@@ -302,6 +303,30 @@ def check_capture(
                 t["max_camera_shift_pct"],
                 "% of image diagonal",
                 "not checked (no video frames)",
+            )
+        )
+    yaw = float((camera or {}).get("trunk_yaw_deg", float("nan")))
+    if np.isfinite(yaw):
+        square = abs(yaw) <= t["max_trunk_yaw_deg"]
+        # from behind the model's depth is less sure of itself (about 10° off on square-on
+        # rendered runs): there the check warns instead of refusing
+        refuse = view != "back"
+        checks.append(
+            Check(
+                "camera_square_on",
+                "Camera square-on",
+                bool(square),
+                round(yaw, 1),
+                t["max_trunk_yaw_deg"],
+                "degrees (median turn of the hip and shoulder lines, pose model's 3D estimate)",
+                ("the hips and shoulders face the camera squarely" if square else
+                 f"the person is turned about {abs(yaw):.0f}° away from the camera (the pose model's 3D estimate): "
+                 "frontal-plane angles are distorted"),
+                fatal=refuse,
+                advice="Place the phone straight in front of (or behind) the person, square to the hips, "
+                "not off to one side.",
+                warning="" if square or refuse else
+                f"The person seems turned about {abs(yaw):.0f}° from the camera: frontal-plane angles may be distorted.",
             )
         )
     return checks, view

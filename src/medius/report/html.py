@@ -227,10 +227,23 @@ def _summary_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
             cells[side] = {"text": text, "n": n if isinstance(n, int) else None}
         diff = ((summary.get("difference") or {}).get(metric) or {}).get("left_minus_right")
         mdc = err.get("mdc") if err else None
-        if _finite(diff) and _finite(mdc):
+        stat = ((summary.get("left") or {}).get(metric) or (summary.get("right") or {}).get(metric) or {}).get(
+            "statistic") or (result.get("summary_statistic") or {}).get(metric, "peak")
+        measured = ((result.get("measured_error") or {}).get(metric) or {}).get(stat) or {}
+        own = measured.get("value")
+        if _finite(diff) and _finite(own) and abs(float(diff)) <= float(own):
+            diff_note = "within medius' measured error"
+        elif _finite(diff) and _finite(mdc):
             diff_note = "within measurement error" if abs(diff) < mdc else "exceeds the MDC"
         else:
             diff_note = ""
+        lit = _error_text(err, unit_symbol(err.get("unit")) if err and err.get("unit") else unit)
+        if _finite(own):
+            error_text = (f"± {format_value(own, 1, unit)} measured by medius for this kind of recording "
+                          f"(95 % of {measured.get('n')} rendered test values)")
+            error_text += f"; literature {lit}" if lit else ""
+        else:
+            error_text = lit
         rows.append(
             {
                 "metric": metric,
@@ -240,7 +253,7 @@ def _summary_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "right": cells["right"],
                 "diff": format_value(diff, 1, unit, signed=True),
                 "diff_note": diff_note,
-                "error": _error_text(err, unit_symbol(err.get("unit")) if err and err.get("unit") else unit),
+                "error": error_text,
                 "error_source": (err or {}).get("source") or "",
             }
         )

@@ -326,8 +326,11 @@ def analyze_path(
                 )
                 census_people = census.result((vinfo.width, vinfo.height))
                 facing_depth = last_pose.facing_from_depth()
+                trunk_yaw = last_pose.camera_yaw()
             _release_memory()
             camera = tracker.summary((vinfo.width, vinfo.height))
+            if trunk_yaw:
+                camera = {**camera, **trunk_yaw}
             if people.n_frames == 0:
                 raise InvalidInputError("the video has no decodable frames", path=path)
         else:
@@ -632,6 +635,35 @@ def _gait_definitions(analysis: GaitAnalysis) -> dict[str, Any]:
     return defs
 
 
+def temper_by_measured_error(
+    interpretation: list[dict[str, Any]], measured: dict[str, Any], stat_of: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Never call a value above or below a reference when medius' own measured error for this
+    recording's condition could put it on the other side of the edge: such a verdict becomes
+    ``"uncertain"``, saying why. Every entry gets the measured error it was judged with."""
+    out = []
+    for e in interpretation:
+        e = dict(e)
+        me = ((measured.get(e.get("metric")) or {}).get(stat_of.get(e.get("metric"), "peak")) or {})
+        err = me.get("value")
+        e["measured_error"] = me or None
+        band = e.get("band") or [None, None]
+        value = e.get("value")
+        if err is not None and value is not None and e.get("verdict") in ("above", "below"):
+            edges = [b for b in band if b is not None]
+            distance = min(abs(float(value) - float(b)) for b in edges) if edges else None
+            if distance is not None and distance <= float(err):
+                e["verdict_before_measured_error"] = e["verdict"]
+                e["verdict"] = "uncertain"
+                e["text"] = (
+                    f"{e.get('text', '')} However, medius' own measured error for this kind of recording is "
+                    f"±{float(err):.1f} (95 % of rendered test reps/stances), more than the {distance:.1f} between "
+                    "the value and the edge of the range: it cannot tell which side the true value is on."
+                ).strip()
+        out.append(e)
+    return out
+
+
 def build_result(
     analysis: SingleLegAnalysis | GaitAnalysis,
     *,
@@ -697,6 +729,9 @@ def build_result(
             task, metrics, view=analysis.view, fps=input_info.get("fps_average"),
             width=input_info.get("width"), height=input_info.get("height"),
         )
+        stat_of = dict(SUMMARY_STAT) if gait else dict(SINGLE_LEG_SUMMARY_STAT)
+        result["interpretation"] = temper_by_measured_error(
+            result["interpretation"], result["measured_error"], stat_of)
     if isinstance(analysis, GaitAnalysis):
         result["stances"] = analysis.stances if judgeable else []
         result["events"] = analysis.events
@@ -803,6 +838,10 @@ class _LastPose:
 
     def facing_from_depth(self) -> dict[str, float] | None:
         f = getattr(self._backend, "facing_from_depth", None)
+        return f() if callable(f) else None
+
+    def camera_yaw(self) -> dict[str, float] | None:
+        f = getattr(self._backend, "camera_yaw", None)
         return f() if callable(f) else None
 
     def detect(self, image_rgb: np.ndarray, time_s: float) -> list[Any]:

@@ -63,7 +63,7 @@ def validate(
     and score the video against the trial's frontal projection.
 
     Exit codes: 0 report written, 2 usage, 3 input not found, 4 invalid input (bad scenario values,
-    unreadable files), 7 no chromium to render with.
+    unreadable files), 8 no chromium to render with.
     """
     from medius.validation.report import write_validation_outputs
 
@@ -128,6 +128,9 @@ def _write_measured_error(rows: list[dict[str, Any]], n_scenarios: int) -> None:
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "grid_scenarios": n_scenarios,
         "entries": measured_error_entries(rows),
+        # what this code gives on the committed short clips: the test that the figures above are
+        # current compares a fresh analysis of the clips with these values
+        "reference_clips": _reference_clip_values(),
     }
     n_entries = len(doc["entries"])  # type: ignore[arg-type]
     MEASURED_ERRORS_PATH.parent.mkdir(parents=True, exist_ok=True)
@@ -136,6 +139,42 @@ def _write_measured_error(rows: list[dict[str, Any]], n_scenarios: int) -> None:
     tmp.replace(MEASURED_ERRORS_PATH)
     console.print(f"Measured errors: {MEASURED_ERRORS_PATH} ({n_entries} entries)", markup=False,
                   highlight=False)
+
+
+REFERENCE_CLIPS = Path(__file__).resolve().parents[3] / "tests" / "data" / "validation"
+
+
+def clip_values(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The per-unit values that identify what the analysis code gives on a clip."""
+    out = []
+    for r in rows:
+        vals = {k: m["value"] for k, m in sorted(r["metrics"].items())}
+        out.append({"scenario": r["scenario"], "side": r["side"], "time_s": r["time_s"], "found": r["found"],
+                    "judged": r["judged"], "values": vals})
+    return out
+
+
+def _reference_clip_values() -> list[dict[str, Any]]:
+    import shutil
+    import tempfile
+
+    from medius.validation.harness import analyse_scenario, score_scenario
+    from medius.validation.scenarios import quick_grid
+
+    out: list[dict[str, Any]] = []
+    for s in quick_grid():
+        src = REFERENCE_CLIPS / s.name
+        if not (src / "video.mp4").is_file():
+            continue
+        tmp = Path(tempfile.mkdtemp(prefix=".medius-clip-"))
+        try:
+            for f in ("video.mp4", "truth.json"):
+                shutil.copy(src / f, tmp / f)
+            truth = json.loads((src / "truth.json").read_text())
+            out += clip_values(score_scenario(s, truth, analyse_scenario(s, tmp)))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
 
 
 def register(app: typer.Typer) -> None:

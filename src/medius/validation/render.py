@@ -34,7 +34,7 @@ CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/
 class RendererUnavailable(MediusError):
     """No chromium (or no Playwright) to render with."""
 
-    exit_code = 7
+    exit_code = 8
 
 
 def find_chromium() -> str:
