@@ -68,7 +68,7 @@ bench: install
 ## validate: render the full validation grid (CC0 humans, known joint centres), analyse, score; ~1 h on 2 cores,
 ## resumable (renders are cached in .cache/validation). Writes validation-output/ and the measured errors.
 validate: install
-	$(PY) -m medius.cli validate --out validation-output --write-measured-error
+	$(PY) -m medius.cli validate --out validation-output --write-measured-error --write-docs docs/validation.md
 
 ## validate-quick: three short scenarios (under 3 minutes)
 validate-quick: install

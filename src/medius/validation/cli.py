@@ -53,6 +53,8 @@ def validate(
     view: Annotated[str, typer.Option("--view", help="Paired mode: where the camera stood (auto, back, front).")] = "auto",
     write_measured_error: Annotated[bool, typer.Option(
         "--write-measured-error", help="Store the measured errors in the registry (make validate does).")] = False,
+    write_docs: Annotated[Path | None, typer.Option(
+        "--write-docs", help="Write the headline figures into this Markdown file's validation section.")] = None,
 ) -> None:
     """Measure how far medius' video metrics are from the truth.
 
@@ -106,6 +108,10 @@ def validate(
     })
     if write_measured_error:
         _write_measured_error(rows, len(chosen))
+    if write_docs is not None:
+        from medius.validation.report import markdown_summary, write_markdown_into
+
+        write_markdown_into(write_docs, "validation-current", markdown_summary(doc, title="Current pipeline"))
     for t in doc["targets"]:
         console.print(f"{'PASS' if t['pass'] else 'MISS'}  {t['task']:<17} {t['metric']:<30} {t['what']}: "
                       f"{t['value']} (limit {t['limit']})", markup=False, highlight=False)

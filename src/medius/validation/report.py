@@ -160,3 +160,45 @@ in a judgeable analysis; miss = judged values off by more than the error medius 
 </body></html>"""
     (out / "validation.html").write_text(page)
     return doc
+
+
+def markdown_summary(doc: dict[str, Any], *, title: str) -> str:
+    """The headline figures of a validation run as Markdown (docs/validation.md)."""
+    from medius.validation.scoring import summary_statistic
+
+    lines = [f"### {title}", "",
+             f"medius {doc.get('medius_version')}, analysis code `{doc.get('code_hash')}`, "
+             f"{len(doc.get('scenarios', []))} scenarios, {len(doc.get('units', []))} reps and stances, "
+             f"{doc.get('created_utc')}.", ""]
+    lines += ["| task | group | metric (statistic) | n | bias | MAE | 95 % LoA | p95 abs | found % | right leg % | "
+              "judged % | miss % |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in doc["summary"]:
+        if s["group"] not in ("square (|yaw| <= 10 deg)", "off-square (|yaw| 15-30 deg)"):
+            continue
+        m, stat = s["metric"].split(":")
+        if stat != summary_statistic(s["task"], m) and not (stat == "peak" and s["task"] not in ("walk", "run")):
+            continue
+        loa = "–" if s["loa_low"] is None else f"{s['loa_low']:+.1f} to {s['loa_high']:+.1f}"
+        group = "square-on" if s["group"].startswith("square") else "15-30° off"
+
+        def f(v: Any) -> str:
+            return "–" if v is None else f"{v:g}"
+        lines.append(f"| {s['task']} | {group} | {m} ({stat}) | {s['n']} | {f(s['bias'])} | {f(s['mae'])} | {loa} | "
+                     f"{f(s['p95_abs'])} | {f(s['found_pct'])} | {f(s['side_correct_pct'])} | {f(s['judged_pct'])} | "
+                     f"{f(s['miss_pct'])} |")
+    lines += ["", "| target | task | value | limit | result |", "|---|---|---|---|---|"]
+    for t in doc.get("targets", []):
+        lines.append(f"| {t['metric']}: {t['what']} | {t['task']} | {t['value']} | {t['limit']} | "
+                     f"{'PASS' if t['pass'] else 'MISS'} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown_into(path: Path, marker: str, text: str) -> None:
+    """Replace what stands between ``<!-- marker:begin -->`` and ``<!-- marker:end -->`` in ``path``."""
+    doc = path.read_text()
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
+    if begin not in doc or end not in doc:
+        raise ValueError(f"{path}: no {begin} ... {end} section")
+    head, rest = doc.split(begin, 1)
+    _old, tail = rest.split(end, 1)
+    path.write_text(f"{head}{begin}\n{text}{end}{tail}")
