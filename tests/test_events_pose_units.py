@@ -178,3 +178,63 @@ def test_stance_side_from_height_when_the_lifted_foot_moves_as_little_as_the_pla
     still, moving = np.full(n, 840.0), 900 + 40 * np.sin(np.linspace(0, np.pi, n))
     side, ev = detect_stance_side(still, moving, 600.0)
     assert side is None and "not the lower" in ev["reason"]
+
+
+def test_facing_from_the_models_depth_beats_a_face_seen_from_behind():
+    """Filmed from behind, BlazePose still reports a face with full visibility; its depth (the nose
+    behind the ears) says the person faces away, and the labels are then left as they are."""
+    kp, _ = make_single_leg_squats(five_and_five())
+    # the same person seen from behind, labelled right by the model: the left hip on the image left
+    pos = kp.position.copy()
+    pos[..., 0] = kp.image_size[0] - pos[..., 0]
+    behind = kp.replace(position=pos)
+    depth_away = {"median_nose_minus_ears_depth": 0.22, "frames_nose_nearer": 0.02}
+    fixed, check = correct_left_right(behind, expected_facing="camera", depth=depth_away)
+    assert check.facing == "away" and check.whole_body_swaps == 0
+    np.testing.assert_allclose(fixed.position, behind.position)
+    # without the depth the visible face decides "camera" and every frame is swapped
+    _, check = correct_left_right(behind, expected_facing="away")
+    assert check.facing == "camera" and check.whole_body_swaps > 0
+    # the view the user declared wins over every piece of evidence
+    depth_front = {"median_nose_minus_ears_depth": -0.2, "frames_nose_nearer": 0.97}
+    _, check = correct_left_right(behind, depth=depth_front, declared="away")
+    assert check.facing == "away" and check.facing_evidence["declared"] == 1.0
+    # unclear depth (about as many frames each way) is not used
+    _, check = correct_left_right(kp, expected_facing="camera", depth={"median_nose_minus_ears_depth": 0.01,
+                                                                       "frames_nose_nearer": 0.5})
+    assert check.facing == "camera"
+
+
+def test_a_turned_camera_refuses_frontal_metrics_from_the_front_and_warns_from_behind():
+    from medius.protocols._quality import run_capture_checks
+
+    kp, _ = make_single_leg_squats(five_and_five())
+    base = {"shift_p75_pct_diagonal": 0.1}
+    checks, *_rest, fatal = run_capture_checks(kp, facing="camera", selection=None, side_check=None, image_size_known=True, camera={**base, "trunk_yaw_deg": 4.0})
+    sq = next(c for c in checks if c.id == "camera_square_on")
+    assert sq.passed and not fatal
+    checks, *_rest, fatal = run_capture_checks(kp, facing="camera", selection=None, side_check=None, image_size_known=True, camera={**base, "trunk_yaw_deg": -22.0})
+    sq = next(c for c in checks if c.id == "camera_square_on")
+    assert sq.passed is False and sq.fatal and fatal and "22°" in sq.message
+    checks, *_rest, fatal = run_capture_checks(kp.mirrored(), facing="away", selection=None, side_check=None, image_size_known=True, camera={**base, "trunk_yaw_deg": -22.0})
+    sq = next(c for c in checks if c.id == "camera_square_on")
+    assert sq.passed is False and not sq.fatal
+    # no 3D estimate (keypoint files): no such check
+    checks, *_ = run_capture_checks(kp, facing="camera", selection=None, side_check=None, image_size_known=True, camera=base)
+    assert all(c.id != "camera_square_on" for c in checks)
+
+
+def test_one_bad_frame_does_not_decide_a_reps_value():
+    """Metamorphic: a single wild frame at a rep's deepest point moves the old signed-extreme
+    'peak' but not the value at the deepest point (a median around it)."""
+    from medius.protocols._single_leg import _peak
+
+    t = np.arange(0, 2.0, 1 / 30)
+    values = 10 * np.sin(np.pi * t / 2.0)
+    b = int(np.argmin(np.abs(t - 1.0)))
+    clean = _peak(values, t, np.arange(t.size), 0, t.size - 1, b, 0.2)
+    spiked = values.copy()
+    spiked[b + 1] = -40.0
+    bad = _peak(spiked, t, np.arange(t.size), 0, t.size - 1, b, 0.2)
+    assert bad["peak"] == -40.0
+    assert abs(bad["at_bottom"] - clean["at_bottom"]) < 0.2

@@ -301,3 +301,19 @@ def test_a_video_result_carries_the_measured_error_for_its_condition():
     assert got["fppa_deg"]["peak"]["value"] > 0
     assert got["fppa_deg"]["peak"]["condition"]["task"] == "single-leg-squat"
     assert "validation" in got["fppa_deg"]["peak"]["source"]
+
+
+def test_a_verdict_within_the_measured_error_of_a_ranges_edge_is_uncertain():
+    from medius.report.pipeline import temper_by_measured_error
+
+    interp = [
+        {"metric": "fppa_deg", "side": "left", "value": 12.0, "verdict": "above", "band": [None, 10.0], "text": "Above."},
+        {"metric": "fppa_deg", "side": "right", "value": 25.0, "verdict": "above", "band": [None, 10.0], "text": "Above."},
+        {"metric": "trunk_lean_deg", "side": "left", "value": 3.0, "verdict": "within", "band": [0, 5], "text": "In."},
+    ]
+    measured = {"fppa_deg": {"at_bottom": {"value": 6.0, "n": 100}}}
+    out = temper_by_measured_error(interp, measured, {"fppa_deg": "at_bottom", "trunk_lean_deg": "at_bottom"})
+    assert out[0]["verdict"] == "uncertain" and out[0]["verdict_before_measured_error"] == "above"
+    assert "cannot tell" in out[0]["text"]
+    assert out[1]["verdict"] == "above" and out[1]["measured_error"]["value"] == 6.0
+    assert out[2]["verdict"] == "within" and out[2]["measured_error"] is None
