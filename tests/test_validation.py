@@ -317,3 +317,17 @@ def test_a_verdict_within_the_measured_error_of_a_ranges_edge_is_uncertain():
     assert "cannot tell" in out[0]["text"]
     assert out[1]["verdict"] == "above" and out[1]["measured_error"]["value"] == 6.0
     assert out[2]["verdict"] == "within" and out[2]["measured_error"] is None
+
+
+def test_exercise_and_filming_pictures_are_committed_for_every_picture_defined():
+    """scripts/make_pictures.py draws them with the validation human; the home program and the
+    filming guide show them (4:3 PNGs)."""
+    import cv2
+
+    from medius.validation.pictures import EXERCISE_PICTURES, FILMING_PICTURES, STATIC
+
+    for sub, pics in (("exercises", EXERCISE_PICTURES), ("filming", FILMING_PICTURES)):
+        for p in pics:
+            img = cv2.imread(str(STATIC / sub / f"{p.name}.png"))
+            assert img is not None and img.shape == (600, 800, 3), p.name
+            assert img.std() > 10, f"{p.name} is blank"

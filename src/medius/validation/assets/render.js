@@ -50,11 +50,15 @@ async function setup(opts) {
     scene.add(wall);
   }
   for (const p of opts.props || []) {
-    const box = new THREE.Mesh(new THREE.BoxGeometry(...p.size),
-      new THREE.MeshLambertMaterial({ color: color(p.color) }));
-    box.position.set(...p.center);
-    box.castShadow = !!opts.shadows; box.receiveShadow = !!opts.shadows;
-    scene.add(box);
+    // boxes (a step, a treadmill belt, a phone) and cylinders (a tripod's legs, a balance board)
+    const geom = p.type === 'cylinder'
+      ? new THREE.CylinderGeometry(p.radius, p.radius, p.length, 24)
+      : new THREE.BoxGeometry(...p.size);
+    const mesh = new THREE.Mesh(geom, new THREE.MeshLambertMaterial({ color: color(p.color) }));
+    mesh.position.set(...p.center);
+    if (p.quaternion) mesh.quaternion.set(...p.quaternion);
+    mesh.castShadow = !!opts.shadows; mesh.receiveShadow = !!opts.shadows;
+    scene.add(mesh);
   }
   for (const m of opts.markers || []) {
     const s = new THREE.Mesh(new THREE.SphereGeometry(m.radius, 24, 16),
