@@ -27,6 +27,7 @@ calibration trial) become a :class:`~medius.kinematics.angles3d.LabAngles`:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,9 @@ from medius.io.markers import Markers3D
 from medius.kinematics.angles3d import (
     LabAngles,
     compute_hip_joint_centres,
+    compute_joint_centre_chord,
     compute_lab_angles,
+    compute_pelvis_frame,
     measure_joint_offsets,
 )
 from medius.kinematics.filtering3d import fill_gaps, lowpass_filter_3d
@@ -81,6 +84,72 @@ def _posterior_of(trial: Markers3D, ms: MarkerSet) -> np.ndarray:
     if seen("left_psis") and seen("right_psis"):
         return 0.5 * (ms.xyz(trial, "left_psis") + ms.xyz(trial, "right_psis"))
     return ms.xyz(trial, "sacrum")
+
+
+def _lateral_excess(centre: np.ndarray, lateral: np.ndarray, pelvis_axes: np.ndarray, side: str) -> float:
+    """Median of how far (m) a joint centre lies **lateral** of its lateral marker, in the pelvis
+    frame (negative: medial, as it must be)."""
+    z = pelvis_axes[..., :, 2]  # the pelvis Z (to the right) in lab coordinates
+    d = np.einsum("ij,ij->i", centre - lateral, z)
+    d = d if side == "right" else -d
+    d = d[np.isfinite(d)]
+    return float(np.median(d)) if d.size else float("nan")
+
+
+def _check_thigh_wands(
+    trial: Markers3D, ms: MarkerSet, knee_offsets: Mapping[str, float | None], where: Path | None
+) -> tuple[MarkerSet, dict[str, Any], list[str]]:
+    """The Plug-in Gait chord puts the knee centre on the side of the hip centre–KNE line away
+    from the thigh marker, so that marker must lie **laterally** (the thigh wand). A thigh marker
+    on the front or medial side of the thigh (kineticstoolkit's ``walk.c3d``: ``LTHI`` 15 mm above
+    the knee, 73 mm medial of ``LKNE``; its wand is ``LTHI2``) puts the knee centre lateral of
+    KNE, 111 mm from Vicon's, and the hip adduction 12° off. Such a marker is replaced by a
+    trial marker whose label extends the set's (``LTHI2``) when that one lies laterally (with a
+    warning), else refused."""
+    checks: dict[str, Any] = {}
+    warnings: list[str] = []
+    hips = None
+    for side in ("left", "right"):
+        off, role = knee_offsets.get(side), f"{side}_thigh"
+        if off is None or not ms.has(role) or ms.has(f"{side}_knee_medial"):
+            continue
+        if hips is None:
+            post = _posterior_of(trial, ms)
+            la, ra = ms.xyz(trial, "left_asis"), ms.xyz(trial, "right_asis")
+            lh, rh, _ = compute_hip_joint_centres(la, ra, post)
+            _, pax = compute_pelvis_frame(la, ra, post)
+            hips = {"left": lh, "right": rh}
+        lat = ms.xyz(trial, f"{side}_knee_lateral")
+        label = ms.label(role)
+        assert label is not None
+        tried = []
+        for cand in [label, *sorted(x for x in trial.labels if x != label and x.upper().startswith(label.upper()))]:
+            c = compute_joint_centre_chord(hips[side], lat, trial.xyz(cand), off)
+            ex = _lateral_excess(c, lat, pax, side)
+            tried.append((cand, ex))
+            if np.isfinite(ex) and ex < 0:
+                break
+        cand, ex = tried[-1]
+        checks[side] = {cand: round(1000 * e, 1) for cand, e in tried}
+        if cand == label and ex < 0:
+            continue
+        if np.isfinite(ex) and ex < 0:
+            ms = dataclasses.replace(ms, markers={**ms.markers, role: cand})
+            warnings.append(
+                f"The {side} thigh marker {label!r} (role {role}) is not a lateral thigh wand: with it the Plug-in Gait "
+                f"chord puts the knee centre {1000 * tried[0][1]:.0f} mm lateral of {ms.label(f'{side}_knee_lateral')!r}; "
+                f"{cand!r}, which lies laterally, was used instead (map {role} in a marker-set YAML to choose)."
+            )
+            checks[side]["used"] = cand
+            continue
+        raise InvalidInputError(
+            f"the {side} thigh marker {label!r} (role {role}, marker set {ms.name!r}) is not a lateral thigh wand: "
+            f"the Plug-in Gait chord would put the knee centre {1000 * tried[0][1]:.0f} mm lateral of the lateral knee "
+            f"marker {ms.label(f'{side}_knee_lateral')!r}; map {role} to the lateral thigh marker in a marker-set YAML, "
+            "or give the static trial with medial knee markers (--static)",
+            path=where,
+        )
+    return ms, checks, warnings
 
 
 def _with_hip_centres(trial: Markers3D, ms: MarkerSet) -> Markers3D:
@@ -236,6 +305,11 @@ def prepare_lab_trial(
         raise
     # markers the model reads: the set's roles, plus the cluster markers of the static calibration
     needed = set(ms.markers.values()) | {x for v in ms.clusters.values() for x in v if not x.startswith("@")}
+    # other thigh markers the wand check may fall back on (LTHI2 beside LTHI)
+    for role in ("left_thigh", "right_thigh"):
+        lab = ms.label(role)
+        if lab is not None:
+            needed |= {x for x in moving.labels if x.upper().startswith(lab.upper())}
 
     filled = fill_gaps(moving, max_gap_s=max_gap_s)
     info["missing_after_gap_fill"] = _check_missing(
@@ -371,7 +445,26 @@ def prepare_lab_trial(
                 "set has no static_calibration clusters (docs/lab-kinematics.md, 'Cluster calibration')."
             )
         info["static_calibration"] = calibration
+    chord_knees = {s: o for s, o in offsets["knee"].items() if centres[f"{s}_knee"]["from"].startswith("chord")}
+    model_set, wand_checks, wand_warnings = _check_thigh_wands(filtered, model_set, chord_knees, where)
+    if wand_checks:
+        info["thigh_wand_check_mm"] = wand_checks
+    warnings.extend(wand_warnings)
     kwargs: dict[str, Any] = {"knee_offset_m": offsets["knee"], "ankle_offset_m": offsets["ankle"]}
+    # Plug-in Gait's InterAsisDistance (a calliper measure on the body) is the pelvic width of its hip
+    # centre when given; the ASIS markers may sit far from the bone (walk.c3d: 275 mm apart for a
+    # 227 mm pelvis), which moves the Harrington centres 16 mm laterally and the adduction by 2.3 deg
+    pw_subject = params.get("inter_asis_distance_m")
+    if pw_subject is not None and 0.05 <= pw_subject <= 0.6:
+        kwargs["pelvic_width_m"] = float(pw_subject)
+        pw_markers = _pelvis_width(filtered, model_set)
+        info["pelvic_width"] = {"from": "subject's InterAsisDistance", "subject_m": round(float(pw_subject), 4),
+                                "asis_markers_m": round(pw_markers, 4)}
+        if np.isfinite(pw_markers) and abs(pw_markers - pw_subject) > 0.02:
+            warnings.append(
+                f"The subject's inter-ASIS distance ({1000 * pw_subject:.0f} mm) differs from the ASIS markers' "
+                f"({1000 * pw_markers:.0f} mm) by more than 20 mm: the hip centres use the subject's (as Plug-in Gait)."
+            )
     angles = compute_lab_angles(filtered, model_set, forward_axis=forward_axis, up_axis=up_axis, **kwargs)
     info["joint_centres"] = centres
     info["model"] = dict(angles.info)
