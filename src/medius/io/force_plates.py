@@ -355,11 +355,12 @@ def force_plates_from_c3d(c3d: Any, p: Path, *, min_force_n: float = 10.0) -> Fo
 
         f_unit = ch_unit(0)
         if f_unit and f_unit not in _FORCE_N:
-            raise InvalidInputError(
-                f"unknown force unit {analog_units[chans[0] - 1]!r} in ANALOG:UNITS of plate {number}; "
-                "expected N or kN",
-                path=p,
+            # plates stored in volts (uncalibrated) or another unit: the trial analyses without them
+            notes.append(
+                f"plate {number} skipped: its force channels are in {analog_units[chans[0] - 1]!r} "
+                "(ANALOG:UNITS), not N or kN"
             )
+            continue
         f_scale = _FORCE_N.get(f_unit, 1.0)
         force = raw[:, :3] * f_scale  # action on the plate, plate frame, N
         if ptype == 1:

@@ -47,7 +47,7 @@ from medius.kinematics.angles3d import (
 from medius.kinematics.filtering3d import fill_gaps, lowpass_filter_3d
 from medius.kinematics.markersets import REQUIRED_ROLES, MarkerSet, calibrate_clusters, load_marker_set
 
-__all__ = ["PLUG_IN_GAIT_MARKER_DIAMETER_M", "prepare_lab_trial"]
+__all__ = ["PLUG_IN_GAIT_MARKER_DIAMETER_M", "drop_empty_markers", "event_markers", "prepare_lab_trial"]
 
 #: the marker diameter Plug-in Gait assumes when the subject's MarkerDiameter is not given (14 mm)
 PLUG_IN_GAIT_MARKER_DIAMETER_M = 0.014
@@ -150,6 +150,50 @@ def _check_thigh_wands(
             path=where,
         )
     return ms, checks, warnings
+
+
+def drop_empty_markers(trial: Markers3D) -> Markers3D:
+    """The trial without its markers that are never present (an all-NaN column, such as knee and
+    ankle markers worn only in the static trial, is an absent marker)."""
+    seen = trial.present().any(axis=0)
+    if bool(seen.all()):
+        return trial
+    return trial.select([x for x, ok in zip(trial.labels, seen, strict=True) if ok])
+
+
+def event_markers(trial: Markers3D, marker_set: MarkerSet | str | Path = "plug-in-gait") -> Markers3D:
+    """The foot and pelvis markers of a trial under the canonical names the gait-event detectors
+    read (``left_heel``, ``left_toe``, ``left_ankle`` ... and ``sacrum``: the mid-PSIS, else the
+    sacrum marker, else the mid-ASIS), taken through the marker set.
+
+    Markers the trial lacks (or never sees) are left out; the detectors then say what they miss.
+    """
+    ms = marker_set if isinstance(marker_set, MarkerSet) else load_marker_set(marker_set)
+    trial = drop_empty_markers(trial)
+
+    def get(role: str) -> np.ndarray | None:
+        label = ms.label(role)
+        return trial.xyz(label) if label is not None and trial.has(label) else None
+
+    out: dict[str, np.ndarray] = {}
+    for side in ("left", "right"):
+        for part, role in (("heel", "heel"), ("toe", "toe"), ("ankle", "ankle_lateral")):
+            xyz = get(f"{side}_{role}")
+            if xyz is not None:
+                out[f"{side}_{part}"] = xyz
+    lp, rp, sa, la, ra = (get(r) for r in ("left_psis", "right_psis", "sacrum", "left_asis", "right_asis"))
+    if lp is not None and rp is not None:
+        out["sacrum"] = 0.5 * (lp + rp)
+    elif sa is not None:
+        out["sacrum"] = sa
+    elif la is not None and ra is not None:
+        out["sacrum"] = 0.5 * (la + ra)
+    labels = tuple(out)
+    return dataclasses.replace(
+        trial,
+        position=np.stack([out[k] for k in labels], axis=1) if labels else np.empty((trial.n_frames, 0, 3)),
+        labels=labels,
+    )
 
 
 def _with_hip_centres(trial: Markers3D, ms: MarkerSet) -> Markers3D:
@@ -283,6 +327,9 @@ def prepare_lab_trial(
     """
     ms = marker_set if isinstance(marker_set, MarkerSet) else load_marker_set(marker_set)
     where = _where(moving)
+    moving = drop_empty_markers(moving)  # an all-NaN column is an absent marker
+    if static is not None:
+        static = drop_empty_markers(static)
     if moving.n_frames < 3:
         raise InvalidInputError(f"the trial has {moving.n_frames} frame(s) of marker data; need at least 3", path=where)
     info: dict[str, Any] = {"marker_set": ms.name, "marker_set_source": ms.source}

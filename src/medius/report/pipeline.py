@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from medius import __version__
-from medius.errors import InputNotFoundError, InvalidInputError
+from medius.errors import InputNotFoundError, InvalidInputError, NotJudgeableError
 from medius.io import KEYPOINTS, Keypoints2D
 from medius.io._motion import CameraMotionTracker
 from medius.io.force_plates import ForcePlates, read_c3d_trial
@@ -42,7 +42,7 @@ from medius.io.synthetic import read_marker
 from medius.io.video import FrameCache, iter_frames, probe_video
 from medius.kinematics.angles3d import project_frontal
 from medius.kinematics.filtering3d import fill_gaps
-from medius.kinematics.labtrial import prepare_lab_trial
+from medius.kinematics.labtrial import event_markers, prepare_lab_trial
 from medius.pose import (
     BlazePoseBackend,
     FlipTestBackend,
@@ -402,7 +402,8 @@ def analyze_path(
 
 
 def _lab_events(
-    markers: Markers3D, angles: Any, path: Path, task: str, source: str, plates: ForcePlates | None
+    markers: Markers3D, angles: Any, path: Path, task: str, source: str, plates: ForcePlates | None,
+    marker_set: str | Path = "plug-in-gait",
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The gait events of a lab trial and where they came from.
 
@@ -414,12 +415,13 @@ def _lab_events(
     from medius.events import detect_events_force_plates, detect_events_markers
 
     info: dict[str, Any] = {"requested": source}
+    feet = fill_gaps(event_markers(markers, marker_set))  # the foot and pelvis markers, through the marker set
     if source == "file":
         from medius.events import assign_event_sides
 
         evs = [dict(e) for e in markers.events if e.get("kind") in ("foot_strike", "foot_off")]
         if any(not e.get("side") for e in evs):  # EVENT:CONTEXTS empty: sides from the feet
-            evs = assign_event_sides(evs, fill_gaps(markers), angles.axes)
+            evs = assign_event_sides(evs, feet, angles.axes)
             info["sides_assigned_from_feet"] = True
         evs = [e for e in evs if e.get("side") in ("left", "right")]
         if not evs:
@@ -427,10 +429,24 @@ def _lab_events(
         info.update(used="file", n=len(evs))
         return evs, info
     fp_events: list[dict[str, Any]] = []
-    if plates is not None and len(plates.plates) > 0:
-        fp = detect_events_force_plates(plates, angles)
-        fp_events = [dict(e, source="force_plate") for e in fp.events]
-        info["force_plate_notes"] = list(fp.notes)
+    warnings: list[str] = []
+    info["warnings"] = warnings
+    skipped = [n for entry in (plates.log if plates is not None else ()) for n in entry.get("notes", ())
+               if "skipped" in str(n)]
+    if skipped:
+        info["force_plates_skipped"] = skipped
+        warnings.append("Force plates: " + "; ".join(skipped) + ": the events come from the markers.")
+    if plates is not None and len(plates.plates) > 0 and source != "markers":
+        try:
+            fp = detect_events_force_plates(plates, angles)
+        except (NotJudgeableError, InvalidInputError) as exc:  # a plate problem: marker events, and why
+            info["force_plate_problem"] = exc.message
+            if source == "force-plates":
+                raise InvalidInputError(f"{exc.message} (--events force-plates)", path=path) from None
+            warnings.append(f"Force plates not used for the events ({exc.message}); the events come from the markers.")
+        else:
+            fp_events = [dict(e, source="force_plate") for e in fp.events]
+            info["force_plate_notes"] = list(fp.notes)
     info["force_plates"] = 0 if plates is None else len(plates.plates)
     if source == "force-plates":
         if not fp_events:
@@ -440,7 +456,7 @@ def _lab_events(
     # Zeni et al. 2008 for walking and running: the foot-velocity method measured far worse on the
     # synthetic and real trials (docs/gait-events.md)
     # on the gap-filled, unfiltered markers: low-pass filtering moves the heel and toe extrema
-    found = detect_events_markers(fill_gaps(markers), angles.axes, method="zeni", task=task)  # type: ignore[arg-type]
+    found = detect_events_markers(feet, angles.axes, method="zeni", task=task)  # type: ignore[arg-type]
     mk = [dict(e, source="markers") for e in found.events]
     info["marker_method"] = found.method
     info["marker_notes"] = list(found.notes)
@@ -521,7 +537,8 @@ def _analyze_markers(
                    "marker_units": units, "marker_rate_hz": rate_hz}
         if task in GAIT_TASKS:
             say("gait events", 0, None)
-            evs, ev_info = _lab_events(markers, angles, path, task, events, plates)
+            evs, ev_info = _lab_events(markers, angles, path, task, events, plates, marker_set)
+            lab_info.setdefault("warnings", []).extend(ev_info.pop("warnings", []))
             analysis: SingleLegAnalysis | GaitAnalysis = analyze_gait_lab(
                 angles, evs, task=task, params=gp,  # type: ignore[arg-type]
                 parameters={"lab_model": lab_info, "events": ev_info},
