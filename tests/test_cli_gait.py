@@ -271,10 +271,16 @@ def test_marker_set_naming_a_marker_the_trial_lacks(tmp_path, walk_c3d):
     ms = tmp_path / "set.yaml"
     text = (Path(__file__).resolve().parents[1] / "src/medius/kinematics/markersets/plug_in_gait.yaml").read_text()
     ms.write_text(text.replace("left_heel: LHEE", "left_heel: L_HEEL"))
-    code, _, err = analyze_json(str(path), "--task", "walk", "--marker-set", str(ms), "--out", str(tmp_path / "o"))
+    # the heel is needed by the marker events only: refused when they are asked for ...
+    code, _, err = analyze_json(str(path), "--task", "walk", "--marker-set", str(ms), "--events", "markers",
+                                "--out", str(tmp_path / "o"))
     assert code == 4
-    assert "marker 'L_HEEL' (role left_heel" in err and "is not in the trial" in err and "trial.c3d" in err
+    assert "'L_HEEL' (left_heel)" in err and "not in the trial" in err and "trial.c3d" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+    # ... and by default the file's own events are used, with a warning naming the marker
+    code, res, err = analyze_json(str(path), "--task", "walk", "--marker-set", str(ms), "--out", str(tmp_path / "a"))
+    assert code == 0, err
+    assert any("'L_HEEL' (left_heel)" in w and "file's own EVENT times" in w for w in res["quality"]["warnings"])
 
 
 def test_long_gap_in_a_required_marker(tmp_path, walk_c3d):

@@ -689,6 +689,8 @@ def assign_event_sides(
             if i > 0 and abs(t[i - 1] - e["time_s"]) < abs(t[i] - e["time_s"]):
                 i -= 1
             lp, rp = feet.points.get(f"left_{part}"), feet.points.get(f"right_{part}")
+            if lp is None or rp is None:  # no heel / toe marker: the ankles tell which foot is ahead
+                lp, rp = feet.points.get("left_ankle"), feet.points.get("right_ankle")
             if lp is not None and rp is not None:
                 d = float((lp[i] - rp[i]) @ direction[i])
                 if np.isfinite(d):

@@ -36,7 +36,7 @@ from medius.errors import InvalidInputError
 from medius.io import KEYPOINTS, Keypoints2D
 from medius.io.markers import Markers3D
 from medius.kinematics._validation import ParameterError, check_option, check_real
-from medius.kinematics.markersets import MarkerSet, load_marker_set
+from medius.kinematics.markersets import EVENT_ROLES, MarkerSet, load_marker_set
 
 __all__ = [
     "AXIS_NAMES",
@@ -763,7 +763,7 @@ def compute_lab_angles(
     k_off = _per_side("knee_offset_m", knee_offset_m)
     a_off = _per_side("ankle_offset_m", ankle_offset_m)
     ms = marker_set if isinstance(marker_set, MarkerSet) else load_marker_set(marker_set)
-    ms = ms.resolve(markers)
+    ms = ms.resolve(markers, optional=EVENT_ROLES)  # heels and toes: only the events and foot points use them
     axes = compute_lab_axes(markers, ms, forward_axis=forward_axis, up_axis=up_axis)
 
     la, ra = ms.xyz(markers, "left_asis"), ms.xyz(markers, "right_asis")
@@ -792,8 +792,9 @@ def compute_lab_angles(
         points[f"{side}_hip"] = hjc[side]
         points[f"{side}_knee"] = kjc
         points[f"{side}_ankle"] = ajc
-        points[f"{side}_heel"] = ms.xyz(markers, f"{side}_heel")
-        points[f"{side}_toe"] = ms.xyz(markers, f"{side}_toe")
+        for part in ("heel", "toe"):
+            role = f"{side}_{part}"
+            points[role] = ms.xyz(markers, role) if ms.has(role) else np.full((markers.n_frames, 3), np.nan)
         if ms.has(f"{side}_shoulder"):
             points[f"{side}_shoulder"] = ms.xyz(markers, f"{side}_shoulder")
     series = {k: np.asarray(series[k], dtype=float) for k in LAB_SERIES_KEYS}

@@ -45,7 +45,13 @@ from medius.kinematics.angles3d import (
     measure_joint_offsets,
 )
 from medius.kinematics.filtering3d import fill_gaps, lowpass_filter_3d
-from medius.kinematics.markersets import REQUIRED_ROLES, MarkerSet, calibrate_clusters, load_marker_set
+from medius.kinematics.markersets import (
+    EVENT_ROLES,
+    REQUIRED_ROLES,
+    MarkerSet,
+    calibrate_clusters,
+    load_marker_set,
+)
 
 __all__ = ["PLUG_IN_GAIT_MARKER_DIAMETER_M", "drop_empty_markers", "event_markers", "prepare_lab_trial"]
 
@@ -340,7 +346,8 @@ def prepare_lab_trial(
     carried = set(ms.static_only) if calibrating else set()
     deferred = tuple(r for r, lab in ms.markers.items() if lab in carried and not moving.has(lab))
     try:
-        resolved = ms.resolve(moving, skip=deferred)  # one clear error for a required marker the trial lacks
+        # one clear error for a required marker the trial lacks; heels and toes only for the events
+        resolved = ms.resolve(moving, skip=deferred, optional=EVENT_ROLES)
     except InvalidInputError as exc:
         missing = [lab for lab in ms.static_only if not moving.has(lab)]
         if static is None and missing and any(f"{lab!r}" in exc.message for lab in missing):
@@ -360,7 +367,8 @@ def prepare_lab_trial(
 
     filled = fill_gaps(moving, max_gap_s=max_gap_s)
     info["missing_after_gap_fill"] = _check_missing(
-        filled, resolved, REQUIRED_ROLES, max_gap_s, max_missing_fraction, where
+        filled, resolved, tuple(r for r in REQUIRED_ROLES if r not in EVENT_ROLES), max_gap_s, max_missing_fraction,
+        where,
     )
     info["gap_fill"] = {"max_gap_s": max_gap_s, "method": "cubic"}
     keep = [x for x in filled.labels if x in needed]
@@ -372,7 +380,7 @@ def prepare_lab_trial(
     if static is not None:
         swhere = _where(static)
         try:
-            ms.resolve(static)
+            ms.resolve(static, optional=EVENT_ROLES)
         except InvalidInputError as exc:
             raise InvalidInputError(
                 f"the static trial does not match the marker set of the moving trial: {exc.message}", path=swhere
@@ -408,10 +416,10 @@ def prepare_lab_trial(
                 filtered, ms, tuple(r for r in REQUIRED_ROLES if r in deferred), max_gap_s, max_missing_fraction,
                 where, after="after the static calibration (cluster markers missing), with gaps filled",
             )
-        static_offsets = measure_joint_offsets(static, ms.resolve(static))
+        static_offsets = measure_joint_offsets(static, ms.resolve(static, optional=EVENT_ROLES))
 
     # the model's marker set against the (calibrated) moving trial: every required role now
-    model_set = ms.resolve(filtered)
+    model_set = ms.resolve(filtered, optional=EVENT_ROLES)
     params = dict(moving.subject)
     params.update(ms.subject)
     params.update(subject or {})

@@ -42,7 +42,7 @@ from medius.io.synthetic import read_marker
 from medius.io.video import FrameCache, iter_frames, probe_video
 from medius.kinematics.angles3d import project_frontal
 from medius.kinematics.filtering3d import fill_gaps
-from medius.kinematics.labtrial import event_markers, prepare_lab_trial
+from medius.kinematics.labtrial import drop_empty_markers, event_markers, prepare_lab_trial
 from medius.pose import (
     BlazePoseBackend,
     FlipTestBackend,
@@ -401,6 +401,18 @@ def analyze_path(
     return AnalysisOutcome(result=result, out_dir=out_dir, judgeable=analysis.judgeable)
 
 
+def _absent_foot_markers(markers: Markers3D, marker_set: str | Path) -> str:
+    """``; the marker set's 'LHEE' (left_heel) ... are not in the trial`` for the foot and pelvis
+    roles the trial lacks (or never sees), to name them in an events message."""
+    from medius.kinematics.markersets import load_marker_set
+
+    ms = load_marker_set(marker_set)
+    seen = set(drop_empty_markers(markers).labels)
+    roles = ("left_heel", "left_toe", "right_heel", "right_toe", "left_psis", "right_psis", "sacrum")
+    gone = [f"{ms.label(r)!r} ({r})" for r in roles if ms.label(r) is not None and ms.label(r) not in seen]
+    return f"; marker set {ms.name!r}: {', '.join(gone)} not in the trial" if gone else f" (marker set {ms.name!r})"
+
+
 def _lab_events(
     markers: Markers3D, angles: Any, path: Path, task: str, source: str, plates: ForcePlates | None,
     marker_set: str | Path = "plug-in-gait",
@@ -412,18 +424,20 @@ def _lab_events(
     the same foot and kind within 0.1 s (the plate is the reference method). ``markers``,
     ``force-plates`` or ``file`` (the C3D's own EVENT times) use that source alone.
     """
-    from medius.events import detect_events_force_plates, detect_events_markers
+    from medius.events import assign_event_sides, detect_events_force_plates, detect_events_markers
 
     info: dict[str, Any] = {"requested": source}
     feet = fill_gaps(event_markers(markers, marker_set))  # the foot and pelvis markers, through the marker set
-    if source == "file":
-        from medius.events import assign_event_sides
 
+    def file_events() -> list[dict[str, Any]]:
         evs = [dict(e) for e in markers.events if e.get("kind") in ("foot_strike", "foot_off")]
         if any(not e.get("side") for e in evs):  # EVENT:CONTEXTS empty: sides from the feet
             evs = assign_event_sides(evs, feet, angles.axes)
             info["sides_assigned_from_feet"] = True
-        evs = [e for e in evs if e.get("side") in ("left", "right")]
+        return [dict(e, source="file") for e in evs if e.get("side") in ("left", "right")]
+
+    if source == "file":
+        evs = file_events()
         if not evs:
             raise InvalidInputError("the trial holds no foot-strike / foot-off events (--events file)", path=path)
         info.update(used="file", n=len(evs))
@@ -456,7 +470,23 @@ def _lab_events(
     # Zeni et al. 2008 for walking and running: the foot-velocity method measured far worse on the
     # synthetic and real trials (docs/gait-events.md)
     # on the gap-filled, unfiltered markers: low-pass filtering moves the heel and toe extrema
-    found = detect_events_markers(feet, angles.axes, method="zeni", task=task)  # type: ignore[arg-type]
+    try:
+        found = detect_events_markers(feet, angles.axes, method="zeni", task=task)  # type: ignore[arg-type]
+    except InvalidInputError as exc:  # foot or pelvis markers missing: the other sources, and why
+        why = f"{exc.message}{_absent_foot_markers(markers, marker_set)}"
+        if source == "auto" and fp_events:
+            warnings.append(f"Events from the force plates only: no marker events ({why}).")
+            info.update(used="force-plates", n=len(fp_events), marker_problem=exc.message)
+            return fp_events, info
+        evs = file_events() if source == "auto" else []
+        if evs:
+            warnings.append(f"Events from the file's own EVENT times: no marker events ({why}).")
+            info.update(used="file", n=len(evs), marker_problem=exc.message)
+            return evs, info
+        raise InvalidInputError(
+            f"{why}; map the heel and toe roles in a marker-set YAML, or use the file's own events (--events file)",
+            path=path,
+        ) from None
     mk = [dict(e, source="markers") for e in found.events]
     info["marker_method"] = found.method
     info["marker_notes"] = list(found.notes)
