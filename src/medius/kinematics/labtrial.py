@@ -275,6 +275,7 @@ def prepare_lab_trial(
     forward_axis: str = "auto",
     up_axis: str = "auto",
     subject: Mapping[str, float] | None = None,
+    partial: bool = False,
 ) -> tuple[LabAngles, dict[str, Any]]:
     """Fill, filter and calibrate a marker trial and compute its lab angles.
 
@@ -306,6 +307,11 @@ def prepare_lab_trial(
         subject parameters in metres (:data:`medius.io.markers.SUBJECT_PARAMETERS`: knee and ankle
         widths, marker diameter); they override the marker set's ``subject_parameters``, which
         override the trial's own (a C3D's ``PROCESSING`` group, ``Markers3D.subject``).
+    partial
+        True (gait trials, measured stance by stance): a required marker missing in more than
+        ``max_missing_fraction`` of the frames is not refused but reported
+        (``info["partially_missing"]`` and a warning); the angles are NaN where it is missing and
+        the stances there are not measurable. Refused only when it is never seen.
 
     Returns
     -------
@@ -367,9 +373,17 @@ def prepare_lab_trial(
 
     filled = fill_gaps(moving, max_gap_s=max_gap_s)
     info["missing_after_gap_fill"] = _check_missing(
-        filled, resolved, tuple(r for r in REQUIRED_ROLES if r not in EVENT_ROLES), max_gap_s, max_missing_fraction,
-        where,
+        filled, resolved, tuple(r for r in REQUIRED_ROLES if r not in EVENT_ROLES), max_gap_s,
+        1.0 if partial else max_missing_fraction, where,
     )
+    partly = {k: v for k, v in info["missing_after_gap_fill"].items() if v["fraction"] > max_missing_fraction}
+    if partly:
+        info["partially_missing"] = partly
+        warnings.append(
+            "Markers missing in part of the trial (after filling gaps up to "
+            f"{max_gap_s:g} s): " + ", ".join(f"{k} {100 * v['fraction']:.0f}% of the frames" for k, v in partly.items())
+            + "; the stances where they are missing are not measurable."
+        )
     info["gap_fill"] = {"max_gap_s": max_gap_s, "method": "cubic"}
     keep = [x for x in filled.labels if x in needed]
     filtered = lowpass_filter_3d(filled.select(keep), cutoff_hz=min(cutoff_hz, 0.4 * filled.rate_hz))

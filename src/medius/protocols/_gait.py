@@ -720,8 +720,28 @@ def analyze_gait_lab(
             "trunk_lean_deg": "frontal projection",
             "fppa_deg": "frontal projection",
         }
-    all_series = {**series, **{f"frontal_2d:{k}": v for k, v in frontal.items()}}
+    # a stance whose 3D metrics miss frames (a pelvis or knee marker not seen) is not measurable:
+    # its peak would be taken over part of the stance
+    unmeasured = []
+    for r in rows:
+        a, b = r["foot_strike_frame"], r["foot_off_frame"] + 1
+        gone = [m for m in ("pelvic_drop_deg", "hip_adduction_deg")
+                if not np.isfinite(series[f"{m}_{r['side']}"][a:b]).all()]
+        if gone:
+            frac = max(float(np.mean(~np.isfinite(series[f"{m}_{r['side']}"][a:b]))) for m in gone)
+            r["status"] = "not_measurable"
+            for m in gone:
+                r["metrics"][m] = {k: None for k in r["metrics"][m]}
+            r["note"] = (f"{', '.join(gone)} missing in {100 * frac:.0f}% of the stance's frames "
+                         "(markers not seen): not measured")
+            unmeasured.append(f"{r['side']} {r['foot_strike_s']:.2f}-{r['foot_off_s']:.2f} s")
     lab_warnings = list((dict(parameters or {}).get("lab_model") or {}).get("warnings") or [])
+    if unmeasured:
+        lab_warnings.append(
+            f"{len(unmeasured)} of {len(rows)} stance(s) not measurable (markers missing during the stance): "
+            + ", ".join(unmeasured) + "; the summary uses the others."
+        )
+    all_series = {**series, **{f"frontal_2d:{k}": v for k, v in frontal.items()}}
     return _finish(
         task,
         list(checks or []),

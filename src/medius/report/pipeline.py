@@ -562,7 +562,8 @@ def _analyze_markers(
             info["static_sha256"] = _sha256(Path(static))
         cutoff = gp.lab_cutoff_hz(task) if task in GAIT_TASKS else (params or AnalysisParameters()).cutoff_hz
         say("lab model", 0, None)
-        angles, lab_info = prepare_lab_trial(markers, marker_set=marker_set, static=static_m, cutoff_hz=cutoff)
+        angles, lab_info = prepare_lab_trial(markers, marker_set=marker_set, static=static_m, cutoff_hz=cutoff,
+                                             partial=task in GAIT_TASKS)  # gait: stance by stance
         options = {"static": info["static"], "marker_set": str(marker_set), "events": events, "sex": sex,
                    "marker_units": units, "marker_rate_hz": rate_hz}
         if task in GAIT_TASKS:
