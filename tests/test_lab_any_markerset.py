@@ -123,3 +123,31 @@ def test_heel_markers_required_only_by_the_events(tmp_path):
     assert any("Events from the file's own EVENT times" in w for w in res["quality"]["warnings"])
     code, _, err = analyze_json(trial, "--task", "walk", "--events", "markers", "--out", tmp_path / "m")
     assert code == 4 and "left_heel, right_heel" in err and "--events file" in err
+
+
+def test_pelvic_drop_relative_to_the_standing_static(tmp_path):
+    """A static trial standing 1.6 deg oblique (left side up) shifts the drop against the lab by
+    nothing, and the drop relative to standing by -1.6 deg on the left, +1.6 deg on the right; the
+    summary keeps pelvic_drop_deg (against the lab), the new quantity has its own name."""
+    res = runner.invoke(app, ["synth", str(tmp_path / "s"), "--task", "walk", "--force"])
+    assert res.exit_code == 0, res.output
+    static = read_c3d(tmp_path / "s" / "static.c3d")
+    th = np.radians(1.6)  # about the lab's forward axis (+x; up +z, the person's left +y): left side up
+    rot = np.array([[1.0, 0.0, 0.0], [0.0, np.cos(th), -np.sin(th)], [0.0, np.sin(th), np.cos(th)]])
+    tilted = write_c3d(static.replace(position=static.position @ rot.T), tmp_path / "tilted.c3d")
+    code, r, err = analyze_json(tmp_path / "s" / "trial.c3d", "--task", "walk", "--static", tilted,
+                                "--out", tmp_path / "o")
+    assert code == 0, err
+    vs = r["pelvic_drop_vs_standing"]
+    assert vs["standing_obliquity_deg_left"] == pytest.approx(1.6, abs=0.05)
+    assert vs["used_by_summary"] is False and "lab horizontal" in vs["why_not_in_summary"]
+    lab = {s: r["summary"][s]["pelvic_drop_deg"]["mean"] for s in ("left", "right")}
+    assert lab["left"] == pytest.approx(DEMO_PELVIC_DROP_DEG["left"], abs=0.3)
+    assert vs["summary"]["left"]["mean"] == pytest.approx(lab["left"] - 1.6, abs=0.06)
+    assert vs["summary"]["right"]["mean"] == pytest.approx(lab["right"] + 1.6, abs=0.06)
+    row = next(x for x in r["stances"] if x["status"] == "complete")
+    assert set(row["pelvic_drop_vs_standing_deg"]) >= {"peak", "at_mid_stance"}
+    assert "pelvic_drop_vs_standing_deg" not in r["summary"]["left"]
+    # without a static trial there is no such quantity
+    code, r2, err = analyze_json(tmp_path / "s" / "trial.c3d", "--task", "walk", "--out", tmp_path / "o2")
+    assert code == 0 and "pelvic_drop_vs_standing" not in r2

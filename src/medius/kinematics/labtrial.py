@@ -41,6 +41,8 @@ from medius.kinematics.angles3d import (
     compute_hip_joint_centres,
     compute_joint_centre_chord,
     compute_lab_angles,
+    compute_lab_axes,
+    compute_pelvis_angles,
     compute_pelvis_frame,
     measure_joint_offsets,
 )
@@ -53,7 +55,13 @@ from medius.kinematics.markersets import (
     load_marker_set,
 )
 
-__all__ = ["PLUG_IN_GAIT_MARKER_DIAMETER_M", "drop_empty_markers", "event_markers", "prepare_lab_trial"]
+__all__ = [
+    "PLUG_IN_GAIT_MARKER_DIAMETER_M",
+    "drop_empty_markers",
+    "event_markers",
+    "prepare_lab_trial",
+    "standing_pelvic_obliquity",
+]
 
 #: the marker diameter Plug-in Gait assumes when the subject's MarkerDiameter is not given (14 mm)
 PLUG_IN_GAIT_MARKER_DIAMETER_M = 0.014
@@ -200,6 +208,29 @@ def event_markers(trial: Markers3D, marker_set: MarkerSet | str | Path = "plug-i
         position=np.stack([out[k] for k in labels], axis=1) if labels else np.empty((trial.n_frames, 0, 3)),
         labels=labels,
     )
+
+
+def standing_pelvic_obliquity(static: Markers3D, ms: MarkerSet) -> dict[str, Any] | None:
+    """The pelvic obliquity of the standing static trial (left side up positive, degrees; the
+    median over its frames, in the static trial's own person-oriented lab frame), the baseline of
+    ``pelvic_drop_vs_standing_deg``; None when the pelvis is never seen."""
+    try:
+        rs = ms.resolve(static, optional=EVENT_ROLES)
+        axes = compute_lab_axes(static, rs)
+    except InvalidInputError:
+        return None
+    la, ra = rs.xyz(static, "left_asis"), rs.xyz(static, "right_asis")
+    _, pelvis = compute_pelvis_frame(la, ra, _posterior_of(static, rs))
+    ob = compute_pelvis_angles(pelvis, axes)["pelvic_obliquity_deg_left"]
+    ok = np.isfinite(ob)
+    if not ok.any():
+        return None
+    return {
+        "obliquity_deg_left": round(float(np.median(ob[ok])), 3),
+        "sd_deg": round(float(np.std(ob[ok])), 3),
+        "frames": int(ok.sum()),
+        "definition": "median ISB pelvic obliquity (left side up positive) over the static trial's frames",
+    }
 
 
 def _with_hip_centres(trial: Markers3D, ms: MarkerSet) -> Markers3D:
@@ -431,6 +462,9 @@ def prepare_lab_trial(
                 where, after="after the static calibration (cluster markers missing), with gaps filled",
             )
         static_offsets = measure_joint_offsets(static, ms.resolve(static, optional=EVENT_ROLES))
+        standing = standing_pelvic_obliquity(static, ms)
+        if standing is not None:
+            info["standing_pelvis"] = standing
 
     # the model's marker set against the (calibrated) moving trial: every required role now
     model_set = ms.resolve(filtered, optional=EVENT_ROLES)

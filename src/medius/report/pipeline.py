@@ -734,6 +734,9 @@ def build_result(
         result["gait"] = analysis.gait if judgeable else {}
         result["trendelenburg"] = analysis.trendelenburg if judgeable else {}
         result["summary_statistic"] = {m: SUMMARY_STAT[m] for m in GAIT_METRICS}
+        standing = analysis.parameters.get("pelvic_drop_vs_standing_deg")
+        if standing and judgeable:  # lab trial with a static trial (its own name: not pelvic_drop_deg)
+            result["pelvic_drop_vs_standing"] = standing
         if analysis.frontal_2d:
             result["frontal_2d"] = {
                 "what": "the same per-stance metrics measured on the frontal projection of the lab joint "
