@@ -276,7 +276,7 @@ def force_plates_from_c3d(c3d: Any, p: Path, *, min_force_n: float = 10.0) -> Fo
     time_s = t0 + np.arange(n_samples) / rate
 
     units_v = _value(params, "POINT", "UNITS")
-    length_unit = _unit(str(units_v[0])) if units_v else "mm"
+    length_unit = (_unit(str(units_v[0])) if units_v else "") or "mm"  # empty: the C3D default, as the markers
     length_unit = {"millimeters": "mm", "millimetres": "mm", "meters": "m", "metres": "m"}.get(
         length_unit, length_unit
     )

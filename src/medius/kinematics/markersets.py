@@ -237,9 +237,15 @@ class MarkerSet:
         def fail(role: str, label: str) -> InvalidInputError:
             why = "is in the trial but never present" if trial.has(label) else "is not in the trial"
             src = "" if where is not None else f" ({trial.source})"
+            subjects = sorted({x.rsplit(":", 1)[0] for x in trial.labels if ":" in x})
+            several = (
+                f"; the file holds {len(subjects)} subjects ({', '.join(subjects[:4])}): medius analyses one, "
+                f"map the roles to one subject's labels ('{subjects[0]}:{label}') in a marker-set YAML"
+                if len(subjects) > 1 else ""
+            )
             return InvalidInputError(
                 f"marker {label!r} (role {role}, marker set {self.name!r}) {why}{src}"
-                f"{_close(label, trial.labels) if not trial.has(label) else ''}; "
+                f"{_close(label, trial.labels) if not trial.has(label) else ''}{several}; "
                 "map the role to another marker in a marker-set YAML",
                 path=where,
             )
