@@ -118,6 +118,9 @@ def test_walk_analyses_with_default_options_and_plate_events(tmp_path):
     assert any(e["side"] == "right" and e["kind"] == "foot_off" and abs(e["time_s"] - 2.3635) < 1e-3 for e in plate)
     notes = r["provenance"]["parameters"]["events"]["force_plate_notes"]
     assert not any(n.startswith("plate 4") for n in notes)
+    # plate 1: the right foot lands (Vicon 2.740 s), then the left one (3.33 s) on the same plate
+    assert {"side": "right", "kind": "foot_strike", "time_s": 2.747, "source": "force_plate"} in plate
+    assert any(n.startswith("plate 1") and "only the right foot strike kept" in n for n in notes)
 
 
 def test_plates_read_unchanged_from_the_reduced_file():

@@ -819,9 +819,24 @@ def detect_events_force_plates(
             first_side = min(_SIDES, key=lambda s: mids[0][s])
             last_side = min(_SIDES, key=lambda s: mids[2][s])
             if first_side != last_side:
+                # two feet in turn (double support on one plate): the plate was unloaded before the
+                # first foot landed and is unloaded after the last one leaves, so the first foot's
+                # strike and the last foot's off are still clean
+                kept_ev = []
+                if a > 0 and math.isfinite(mids[0][first_side]) and mids[0][first_side] <= max_d:
+                    contacts.append({"plate": plate.number, "side": first_side, "strike_s": float(t_an[a]),
+                                     "off_s": None, "start_s": float(t_an[a]), "end_s": float(t_an[a]),
+                                     "cop_distance_m": round(mids[0][first_side], 4), "partial": True})
+                    kept_ev.append(f"the {first_side} foot strike")
+                if b < t_an.size and math.isfinite(mids[2][last_side]) and mids[2][last_side] <= max_d:
+                    contacts.append({"plate": plate.number, "side": last_side, "strike_s": None,
+                                     "off_s": float(t_an[b]), "start_s": float(t_an[b - 1]), "end_s": float(t_an[b - 1]),
+                                     "cop_distance_m": round(mids[2][last_side], 4), "partial": True})
+                    kept_ev.append(f"the {last_side} foot off")
                 notes.append(
-                    f"{label}: dropped, two feet on the plate (the centre of pressure moves from the "
-                    f"{first_side} to the {last_side} foot)"
+                    f"{label}: two feet on the plate (the centre of pressure moves from the "
+                    f"{first_side} to the {last_side} foot): "
+                    + (f"only {' and '.join(kept_ev)} kept" if kept_ev else "dropped")
                 )
                 continue
             t_mid = t_an[(a + b) // 2 : (a + b) // 2 + 1]
