@@ -145,6 +145,31 @@ def test_event_labels_without_side_or_in_lower_case(tmp_path):
     assert got == 0 and len(res["events"]) == 8, err
 
 
+def _plates_in_volts(c):
+    units = list(c["parameters"]["ANALOG"]["UNITS"]["value"])
+    c["parameters"]["ANALOG"]["UNITS"]["value"] = ["V"] * len(units)
+
+
+def _plates_unloaded(c):
+    c["data"]["analogs"][:] = 0.0
+
+
+@pytest.mark.parametrize(("case", "change", "warning"), [
+    ("volts", _plates_in_volts, "plate 1 skipped: its force channels are in 'V'"),
+    ("unloaded", _plates_unloaded, "Force plates not used for the events (no foot contacts found"),
+])
+def test_plate_problems_fall_back_to_marker_events_and_say_why(tmp_path, case, change, warning):
+    path = _edit(tmp_path, case, change)
+    got, res, err = analyze_json(path, "--task", "walk", "--out", tmp_path / "o")
+    assert got == 0, err
+    assert res["provenance"]["parameters"]["events"]["used"] == "markers"
+    assert any(warning in w for w in res["quality"]["warnings"]), res["quality"]["warnings"]
+    assert res["stances"]
+    if case == "unloaded":  # --events force-plates asks for them: refused in one line
+        got, _, err = analyze_json(path, "--task", "walk", "--events", "force-plates", "--out", tmp_path / "f")
+        assert got == 4 and "--events force-plates" in err and len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.skipif(not SHARED.is_dir(), reason="shared lab-reference data not present")
 def test_other_vendors_files_read_or_refused_in_one_line(tmp_path):
     """Qualisys duplicate labels, OptiTrack DEC integers, two subjects, 922 analog channels, NaN
