@@ -148,6 +148,8 @@ def test_pelvic_drop_relative_to_the_standing_static(tmp_path):
     row = next(x for x in r["stances"] if x["status"] == "complete")
     assert set(row["pelvic_drop_vs_standing_deg"]) >= {"peak", "at_mid_stance"}
     assert "pelvic_drop_vs_standing_deg" not in r["summary"]["left"]
+    html = (tmp_path / "o" / "report.html").read_text()
+    assert "Pelvic drop relative to the standing static trial" in html and "left side +1.6° up" in html
     # without a static trial there is no such quantity
     code, r2, err = analyze_json(tmp_path / "s" / "trial.c3d", "--task", "walk", "--out", tmp_path / "o2")
     assert code == 0 and "pelvic_drop_vs_standing" not in r2
