@@ -126,3 +126,13 @@ def test_walk_analyses_with_default_options_and_plate_events(tmp_path):
 def test_plates_read_unchanged_from_the_reduced_file():
     _, plates = read_c3d_trial(DATA / "walk-lower-body.c3d")
     assert len(plates.plates) == 4 and plates.rate_hz == 2000.0
+
+
+def test_thigh_marker_not_a_wand_without_alternative_is_refused():
+    from medius.errors import InvalidInputError
+
+    m = read_c3d(DATA / "walk-lower-body.c3d")
+    m = m.select([x for x in m.labels if x not in ("LTHI2", "RTHI2")])
+    with pytest.raises(InvalidInputError, match=r"thigh marker 'LTHI' \(role left_thigh.*not a lateral thigh wand.*"
+                                                r"map left_thigh to the lateral thigh marker"):
+        prepare_lab_trial(m)

@@ -144,9 +144,9 @@ def _check_thigh_wands(
             if np.isfinite(ex) and ex < 0:
                 break
         cand, ex = tried[-1]
-        checks[side] = {cand: round(1000 * e, 1) for cand, e in tried}
-        if cand == label and ex < 0:
-            continue
+        checks[side] = {c: round(1000 * e, 1) for c, e in tried if np.isfinite(e)}
+        if not np.isfinite(tried[0][1]) or (cand == label and ex < 0):
+            continue  # no frame to judge the wand by, or the set's wand is lateral
         if np.isfinite(ex) and ex < 0:
             ms = dataclasses.replace(ms, markers={**ms.markers, role: cand})
             warnings.append(
