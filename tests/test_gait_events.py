@@ -416,7 +416,7 @@ def test_force_plate_events_within_one_analog_sample(plate_trial: tuple[Path, Ma
     assert [c["side"] for c in res.info["contacts"]] == ["left", "right"]
 
 
-def test_force_plates_two_feet_on_one_plate_dropped(tmp_path: Path) -> None:
+def test_force_plates_two_feet_on_one_plate_keep_first_strike_and_last_off(tmp_path: Path) -> None:
     rate = 100.0
     t, pts, truth = gait_model(rate_hz=rate, duration_s=4.0)
     m = model_markers(t, pts)
@@ -441,8 +441,14 @@ def test_force_plates_two_feet_on_one_plate_dropped(tmp_path: Path) -> None:
             w[k] = plate_wrench(np.array([tt]), fs - 0.2, fo + 0.05, (cop[0], cop[1]), cor, -40.0)[0]
     assert j > 0
     path = write_plate_c3d(tmp_path / "two.c3d", m, [w], [cor])
-    with pytest.raises(NotJudgeableError, match="two feet on the plate"):
-        detect_events_force_plates(read_force_plates(path), m)
+    # only the first foot's strike (the plate was unloaded before it) and the last foot's off (unloaded
+    # after it) are kept; the contact is not given to one foot
+    res = detect_events_force_plates(read_force_plates(path), m)
+    assert any("two feet on the plate" in n and "only the right foot strike and the left foot off kept" in n
+               for n in res.notes)
+    assert [(e["side"], e["kind"]) for e in res.events] == [("right", "foot_strike"), ("left", "foot_off")]
+    assert res.times("right", "foot_strike")[0] == pytest.approx(fs - 0.15, abs=0.005)
+    assert res.times("left", "foot_off")[0] == pytest.approx(fo, abs=0.005)
 
 
 def test_read_force_plates_without_plates_is_empty(tmp_path: Path) -> None:

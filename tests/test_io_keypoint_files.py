@@ -192,6 +192,9 @@ def test_other_json_layouts_map_to_canonical_names(tmp_path: Path, n_kp: int) ->
     values = []
     for i in range(n_kp):
         values += [100.0 + i, 200.0 + i, 0.5]
+    if name == "BODY_25":  # a real BODY_25 neck / mid-hip lies between the shoulders / hips
+        for k, (a, b) in ((1, (2, 5)), (8, (9, 12))):
+            values[3 * k : 3 * k + 2] = [100.0 + (a + b) / 2, 200.0 + (a + b) / 2]
     write_frame(tmp_path / "x_0.json", [values])
     mp = read_openpose_json(tmp_path, fps=FPS)
     assert mp.source == "openpose-" + name.lower().replace("_", "")
@@ -522,3 +525,68 @@ def test_binary_file_is_invalid(tmp_path: Path) -> None:
     path.write_bytes(b"\x00\xff\xfe\x81binary")
     with pytest.raises(InvalidInputError, match=r"video\.trc: not a text file"):
         read_trc(path)
+
+
+# ------------------------------------------------------------------------------- BODY_25 or BODY_25B
+#: a person standing facing the camera (image x to the right, y down; the person's left on image right)
+_STANDING = {
+    "nose": (320, 100), "left_eye": (330, 90), "right_eye": (310, 90), "left_ear": (340, 95), "right_ear": (300, 95),
+    "left_shoulder": (370, 160), "right_shoulder": (270, 160), "left_elbow": (385, 240), "right_elbow": (255, 240),
+    "left_wrist": (390, 310), "right_wrist": (250, 310), "left_hip": (350, 320), "right_hip": (290, 320),
+    "left_knee": (352, 440), "right_knee": (288, 440), "left_ankle": (354, 560), "right_ankle": (286, 560),
+    "left_heel": (350, 575), "right_heel": (290, 575), "left_toe": (370, 585), "right_toe": (270, 585),
+}
+#: BODY_25B (OpenPose experimental; Pose2Sim): COCO_17 order, upper neck 17, head top 18, feet 19-24
+_B25B = [*KEYPOINTS[:17], "upper_neck", "head_top", "left_toe", "left_small_toe", "left_heel", "right_toe",
+         "right_small_toe", "right_heel"]
+
+
+def _standing_frames(n: int = 10, seed: int = 1) -> list[dict[str, tuple[float, float]]]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        d = {k: (x + rng.normal(0, 1.5), y + rng.normal(0, 1.5)) for k, (x, y) in _STANDING.items()}
+        d["upper_neck"] = (0.5 * (d["left_shoulder"][0] + d["right_shoulder"][0]), d["left_shoulder"][1] - 15)
+        d["head_top"] = (d["nose"][0], d["nose"][1] - 40)
+        d["left_small_toe"], d["right_small_toe"] = d["left_toe"], d["right_toe"]
+        out.append(d)
+    return out
+
+
+def test_body25b_is_told_from_body25_by_the_data(tmp_path: Path) -> None:
+    """Index 8 is BODY_25's mid-hip but BODY_25B's right elbow: each layout is recognised from where
+    its points lie, and every canonical point lands where it was."""
+    frames = _standing_frames()
+    b25, b25b = tmp_path / "b25", tmp_path / "b25b"
+    b25.mkdir()
+    b25b.mkdir()
+    body25_index = {**{n: j for n, j in JSON_LAYOUTS[25][1].items()}}
+    for t, d in enumerate(frames):
+        v = [0.0] * 75
+        for name, j in body25_index.items():
+            v[3 * j : 3 * j + 3] = [*d[name], 0.9]
+        for j, (a, b) in ((1, ("left_shoulder", "right_shoulder")), (8, ("left_hip", "right_hip"))):
+            v[3 * j : 3 * j + 3] = [0.5 * (d[a][0] + d[b][0]), 0.5 * (d[a][1] + d[b][1]) + 2.0, 0.8]
+        write_frame(b25 / f"t_{t:06d}.json", [v])
+        write_frame(b25b / f"t_{t:06d}.json", [[c for name in _B25B for c in (*d[name], 0.9)]])
+    a = read_openpose_json(b25, fps=FPS)
+    b = read_openpose_json(b25b, fps=FPS)
+    assert a.source == "openpose-body25" and b.source == "openpose-body25b"
+    assert b.log[-1]["layout"] == "BODY_25B"
+    for name in _STANDING:
+        np.testing.assert_allclose(b.position[:, 0, K[name]], [f[name] for f in frames], atol=1e-3, err_msg=name)
+        np.testing.assert_allclose(a.position[:, 0, K[name]], b.position[:, 0, K[name]], atol=1e-3, err_msg=name)
+    # BODY_25B read as BODY_25 would have put the hips at a wrist and a hip: not what came out
+    assert np.linalg.norm(b.position[0, 0, K["left_hip"]] - b.position[0, 0, K["right_hip"]]) < 80
+
+
+def test_25_keypoints_fitting_neither_layout_are_refused(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    d = _standing_frames(3)
+    for t, f in enumerate(d):
+        names = list(_STANDING)
+        rng.shuffle(names)
+        v = [c for name in (names + names)[:25] for c in (*f[name], 0.9)]
+        write_frame(tmp_path / f"t_{t:06d}.json", [v])
+    with pytest.raises(InvalidInputError, match="fits neither OpenPose BODY_25.*nor BODY_25B.*does not guess"):
+        read_openpose_json(tmp_path, fps=FPS)

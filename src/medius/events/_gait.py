@@ -85,6 +85,9 @@ TREADMILL_MAX_SPEED_M_S = 0.25
 #: per second) that counts as stepping in a video
 _MIN_SWING_LEG_PER_S = 0.5
 
+#: fastest a foot marker moves (m/s) while the foot stands on a force plate (a swinging foot moves at 2-5 m/s)
+_STANDING_MAX_SPEED_M_S = 0.5
+
 #: expected stride-time range (s) searched for the dominant period of a gait signal
 _STRIDE_RANGE_S = (0.45, 2.5)
 
@@ -458,6 +461,8 @@ def _feet_of(source: Markers3D | LabAngles) -> _Feet:
     pelvis = None
     if m.has("pelvis_origin"):
         pelvis = m.xyz("pelvis_origin")
+    elif m.has("sacrum"):
+        pelvis = m.xyz("sacrum")
     elif m.has("SACR"):
         pelvis = m.xyz("SACR")
     elif m.has("LPSI") and m.has("RPSI"):
@@ -606,7 +611,7 @@ def detect_events_markers(
                 notes.append("the walking direction reverses during the trial (turns): forward follows it")
     elif used == "zeni":
         raise InvalidInputError(
-            "Zeni's method needs a pelvis marker (SACR, LPSI/RPSI, LASI/RASI or pelvis_origin)", path=where
+            "Zeni's method needs a pelvis marker (SACR, LPSI/RPSI, LASI/RASI, or canonical sacrum / pelvis_origin)", path=where
         )
     found: list[dict[str, Any]] = []
     for s in _SIDES:
@@ -684,6 +689,8 @@ def assign_event_sides(
             if i > 0 and abs(t[i - 1] - e["time_s"]) < abs(t[i] - e["time_s"]):
                 i -= 1
             lp, rp = feet.points.get(f"left_{part}"), feet.points.get(f"right_{part}")
+            if lp is None or rp is None:  # no heel / toe marker: the ankles tell which foot is ahead
+                lp, rp = feet.points.get("left_ankle"), feet.points.get("right_ankle")
             if lp is not None and rp is not None:
                 d = float((lp[i] - rp[i]) @ direction[i])
                 if np.isfinite(d):
@@ -812,9 +819,24 @@ def detect_events_force_plates(
             first_side = min(_SIDES, key=lambda s: mids[0][s])
             last_side = min(_SIDES, key=lambda s: mids[2][s])
             if first_side != last_side:
+                # two feet in turn (double support on one plate): the plate was unloaded before the
+                # first foot landed and is unloaded after the last one leaves, so the first foot's
+                # strike and the last foot's off are still clean
+                kept_ev = []
+                if a > 0 and math.isfinite(mids[0][first_side]) and mids[0][first_side] <= max_d:
+                    contacts.append({"plate": plate.number, "side": first_side, "strike_s": float(t_an[a]),
+                                     "off_s": None, "start_s": float(t_an[a]), "end_s": float(t_an[a]),
+                                     "cop_distance_m": round(mids[0][first_side], 4), "partial": True})
+                    kept_ev.append(f"the {first_side} foot strike")
+                if b < t_an.size and math.isfinite(mids[2][last_side]) and mids[2][last_side] <= max_d:
+                    contacts.append({"plate": plate.number, "side": last_side, "strike_s": None,
+                                     "off_s": float(t_an[b]), "start_s": float(t_an[b - 1]), "end_s": float(t_an[b - 1]),
+                                     "cop_distance_m": round(mids[2][last_side], 4), "partial": True})
+                    kept_ev.append(f"the {last_side} foot off")
                 notes.append(
-                    f"{label}: dropped, two feet on the plate (the centre of pressure moves from the "
-                    f"{first_side} to the {last_side} foot)"
+                    f"{label}: two feet on the plate (the centre of pressure moves from the "
+                    f"{first_side} to the {last_side} foot): "
+                    + (f"only {' and '.join(kept_ev)} kept" if kept_ev else "dropped")
                 )
                 continue
             t_mid = t_an[(a + b) // 2 : (a + b) // 2 + 1]
@@ -824,7 +846,14 @@ def detect_events_force_plates(
                 heights = [float(x[0] @ plate.up) for x in op + own]
                 other_low = min(heights[:2]) <= min(heights[2:]) + 0.03
                 other_over = any(bool(plate.contains(x[0])) for x in op)
-                if other_low and other_over:
+                # a foot in mid-swing passes over the plate a toe clearance (1-2 cm) above the ground,
+                # as low as a standing foot: only a still foot stands on the plate (walk.c3d plate 4,
+                # a clean right stance, was read as two feet by the height test alone)
+                t_pair = np.array([t_mid[0] - 0.02, t_mid[0] + 0.02])
+                moved = [at(feet.points.get(f"{other}_{p}"), t_pair) for p in ("heel", "toe")]
+                speeds = [float(np.linalg.norm(m[1] - m[0])) / 0.04 for m in moved if m is not None]
+                other_still = not speeds or not np.isfinite(speeds).any() or float(np.nanmin(speeds)) < _STANDING_MAX_SPEED_M_S
+                if other_low and other_over and other_still:
                     notes.append(f"{label}: dropped, two feet on the plate (the {other} foot stands on it too)")
                     continue
             contacts.append(

@@ -276,7 +276,7 @@ def force_plates_from_c3d(c3d: Any, p: Path, *, min_force_n: float = 10.0) -> Fo
     time_s = t0 + np.arange(n_samples) / rate
 
     units_v = _value(params, "POINT", "UNITS")
-    length_unit = _unit(str(units_v[0])) if units_v else "mm"
+    length_unit = (_unit(str(units_v[0])) if units_v else "") or "mm"  # empty: the C3D default, as the markers
     length_unit = {"millimeters": "mm", "millimetres": "mm", "meters": "m", "metres": "m"}.get(
         length_unit, length_unit
     )
@@ -355,11 +355,12 @@ def force_plates_from_c3d(c3d: Any, p: Path, *, min_force_n: float = 10.0) -> Fo
 
         f_unit = ch_unit(0)
         if f_unit and f_unit not in _FORCE_N:
-            raise InvalidInputError(
-                f"unknown force unit {analog_units[chans[0] - 1]!r} in ANALOG:UNITS of plate {number}; "
-                "expected N or kN",
-                path=p,
+            # plates stored in volts (uncalibrated) or another unit: the trial analyses without them
+            notes.append(
+                f"plate {number} skipped: its force channels are in {analog_units[chans[0] - 1]!r} "
+                "(ANALOG:UNITS), not N or kN"
             )
+            continue
         f_scale = _FORCE_N.get(f_unit, 1.0)
         force = raw[:, :3] * f_scale  # action on the plate, plate frame, N
         if ptype == 1:

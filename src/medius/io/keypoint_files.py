@@ -16,6 +16,8 @@ OpenPose JSON
     n     layout        written by
     ====  ============  ===========================================================
     75    BODY_25       OpenPose default (``--model_pose BODY_25``)
+    75    BODY_25B      OpenPose experimental ``BODY_25B`` (Pose2Sim); told from BODY_25 by
+                        the data (:func:`detect_25_keypoint_layout`), else refused
     54    COCO_18       OpenPose ``--model_pose COCO`` (BODY_18)
     51    COCO_17       MMPose / RTMPose body models through Pose2Sim
     78    HALPE_26      Pose2Sim default (RTMPose body-with-feet)
@@ -318,6 +320,64 @@ _BLAZEPOSE_33 = _layout(
     }
 )
 
+# OpenPose's BODY_25B (experimental model; Pose2Sim writes it): the COCO_17 order, then upper neck
+# (17), head top (18) and the feet; index 8 is the right elbow, not BODY_25's mid-hip
+_BODY_25B = _layout({**_COCO_17, "left_toe": 19, "left_heel": 21, "right_toe": 22, "right_heel": 24})
+
+#: largest median distance (in torso lengths) of a BODY_25 neck / mid-hip from the midpoint of its
+#: shoulders / hips for 25-keypoint data to be read as BODY_25 (OpenPose predicts both points
+#: themselves: within a few % of the torso; BODY_25B data read as BODY_25 gives 0.5 and more)
+BODY25_MIDPOINT_TOLERANCE = 0.2
+
+
+def _median_midpoint_error(people: list[np.ndarray], point: int, a: int, b: int, top: int, bottom: tuple[int, int]) -> float:
+    """Median over the detections of ``|p[point] - (p[a] + p[b]) / 2|`` divided by the torso length
+    ``|p[top] - (p[bottom0] + p[bottom1]) / 2|``; NaN when no detection has the points."""
+    errs = []
+    for arr in people:
+        idx = [point, a, b, top, *bottom]
+        sel = arr[idx]
+        if not (np.isfinite(sel).all() and (sel[:, 2] > 0).all() and not ((sel[:, 0] == 0) & (sel[:, 1] == 0)).any()):
+            continue
+        xy = sel[:, :2]
+        torso = float(np.linalg.norm(xy[3] - 0.5 * (xy[4] + xy[5])))
+        if torso > 0:
+            errs.append(float(np.linalg.norm(xy[0] - 0.5 * (xy[1] + xy[2]))) / torso)
+    return float(np.median(errs)) if errs else float("nan")
+
+
+def detect_25_keypoint_layout(people: list[np.ndarray], where: Path) -> str:
+    """``"BODY_25"`` or ``"BODY_25B"`` for 25-keypoint OpenPose data, from the data itself.
+
+    BODY_25 has a neck (1) at the midpoint of the shoulders (2, 5) and a mid-hip (8) at the midpoint
+    of the hips (9, 12); BODY_25B has the COCO order (shoulders 5/6, elbows 7/8, wrists 9/10, hips
+    11/12) with an upper neck (17) just above the shoulders' midpoint. Refuses to guess
+    (:class:`InvalidInputError`) when the data fits neither; OpenPose's default BODY_25 when no
+    detection shows the shoulders and hips of either layout.
+    """
+    tol = BODY25_MIDPOINT_TOLERANCE
+    neck = _median_midpoint_error(people, 1, 2, 5, 1, (9, 12))
+    midhip = _median_midpoint_error(people, 8, 9, 12, 1, (9, 12))
+    body25 = np.isfinite(neck) and np.isfinite(midhip) and neck < tol and midhip < tol
+    # BODY_25B: the upper neck near the shoulders' midpoint (it sits a little above it)
+    upper_neck = _median_midpoint_error(people, 17, 5, 6, 17, (11, 12))
+    body25b = np.isfinite(upper_neck) and upper_neck < 2 * tol and not body25
+    if body25:
+        return "BODY_25"
+    if body25b:
+        return "BODY_25B"
+    if not any(np.isfinite(x) for x in (neck, midhip, upper_neck)):
+        # no detection shows a torso in either layout (neither hips nor shoulders): nothing to
+        # mislabel, OpenPose's default is kept
+        return "BODY_25"
+    raise InvalidInputError(
+        "25 keypoints per person, but the data fits neither OpenPose BODY_25 (neck and mid-hip at the midpoints "
+        f"of the shoulders and hips: {neck:.2f} / {midhip:.2f} torso lengths away) nor BODY_25B (upper neck at the "
+        f"shoulders: {upper_neck:.2f}); medius does not guess the layout: write BODY_25 or HALPE_26",
+        path=where,
+    )
+
+
 #: JSON ``pose_keypoints_2d`` layouts by number of keypoints: (name, canonical -> index)
 JSON_LAYOUTS: dict[int, tuple[str, dict[str, int]]] = {
     25: ("BODY_25", _BODY_25),
@@ -607,6 +667,8 @@ def read_openpose_json(
     position = np.full((n_t, n_p, n_k, 2), np.nan)
     confidence = np.full((n_t, n_p, n_k), np.nan)
     layout_name, mapping = JSON_LAYOUTS[layout_n] if layout_n is not None else ("BODY_25", _BODY_25)
+    if layout_n == 25 and detect_25_keypoint_layout([a for f in frames for a in f], where) == "BODY_25B":
+        layout_name, mapping = "BODY_25B", _BODY_25B  # index 8 is an elbow there, not the mid-hip
     canon_idx = np.array([KEYPOINTS.index(n) for n in mapping])
     src_idx = np.array(list(mapping.values()))
     for t, people in enumerate(frames):

@@ -366,6 +366,30 @@ def _labels_of(params: Any, group: str, name: str = "LABELS") -> list[str]:
 # ---------------------------------------------------------------------------------------
 # C3D
 # ---------------------------------------------------------------------------------------
+_CONTEXT_SIDES = {"left": "left", "right": "right", "l": "left", "r": "right", "gauche": "left", "droite": "right"}
+_EVENT_KINDS = {
+    "foot_strike": "foot_strike", "heel_strike": "foot_strike", "initial_contact": "foot_strike",
+    "hs": "foot_strike", "fs": "foot_strike", "ic": "foot_strike", "footstrike": "foot_strike",
+    "heelstrike": "foot_strike",
+    "foot_off": "foot_off", "toe_off": "foot_off", "hs_off": "foot_off", "to": "foot_off", "fo": "foot_off",
+    "footoff": "foot_off", "toeoff": "foot_off",
+}
+
+
+def _event_kind(label: str) -> tuple[str, str | None]:
+    """Kind and side of an EVENT label in any case: ``Foot Strike``, ``foot strike``, ``Heel Strike``,
+    ``Toe Off``, and the side-prefixed short forms ``LHS``/``RTO``/``LFS``/``Left Foot Strike``."""
+    text = re.sub(r"[\s\-]+", "_", label.strip().lower())
+    if text in _EVENT_KINDS:
+        return _EVENT_KINDS[text], None
+    for prefix, side in (("left_", "left"), ("right_", "right"), ("l_", "left"), ("r_", "right"),
+                         ("l", "left"), ("r", "right")):
+        rest = text[len(prefix):]
+        if text.startswith(prefix) and rest in _EVENT_KINDS:
+            return _EVENT_KINDS[rest], side
+    return text or "event", None
+
+
 def _c3d_events(params: Any) -> list[dict[str, Any]]:
     if "EVENT" not in params:
         return []
@@ -385,9 +409,9 @@ def _c3d_events(params: Any) -> list[dict[str, Any]]:
         t = 60.0 * float(times[0, i]) + float(times[1, i])
         label = labels[i] if i < len(labels) else ""
         context = contexts[i].lower() if i < len(contexts) else ""
-        kind = re.sub(r"\s+", "_", label.strip().lower()) or "event"
-        side = context if context in _SIDES else None
-        events.append({"side": side, "kind": kind, "time_s": t})
+        side = _CONTEXT_SIDES.get(context)
+        kind, label_side = _event_kind(label)
+        events.append({"side": side or label_side, "kind": kind, "time_s": t})
     return events
 
 
@@ -498,6 +522,19 @@ def open_c3d(path: Path) -> Any:
     """
     import ezc3d  # lazy: keeps `import medius` fast
 
+    from medius.io._c3d_header import check_c3d_structure
+
+    # the header and parameter section checked first, in milliseconds: an SGI/MIPS file, a malformed
+    # parameter section or a truncated file is refused before ezc3d spends time on it
+    head = check_c3d_structure(path)
+    # (a file announcing one frame or no points is left to the "no point data" check after parsing)
+    truncated = _c3d_truncation(Path(path)) if head.n_points > 0 and head.last_frame > head.first_frame else None
+    if truncated is not None:
+        raise InvalidInputError(
+            f"truncated C3D file: the header announces {truncated[0]} frames but the file holds "
+            f"only {truncated[1]} complete frames",
+            path=path,
+        )
     try:
         return ezc3d.c3d(str(path))
     except Exception as exc:  # ezc3d raises OSError/RuntimeError/... for anything malformed
@@ -545,6 +582,10 @@ def markers_from_c3d(c3d: Any, p: Path) -> Markers3D:
     residuals = c3d["data"]["meta_points"].get("residuals")
     if residuals is not None and np.asarray(residuals).shape == (1, n_points, n_frames):
         xyz[np.asarray(residuals)[0].T < 0] = np.nan
+    # some systems store a missing marker as exactly (0, 0, 0) with a positive residual
+    zero = np.all(xyz == 0.0, axis=-1)
+    n_zero = int(zero.sum())
+    xyz[zero] = np.nan
 
     outputs_declared: set[str] = set()
     for group, _unit in _C3D_OUTPUT_GROUPS:
@@ -597,6 +638,7 @@ def markers_from_c3d(c3d: Any, p: Path) -> Markers3D:
         subject_prefix_removed=subject,
         n_events=len(events),
         n_missing_points=int((~m.present()).sum()),
+        n_exact_zero_points_missing=n_zero,
         subject_parameters={k: round(v, 6) for k, v in subject_params.items()},
     )
 

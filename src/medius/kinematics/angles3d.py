@@ -36,7 +36,7 @@ from medius.errors import InvalidInputError
 from medius.io import KEYPOINTS, Keypoints2D
 from medius.io.markers import Markers3D
 from medius.kinematics._validation import ParameterError, check_option, check_real
-from medius.kinematics.markersets import MarkerSet, load_marker_set
+from medius.kinematics.markersets import EVENT_ROLES, MarkerSet, load_marker_set
 
 __all__ = [
     "AXIS_NAMES",
@@ -327,6 +327,7 @@ def compute_hip_joint_centres(
     posterior: np.ndarray,
     *,
     leg_length_m: float | Mapping[str, float] | None = None,
+    pelvic_width_m: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Hip joint centres by the Harrington et al. (2007) regression.
 
@@ -348,6 +349,10 @@ def compute_hip_joint_centres(
     leg_length_m
         leg length in metres, one value or ``{"left": .., "right": ..}``; None uses the
         single-variable equations.
+    pelvic_width_m
+        the subject's inter-ASIS distance measured on the body (Vicon's ``InterAsisDistance``),
+        used as PW instead of the ASIS marker distance, as Plug-in Gait does when it is given;
+        None: the marker distance.
 
     Returns
     -------
@@ -376,6 +381,9 @@ def compute_hip_joint_centres(
     ok = np.isfinite(pw_t) & np.isfinite(pd_t)
     pw = float(np.median(pw_t[ok])) * 1000.0 if ok.any() else np.nan
     pd = float(np.median(pd_t[ok])) * 1000.0 if ok.any() else np.nan
+    pw_markers = pw
+    if pelvic_width_m is not None:
+        pw = check_real("pelvic_width_m", pelvic_width_m, low=0.05, high=0.6) * 1000.0
     ll = _per_side("leg_length_m", leg_length_m)
     local: dict[str, np.ndarray] = {}
     used = set()
@@ -397,6 +405,8 @@ def compute_hip_joint_centres(
         "method": "Harrington et al. 2007 (J Biomech 40:595-602)",
         "equations": sorted(used),
         "pelvic_width_m": pw / 1000.0,
+        "pelvic_width_from": "ASIS marker distance" if pelvic_width_m is None else "subject's inter-ASIS distance",
+        "asis_marker_distance_m": pw_markers / 1000.0,
         "pelvic_depth_m": pd / 1000.0,
         "local_left_m": local["left"].tolist(),
         "local_right_m": local["right"].tolist(),
@@ -704,6 +714,7 @@ def compute_lab_angles(
     knee_offset_m: float | Mapping[str, float] | None = None,
     ankle_centre: Literal["auto", "medial", "chord"] = "auto",
     ankle_offset_m: float | Mapping[str, float] | None = None,
+    pelvic_width_m: float | None = None,
 ) -> LabAngles:
     """Pelvis and hip angles of a lab marker trial (ISB frames, Harrington hip centres).
 
@@ -720,6 +731,9 @@ def compute_lab_angles(
     leg_length_m
         leg length for the full Harrington equations (one value or per side); None uses the
         single-variable ones (PW, PD).
+    pelvic_width_m
+        the subject's measured inter-ASIS distance for the Harrington PW (see
+        :func:`compute_hip_joint_centres`); None: the ASIS marker distance.
     knee_centre
         ``"medial"``: midpoint of the lateral and medial epicondyle markers; ``"chord"``:
         :func:`compute_joint_centre_chord` with the thigh marker and ``knee_offset_m``;
@@ -749,13 +763,15 @@ def compute_lab_angles(
     k_off = _per_side("knee_offset_m", knee_offset_m)
     a_off = _per_side("ankle_offset_m", ankle_offset_m)
     ms = marker_set if isinstance(marker_set, MarkerSet) else load_marker_set(marker_set)
-    ms = ms.resolve(markers)
+    ms = ms.resolve(markers, optional=EVENT_ROLES)  # heels and toes: only the events and foot points use them
     axes = compute_lab_axes(markers, ms, forward_axis=forward_axis, up_axis=up_axis)
 
     la, ra = ms.xyz(markers, "left_asis"), ms.xyz(markers, "right_asis")
     post = _posterior(markers, ms)
     origin, pelvis = compute_pelvis_frame(la, ra, post)
-    hjc_l, hjc_r, hjc_info = compute_hip_joint_centres(la, ra, post, leg_length_m=leg_length_m)
+    hjc_l, hjc_r, hjc_info = compute_hip_joint_centres(
+        la, ra, post, leg_length_m=leg_length_m, pelvic_width_m=pelvic_width_m
+    )
     hjc = {"left": hjc_l, "right": hjc_r}
 
     series: dict[str, np.ndarray] = dict(compute_pelvis_angles(pelvis, axes))
@@ -776,8 +792,9 @@ def compute_lab_angles(
         points[f"{side}_hip"] = hjc[side]
         points[f"{side}_knee"] = kjc
         points[f"{side}_ankle"] = ajc
-        points[f"{side}_heel"] = ms.xyz(markers, f"{side}_heel")
-        points[f"{side}_toe"] = ms.xyz(markers, f"{side}_toe")
+        for part in ("heel", "toe"):
+            role = f"{side}_{part}"
+            points[role] = ms.xyz(markers, role) if ms.has(role) else np.full((markers.n_frames, 3), np.nan)
         if ms.has(f"{side}_shoulder"):
             points[f"{side}_shoulder"] = ms.xyz(markers, f"{side}_shoulder")
     series = {k: np.asarray(series[k], dtype=float) for k in LAB_SERIES_KEYS}

@@ -27,6 +27,7 @@ calibration trial) become a :class:`~medius.kinematics.angles3d.LabAngles`:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,13 +39,29 @@ from medius.io.markers import Markers3D
 from medius.kinematics.angles3d import (
     LabAngles,
     compute_hip_joint_centres,
+    compute_joint_centre_chord,
     compute_lab_angles,
+    compute_lab_axes,
+    compute_pelvis_angles,
+    compute_pelvis_frame,
     measure_joint_offsets,
 )
 from medius.kinematics.filtering3d import fill_gaps, lowpass_filter_3d
-from medius.kinematics.markersets import REQUIRED_ROLES, MarkerSet, calibrate_clusters, load_marker_set
+from medius.kinematics.markersets import (
+    EVENT_ROLES,
+    REQUIRED_ROLES,
+    MarkerSet,
+    calibrate_clusters,
+    load_marker_set,
+)
 
-__all__ = ["PLUG_IN_GAIT_MARKER_DIAMETER_M", "prepare_lab_trial"]
+__all__ = [
+    "PLUG_IN_GAIT_MARKER_DIAMETER_M",
+    "drop_empty_markers",
+    "event_markers",
+    "prepare_lab_trial",
+    "standing_pelvic_obliquity",
+]
 
 #: the marker diameter Plug-in Gait assumes when the subject's MarkerDiameter is not given (14 mm)
 PLUG_IN_GAIT_MARKER_DIAMETER_M = 0.014
@@ -81,6 +98,139 @@ def _posterior_of(trial: Markers3D, ms: MarkerSet) -> np.ndarray:
     if seen("left_psis") and seen("right_psis"):
         return 0.5 * (ms.xyz(trial, "left_psis") + ms.xyz(trial, "right_psis"))
     return ms.xyz(trial, "sacrum")
+
+
+def _lateral_excess(centre: np.ndarray, lateral: np.ndarray, pelvis_axes: np.ndarray, side: str) -> float:
+    """Median of how far (m) a joint centre lies **lateral** of its lateral marker, in the pelvis
+    frame (negative: medial, as it must be)."""
+    z = pelvis_axes[..., :, 2]  # the pelvis Z (to the right) in lab coordinates
+    d = np.einsum("ij,ij->i", centre - lateral, z)
+    d = d if side == "right" else -d
+    d = d[np.isfinite(d)]
+    return float(np.median(d)) if d.size else float("nan")
+
+
+def _check_thigh_wands(
+    trial: Markers3D, ms: MarkerSet, knee_offsets: Mapping[str, float | None], where: Path | None
+) -> tuple[MarkerSet, dict[str, Any], list[str]]:
+    """The Plug-in Gait chord puts the knee centre on the side of the hip centre–KNE line away
+    from the thigh marker, so that marker must lie **laterally** (the thigh wand). A thigh marker
+    on the front or medial side of the thigh (kineticstoolkit's ``walk.c3d``: ``LTHI`` 15 mm above
+    the knee, 73 mm medial of ``LKNE``; its wand is ``LTHI2``) puts the knee centre lateral of
+    KNE, 111 mm from Vicon's, and the hip adduction 12° off. Such a marker is replaced by a
+    trial marker whose label extends the set's (``LTHI2``) when that one lies laterally (with a
+    warning), else refused."""
+    checks: dict[str, Any] = {}
+    warnings: list[str] = []
+    hips = None
+    for side in ("left", "right"):
+        off, role = knee_offsets.get(side), f"{side}_thigh"
+        if off is None or not ms.has(role) or ms.has(f"{side}_knee_medial"):
+            continue
+        if hips is None:
+            post = _posterior_of(trial, ms)
+            la, ra = ms.xyz(trial, "left_asis"), ms.xyz(trial, "right_asis")
+            lh, rh, _ = compute_hip_joint_centres(la, ra, post)
+            _, pax = compute_pelvis_frame(la, ra, post)
+            hips = {"left": lh, "right": rh}
+        lat = ms.xyz(trial, f"{side}_knee_lateral")
+        label = ms.label(role)
+        assert label is not None
+        tried = []
+        for cand in [label, *sorted(x for x in trial.labels if x != label and x.upper().startswith(label.upper()))]:
+            c = compute_joint_centre_chord(hips[side], lat, trial.xyz(cand), off)
+            ex = _lateral_excess(c, lat, pax, side)
+            tried.append((cand, ex))
+            if np.isfinite(ex) and ex < 0:
+                break
+        cand, ex = tried[-1]
+        checks[side] = {c: round(1000 * e, 1) for c, e in tried if np.isfinite(e)}
+        if not np.isfinite(tried[0][1]) or (cand == label and ex < 0):
+            continue  # no frame to judge the wand by, or the set's wand is lateral
+        if np.isfinite(ex) and ex < 0:
+            ms = dataclasses.replace(ms, markers={**ms.markers, role: cand})
+            warnings.append(
+                f"The {side} thigh marker {label!r} (role {role}) is not a lateral thigh wand: with it the Plug-in Gait "
+                f"chord puts the knee centre {1000 * tried[0][1]:.0f} mm lateral of {ms.label(f'{side}_knee_lateral')!r}; "
+                f"{cand!r}, which lies laterally, was used instead (map {role} in a marker-set YAML to choose)."
+            )
+            checks[side]["used"] = cand
+            continue
+        raise InvalidInputError(
+            f"the {side} thigh marker {label!r} (role {role}, marker set {ms.name!r}) is not a lateral thigh wand: "
+            f"the Plug-in Gait chord would put the knee centre {1000 * tried[0][1]:.0f} mm lateral of the lateral knee "
+            f"marker {ms.label(f'{side}_knee_lateral')!r}; map {role} to the lateral thigh marker in a marker-set YAML, "
+            "or give the static trial with medial knee markers (--static)",
+            path=where,
+        )
+    return ms, checks, warnings
+
+
+def drop_empty_markers(trial: Markers3D) -> Markers3D:
+    """The trial without its markers that are never present (an all-NaN column, such as knee and
+    ankle markers worn only in the static trial, is an absent marker)."""
+    seen = trial.present().any(axis=0)
+    if bool(seen.all()):
+        return trial
+    return trial.select([x for x, ok in zip(trial.labels, seen, strict=True) if ok])
+
+
+def event_markers(trial: Markers3D, marker_set: MarkerSet | str | Path = "plug-in-gait") -> Markers3D:
+    """The foot and pelvis markers of a trial under the canonical names the gait-event detectors
+    read (``left_heel``, ``left_toe``, ``left_ankle`` ... and ``sacrum``: the mid-PSIS, else the
+    sacrum marker, else the mid-ASIS), taken through the marker set.
+
+    Markers the trial lacks (or never sees) are left out; the detectors then say what they miss.
+    """
+    ms = marker_set if isinstance(marker_set, MarkerSet) else load_marker_set(marker_set)
+    trial = drop_empty_markers(trial)
+
+    def get(role: str) -> np.ndarray | None:
+        label = ms.label(role)
+        return trial.xyz(label) if label is not None and trial.has(label) else None
+
+    out: dict[str, np.ndarray] = {}
+    for side in ("left", "right"):
+        for part, role in (("heel", "heel"), ("toe", "toe"), ("ankle", "ankle_lateral")):
+            xyz = get(f"{side}_{role}")
+            if xyz is not None:
+                out[f"{side}_{part}"] = xyz
+    lp, rp, sa, la, ra = (get(r) for r in ("left_psis", "right_psis", "sacrum", "left_asis", "right_asis"))
+    if lp is not None and rp is not None:
+        out["sacrum"] = 0.5 * (lp + rp)
+    elif sa is not None:
+        out["sacrum"] = sa
+    elif la is not None and ra is not None:
+        out["sacrum"] = 0.5 * (la + ra)
+    labels = tuple(out)
+    return dataclasses.replace(
+        trial,
+        position=np.stack([out[k] for k in labels], axis=1) if labels else np.empty((trial.n_frames, 0, 3)),
+        labels=labels,
+    )
+
+
+def standing_pelvic_obliquity(static: Markers3D, ms: MarkerSet) -> dict[str, Any] | None:
+    """The pelvic obliquity of the standing static trial (left side up positive, degrees; the
+    median over its frames, in the static trial's own person-oriented lab frame), the baseline of
+    ``pelvic_drop_vs_standing_deg``; None when the pelvis is never seen."""
+    try:
+        rs = ms.resolve(static, optional=EVENT_ROLES)
+        axes = compute_lab_axes(static, rs)
+    except InvalidInputError:
+        return None
+    la, ra = rs.xyz(static, "left_asis"), rs.xyz(static, "right_asis")
+    _, pelvis = compute_pelvis_frame(la, ra, _posterior_of(static, rs))
+    ob = compute_pelvis_angles(pelvis, axes)["pelvic_obliquity_deg_left"]
+    ok = np.isfinite(ob)
+    if not ok.any():
+        return None
+    return {
+        "obliquity_deg_left": round(float(np.median(ob[ok])), 3),
+        "sd_deg": round(float(np.std(ob[ok])), 3),
+        "frames": int(ok.sum()),
+        "definition": "median ISB pelvic obliquity (left side up positive) over the static trial's frames",
+    }
 
 
 def _with_hip_centres(trial: Markers3D, ms: MarkerSet) -> Markers3D:
@@ -156,6 +306,7 @@ def prepare_lab_trial(
     forward_axis: str = "auto",
     up_axis: str = "auto",
     subject: Mapping[str, float] | None = None,
+    partial: bool = False,
 ) -> tuple[LabAngles, dict[str, Any]]:
     """Fill, filter and calibrate a marker trial and compute its lab angles.
 
@@ -187,6 +338,11 @@ def prepare_lab_trial(
         subject parameters in metres (:data:`medius.io.markers.SUBJECT_PARAMETERS`: knee and ankle
         widths, marker diameter); they override the marker set's ``subject_parameters``, which
         override the trial's own (a C3D's ``PROCESSING`` group, ``Markers3D.subject``).
+    partial
+        True (gait trials, measured stance by stance): a required marker missing in more than
+        ``max_missing_fraction`` of the frames is not refused but reported
+        (``info["partially_missing"]`` and a warning); the angles are NaN where it is missing and
+        the stances there are not measurable. Refused only when it is never seen.
 
     Returns
     -------
@@ -214,6 +370,9 @@ def prepare_lab_trial(
     """
     ms = marker_set if isinstance(marker_set, MarkerSet) else load_marker_set(marker_set)
     where = _where(moving)
+    moving = drop_empty_markers(moving)  # an all-NaN column is an absent marker
+    if static is not None:
+        static = drop_empty_markers(static)
     if moving.n_frames < 3:
         raise InvalidInputError(f"the trial has {moving.n_frames} frame(s) of marker data; need at least 3", path=where)
     info: dict[str, Any] = {"marker_set": ms.name, "marker_set_source": ms.source}
@@ -224,7 +383,8 @@ def prepare_lab_trial(
     carried = set(ms.static_only) if calibrating else set()
     deferred = tuple(r for r, lab in ms.markers.items() if lab in carried and not moving.has(lab))
     try:
-        resolved = ms.resolve(moving, skip=deferred)  # one clear error for a required marker the trial lacks
+        # one clear error for a required marker the trial lacks; heels and toes only for the events
+        resolved = ms.resolve(moving, skip=deferred, optional=EVENT_ROLES)
     except InvalidInputError as exc:
         missing = [lab for lab in ms.static_only if not moving.has(lab)]
         if static is None and missing and any(f"{lab!r}" in exc.message for lab in missing):
@@ -236,11 +396,25 @@ def prepare_lab_trial(
         raise
     # markers the model reads: the set's roles, plus the cluster markers of the static calibration
     needed = set(ms.markers.values()) | {x for v in ms.clusters.values() for x in v if not x.startswith("@")}
+    # other thigh markers the wand check may fall back on (LTHI2 beside LTHI)
+    for role in ("left_thigh", "right_thigh"):
+        lab = ms.label(role)
+        if lab is not None:
+            needed |= {x for x in moving.labels if x.upper().startswith(lab.upper())}
 
     filled = fill_gaps(moving, max_gap_s=max_gap_s)
     info["missing_after_gap_fill"] = _check_missing(
-        filled, resolved, REQUIRED_ROLES, max_gap_s, max_missing_fraction, where
+        filled, resolved, tuple(r for r in REQUIRED_ROLES if r not in EVENT_ROLES), max_gap_s,
+        1.0 if partial else max_missing_fraction, where,
     )
+    partly = {k: v for k, v in info["missing_after_gap_fill"].items() if v["fraction"] > max_missing_fraction}
+    if partly:
+        info["partially_missing"] = partly
+        warnings.append(
+            "Markers missing in part of the trial (after filling gaps up to "
+            f"{max_gap_s:g} s): " + ", ".join(f"{k} {100 * v['fraction']:.0f}% of the frames" for k, v in partly.items())
+            + "; the stances where they are missing are not measurable."
+        )
     info["gap_fill"] = {"max_gap_s": max_gap_s, "method": "cubic"}
     keep = [x for x in filled.labels if x in needed]
     filtered = lowpass_filter_3d(filled.select(keep), cutoff_hz=min(cutoff_hz, 0.4 * filled.rate_hz))
@@ -251,7 +425,7 @@ def prepare_lab_trial(
     if static is not None:
         swhere = _where(static)
         try:
-            ms.resolve(static)
+            ms.resolve(static, optional=EVENT_ROLES)
         except InvalidInputError as exc:
             raise InvalidInputError(
                 f"the static trial does not match the marker set of the moving trial: {exc.message}", path=swhere
@@ -287,10 +461,13 @@ def prepare_lab_trial(
                 filtered, ms, tuple(r for r in REQUIRED_ROLES if r in deferred), max_gap_s, max_missing_fraction,
                 where, after="after the static calibration (cluster markers missing), with gaps filled",
             )
-        static_offsets = measure_joint_offsets(static, ms.resolve(static))
+        static_offsets = measure_joint_offsets(static, ms.resolve(static, optional=EVENT_ROLES))
+        standing = standing_pelvic_obliquity(static, ms)
+        if standing is not None:
+            info["standing_pelvis"] = standing
 
     # the model's marker set against the (calibrated) moving trial: every required role now
-    model_set = ms.resolve(filtered)
+    model_set = ms.resolve(filtered, optional=EVENT_ROLES)
     params = dict(moving.subject)
     params.update(ms.subject)
     params.update(subject or {})
@@ -371,7 +548,26 @@ def prepare_lab_trial(
                 "set has no static_calibration clusters (docs/lab-kinematics.md, 'Cluster calibration')."
             )
         info["static_calibration"] = calibration
+    chord_knees = {s: o for s, o in offsets["knee"].items() if centres[f"{s}_knee"]["from"].startswith("chord")}
+    model_set, wand_checks, wand_warnings = _check_thigh_wands(filtered, model_set, chord_knees, where)
+    if wand_checks:
+        info["thigh_wand_check_mm"] = wand_checks
+    warnings.extend(wand_warnings)
     kwargs: dict[str, Any] = {"knee_offset_m": offsets["knee"], "ankle_offset_m": offsets["ankle"]}
+    # Plug-in Gait's InterAsisDistance (a calliper measure on the body) is the pelvic width of its hip
+    # centre when given; the ASIS markers may sit far from the bone (walk.c3d: 275 mm apart for a
+    # 227 mm pelvis), which moves the Harrington centres 16 mm laterally and the adduction by 2.3 deg
+    pw_subject = params.get("inter_asis_distance_m")
+    if pw_subject is not None and 0.05 <= pw_subject <= 0.6:
+        kwargs["pelvic_width_m"] = float(pw_subject)
+        pw_markers = _pelvis_width(filtered, model_set)
+        info["pelvic_width"] = {"from": "subject's InterAsisDistance", "subject_m": round(float(pw_subject), 4),
+                                "asis_markers_m": round(pw_markers, 4)}
+        if np.isfinite(pw_markers) and abs(pw_markers - pw_subject) > 0.02:
+            warnings.append(
+                f"The subject's inter-ASIS distance ({1000 * pw_subject:.0f} mm) differs from the ASIS markers' "
+                f"({1000 * pw_markers:.0f} mm) by more than 20 mm: the hip centres use the subject's (as Plug-in Gait)."
+            )
     angles = compute_lab_angles(filtered, model_set, forward_axis=forward_axis, up_axis=up_axis, **kwargs)
     info["joint_centres"] = centres
     info["model"] = dict(angles.info)

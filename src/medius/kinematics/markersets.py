@@ -41,6 +41,7 @@ from medius.kinematics._validation import ParameterError, check_real
 
 __all__ = [
     "BUILTIN_MARKER_SETS",
+    "EVENT_ROLES",
     "OPTIONAL_ROLES",
     "REQUIRED_ROLES",
     "ROLES",
@@ -93,6 +94,10 @@ REQUIRED_ROLES: tuple[str, ...] = (
     "left_toe",
     "right_toe",
 )
+
+#: required roles only the gait events (and the foot points of the frontal projection) use: the
+#: angles are computed without them (the events then need force plates or the file's own events)
+EVENT_ROLES: tuple[str, ...] = ("left_heel", "right_heel", "left_toe", "right_toe")
 
 #: roles that may be absent (dropped by :meth:`MarkerSet.resolve` when the trial lacks them)
 OPTIONAL_ROLES: tuple[str, ...] = tuple(r for r in ROLES if r not in REQUIRED_ROLES)
@@ -198,7 +203,7 @@ class MarkerSet:
             raise KeyError(f"marker set {self.name!r} has no marker for role {role!r}")
         return trial.xyz(label)
 
-    def resolve(self, trial: Markers3D, *, skip: Sequence[str] = ()) -> MarkerSet:
+    def resolve(self, trial: Markers3D, *, skip: Sequence[str] = (), optional: Sequence[str] = ()) -> MarkerSet:
         """Check the set against a trial and drop the optional roles the trial lacks.
 
         Parameters
@@ -232,15 +237,21 @@ class MarkerSet:
         def fail(role: str, label: str) -> InvalidInputError:
             why = "is in the trial but never present" if trial.has(label) else "is not in the trial"
             src = "" if where is not None else f" ({trial.source})"
+            subjects = sorted({x.rsplit(":", 1)[0] for x in trial.labels if ":" in x})
+            several = (
+                f"; the file holds {len(subjects)} subjects ({', '.join(subjects[:4])}): medius analyses one, "
+                f"map the roles to one subject's labels ('{subjects[0]}:{label}') in a marker-set YAML"
+                if len(subjects) > 1 else ""
+            )
             return InvalidInputError(
                 f"marker {label!r} (role {role}, marker set {self.name!r}) {why}{src}"
-                f"{_close(label, trial.labels) if not trial.has(label) else ''}; "
+                f"{_close(label, trial.labels) if not trial.has(label) else ''}{several}; "
                 "map the role to another marker in a marker-set YAML",
                 path=where,
             )
 
         skipped = set(skip)
-        missing_roles = [r for r in REQUIRED_ROLES if r not in self.markers]
+        missing_roles = [r for r in REQUIRED_ROLES if r not in self.markers and r not in optional]
         if missing_roles:
             raise InvalidInputError(
                 f"marker set {self.name!r} maps no marker for the required role(s) {', '.join(missing_roles)}",
@@ -251,7 +262,7 @@ class MarkerSet:
         for role, label in self.markers.items():
             if role in skipped:
                 continue
-            if role in REQUIRED_ROLES:
+            if role in REQUIRED_ROLES and role not in optional:
                 if not ok(label):
                     raise fail(role, label)
                 kept[role] = label

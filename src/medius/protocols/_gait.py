@@ -645,6 +645,20 @@ def _finish(
 
 
 # ------------------------------------------------------------------------------------ lab markers
+#: the pelvic drop relative to the standing static posture (lab trials with a static trial): its own
+#: name, since pelvic_drop_deg of a lab trial is against the lab horizontal
+STANDING_DROP = "pelvic_drop_vs_standing_deg"
+
+
+def compute_pelvic_drop_3d_vs(obliquity_left: np.ndarray, side: str, standing_left_deg: float) -> np.ndarray:
+    """Pelvic drop relative to the standing posture: the stance-side obliquity minus its standing
+    value (left stance: left obliquity - standing left; right stance: -(left - standing left))."""
+    from medius.kinematics.angles3d import compute_pelvic_drop_3d
+
+    base = standing_left_deg if side == "left" else -standing_left_deg
+    return compute_pelvic_drop_3d(obliquity_left, side, baseline_deg=base)  # type: ignore[arg-type]
+
+
 def lab_series_3d(angles: Any, frontal: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The ``"<metric>_<side>"`` series of a lab trial: 3D pelvic drop and hip adduction (ISB), and
     the frontal-plane trunk lean and FPPA (2D constructs, from the frontal projection)."""
@@ -720,9 +734,48 @@ def analyze_gait_lab(
             "trunk_lean_deg": "frontal projection",
             "fppa_deg": "frontal projection",
         }
-    all_series = {**series, **{f"frontal_2d:{k}": v for k, v in frontal.items()}}
+    # a stance whose 3D metrics miss frames (a pelvis or knee marker not seen) is not measurable:
+    # its peak would be taken over part of the stance
+    unmeasured = []
+    for r in rows:
+        a, b = r["foot_strike_frame"], r["foot_off_frame"] + 1
+        gone = [m for m in ("pelvic_drop_deg", "hip_adduction_deg")
+                if not np.isfinite(series[f"{m}_{r['side']}"][a:b]).all()]
+        if gone:
+            frac = max(float(np.mean(~np.isfinite(series[f"{m}_{r['side']}"][a:b]))) for m in gone)
+            r["status"] = "not_measurable"
+            for m in gone:
+                r["metrics"][m] = {k: None for k in r["metrics"][m]}
+            r["note"] = (f"{', '.join(gone)} missing in {100 * frac:.0f}% of the stance's frames "
+                         "(markers not seen): not measured")
+            unmeasured.append(f"{r['side']} {r['foot_strike_s']:.2f}-{r['foot_off_s']:.2f} s")
+    # with a standing static trial: the drop relative to the standing posture as well (its own name;
+    # the summary and interpretation keep pelvic_drop_deg, against the lab horizontal)
+    standing = (dict(parameters or {}).get("lab_model") or {}).get("standing_pelvis")
+    vs_standing: dict[str, Any] | None = None
+    if standing:
+        base_left = float(standing["obliquity_deg_left"])
+        fi = np.arange(t.size)
+        ob = np.asarray(angles.series["pelvic_obliquity_deg_left"], float)
+        for r, st in zip(rows, stances, strict=True):
+            vs = compute_pelvic_drop_3d_vs(ob, r["side"], base_left)
+            r[STANDING_DROP] = (
+                _peak(vs, PEAK_RULE["pelvic_drop_deg"], t, fi, st) if r["status"] == "complete"
+                else {"peak": None, "peak_s": None, "peak_frame": None, "at_mid_stance": None}
+            )
+        vs_standing = {}
+        for side in SIDES:
+            done = [r for r in rows if r["side"] == side and r["status"] == "complete"]
+            per = {stat: _stats([r[STANDING_DROP][stat] for r in done]) for stat in ("peak", "at_mid_stance")}
+            vs_standing[side] = {**per[SUMMARY_STAT["pelvic_drop_deg"]], "statistic": SUMMARY_STAT["pelvic_drop_deg"], **per}
     lab_warnings = list((dict(parameters or {}).get("lab_model") or {}).get("warnings") or [])
-    return _finish(
+    if unmeasured:
+        lab_warnings.append(
+            f"{len(unmeasured)} of {len(rows)} stance(s) not measurable (markers missing during the stance): "
+            + ", ".join(unmeasured) + "; the summary uses the others."
+        )
+    all_series = {**series, **{f"frontal_2d:{k}": v for k, v in frontal.items()}}
+    analysis = _finish(
         task,
         list(checks or []),
         "lab",
@@ -737,3 +790,18 @@ def analyze_gait_lab(
         {**p.as_dict(), **dict(parameters or {})},
         frontal_2d=True,
     )
+    if vs_standing is not None and standing and analysis.judgeable:
+        analysis.parameters[STANDING_DROP] = {
+            "summary": vs_standing,
+            "standing_obliquity_deg_left": standing["obliquity_deg_left"],
+            "definition": "pelvic drop relative to the standing static posture: the stance-side ISB pelvic obliquity "
+            "minus its median in the static trial; positive when the swing side is lower than when standing",
+            "used_by_summary": False,
+            "why_not_in_summary": (
+                "the summary, the Trendelenburg-pattern rule and the interpretation use pelvic_drop_deg against the "
+                "lab horizontal, as their sources do: the rule (Magee's Trendelenburg sign) asks whether the pelvis "
+                "stays level, and the registry's mid-stance drop is defined against the horizontal; the baseline of "
+                "Bramah et al. 2018 is not recorded in the facts sheet, so no standing-referenced reference exists"
+            ),
+        }
+    return analysis

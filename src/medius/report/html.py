@@ -491,6 +491,23 @@ def _gait_summary_rows(result: Mapping[str, Any], summary: Mapping[str, Any]) ->
     return rows
 
 
+def _standing_drop(result: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Lab trials with a static trial: the pelvic drop relative to the standing posture, per side."""
+    vs = result.get("pelvic_drop_vs_standing") or {}
+    summary = vs.get("summary") or {}
+    if not summary:
+        return None
+    unit = metric_unit(result, "pelvic_drop_deg")
+    out: dict[str, Any] = {
+        "baseline": format_value(vs.get("standing_obliquity_deg_left"), 1, unit, signed=True),
+        "why": vs.get("why_not_in_summary") or "",
+    }
+    for side in SIDES:
+        st = summary.get(side) or {}
+        out[side] = {k: _mean_sd_text(st.get(k) or {}, unit)["text"] for k in ("peak", "at_mid_stance")}
+    return out
+
+
 def _frontal_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Lab trials: the same side means in 3D and on the frontal projection (2D), side by side."""
     f2d = (result.get("frontal_2d") or {}).get("summary") or {}
@@ -738,6 +755,7 @@ def _gait_context(result: Mapping[str, Any]) -> dict[str, Any]:
         "summary": _gait_summary_rows(result, summary),
         "frontal": _frontal_rows(result),
         "frontal_what": (result.get("frontal_2d") or {}).get("what") or "",
+        "standing": _standing_drop(result),
         "trendelenburg": _trendelenburg(result),
         "interpretation": _gait_interpretations(result),
         "stances": _stance_table(result),

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from medius import __version__
-from medius.errors import InputNotFoundError, InvalidInputError
+from medius.errors import InputNotFoundError, InvalidInputError, NotJudgeableError
 from medius.io import KEYPOINTS, Keypoints2D
 from medius.io._motion import CameraMotionTracker
 from medius.io.force_plates import ForcePlates, read_c3d_trial
@@ -42,7 +42,7 @@ from medius.io.synthetic import read_marker
 from medius.io.video import FrameCache, iter_frames, probe_video
 from medius.kinematics.angles3d import project_frontal
 from medius.kinematics.filtering3d import fill_gaps
-from medius.kinematics.labtrial import prepare_lab_trial
+from medius.kinematics.labtrial import drop_empty_markers, event_markers, prepare_lab_trial
 from medius.pose import (
     BlazePoseBackend,
     FlipTestBackend,
@@ -408,8 +408,21 @@ def analyze_path(
     return AnalysisOutcome(result=result, out_dir=out_dir, judgeable=analysis.judgeable)
 
 
+def _absent_foot_markers(markers: Markers3D, marker_set: str | Path) -> str:
+    """``; the marker set's 'LHEE' (left_heel) ... are not in the trial`` for the foot and pelvis
+    roles the trial lacks (or never sees), to name them in an events message."""
+    from medius.kinematics.markersets import load_marker_set
+
+    ms = load_marker_set(marker_set)
+    seen = set(drop_empty_markers(markers).labels)
+    roles = ("left_heel", "left_toe", "right_heel", "right_toe", "left_psis", "right_psis", "sacrum")
+    gone = [f"{ms.label(r)!r} ({r})" for r in roles if ms.label(r) is not None and ms.label(r) not in seen]
+    return f"; marker set {ms.name!r}: {', '.join(gone)} not in the trial" if gone else f" (marker set {ms.name!r})"
+
+
 def _lab_events(
-    markers: Markers3D, angles: Any, path: Path, task: str, source: str, plates: ForcePlates | None
+    markers: Markers3D, angles: Any, path: Path, task: str, source: str, plates: ForcePlates | None,
+    marker_set: str | Path = "plug-in-gait",
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The gait events of a lab trial and where they came from.
 
@@ -418,26 +431,43 @@ def _lab_events(
     the same foot and kind within 0.1 s (the plate is the reference method). ``markers``,
     ``force-plates`` or ``file`` (the C3D's own EVENT times) use that source alone.
     """
-    from medius.events import detect_events_force_plates, detect_events_markers
+    from medius.events import assign_event_sides, detect_events_force_plates, detect_events_markers
 
     info: dict[str, Any] = {"requested": source}
-    if source == "file":
-        from medius.events import assign_event_sides
+    feet = fill_gaps(event_markers(markers, marker_set))  # the foot and pelvis markers, through the marker set
 
+    def file_events() -> list[dict[str, Any]]:
         evs = [dict(e) for e in markers.events if e.get("kind") in ("foot_strike", "foot_off")]
         if any(not e.get("side") for e in evs):  # EVENT:CONTEXTS empty: sides from the feet
-            evs = assign_event_sides(evs, fill_gaps(markers), angles.axes)
+            evs = assign_event_sides(evs, feet, angles.axes)
             info["sides_assigned_from_feet"] = True
-        evs = [e for e in evs if e.get("side") in ("left", "right")]
+        return [dict(e, source="file") for e in evs if e.get("side") in ("left", "right")]
+
+    if source == "file":
+        evs = file_events()
         if not evs:
             raise InvalidInputError("the trial holds no foot-strike / foot-off events (--events file)", path=path)
         info.update(used="file", n=len(evs))
         return evs, info
     fp_events: list[dict[str, Any]] = []
-    if plates is not None and len(plates.plates) > 0:
-        fp = detect_events_force_plates(plates, angles)
-        fp_events = [dict(e, source="force_plate") for e in fp.events]
-        info["force_plate_notes"] = list(fp.notes)
+    warnings: list[str] = []
+    info["warnings"] = warnings
+    skipped = [n for entry in (plates.log if plates is not None else ()) for n in entry.get("notes", ())
+               if "skipped" in str(n)]
+    if skipped:
+        info["force_plates_skipped"] = skipped
+        warnings.append("Force plates: " + "; ".join(skipped) + ": the events come from the markers.")
+    if plates is not None and len(plates.plates) > 0 and source != "markers":
+        try:
+            fp = detect_events_force_plates(plates, angles)
+        except (NotJudgeableError, InvalidInputError) as exc:  # a plate problem: marker events, and why
+            info["force_plate_problem"] = exc.message
+            if source == "force-plates":
+                raise InvalidInputError(f"{exc.message} (--events force-plates)", path=path) from None
+            warnings.append(f"Force plates not used for the events ({exc.message}); the events come from the markers.")
+        else:
+            fp_events = [dict(e, source="force_plate") for e in fp.events]
+            info["force_plate_notes"] = list(fp.notes)
     info["force_plates"] = 0 if plates is None else len(plates.plates)
     if source == "force-plates":
         if not fp_events:
@@ -447,7 +477,23 @@ def _lab_events(
     # Zeni et al. 2008 for walking and running: the foot-velocity method measured far worse on the
     # synthetic and real trials (docs/gait-events.md)
     # on the gap-filled, unfiltered markers: low-pass filtering moves the heel and toe extrema
-    found = detect_events_markers(fill_gaps(markers), angles.axes, method="zeni", task=task)  # type: ignore[arg-type]
+    try:
+        found = detect_events_markers(feet, angles.axes, method="zeni", task=task)  # type: ignore[arg-type]
+    except InvalidInputError as exc:  # foot or pelvis markers missing: the other sources, and why
+        why = f"{exc.message}{_absent_foot_markers(markers, marker_set)}"
+        if source == "auto" and fp_events:
+            warnings.append(f"Events from the force plates only: no marker events ({why}).")
+            info.update(used="force-plates", n=len(fp_events), marker_problem=exc.message)
+            return fp_events, info
+        evs = file_events() if source == "auto" else []
+        if evs:
+            warnings.append(f"Events from the file's own EVENT times: no marker events ({why}).")
+            info.update(used="file", n=len(evs), marker_problem=exc.message)
+            return evs, info
+        raise InvalidInputError(
+            f"{why}; map the heel and toe roles in a marker-set YAML, or use the file's own events (--events file)",
+            path=path,
+        ) from None
     mk = [dict(e, source="markers") for e in found.events]
     info["marker_method"] = found.method
     info["marker_notes"] = list(found.notes)
@@ -523,12 +569,14 @@ def _analyze_markers(
             info["static_sha256"] = _sha256(Path(static))
         cutoff = gp.lab_cutoff_hz(task) if task in GAIT_TASKS else (params or AnalysisParameters()).cutoff_hz
         say("lab model", 0, None)
-        angles, lab_info = prepare_lab_trial(markers, marker_set=marker_set, static=static_m, cutoff_hz=cutoff)
+        angles, lab_info = prepare_lab_trial(markers, marker_set=marker_set, static=static_m, cutoff_hz=cutoff,
+                                             partial=task in GAIT_TASKS)  # gait: stance by stance
         options = {"static": info["static"], "marker_set": str(marker_set), "events": events, "sex": sex,
                    "marker_units": units, "marker_rate_hz": rate_hz}
         if task in GAIT_TASKS:
             say("gait events", 0, None)
-            evs, ev_info = _lab_events(markers, angles, path, task, events, plates)
+            evs, ev_info = _lab_events(markers, angles, path, task, events, plates, marker_set)
+            lab_info.setdefault("warnings", []).extend(ev_info.pop("warnings", []))
             analysis: SingleLegAnalysis | GaitAnalysis = analyze_gait_lab(
                 angles, evs, task=task, params=gp,  # type: ignore[arg-type]
                 parameters={"lab_model": lab_info, "events": ev_info},
@@ -738,6 +786,9 @@ def build_result(
         result["gait"] = analysis.gait if judgeable else {}
         result["trendelenburg"] = analysis.trendelenburg if judgeable else {}
         result["summary_statistic"] = {m: SUMMARY_STAT[m] for m in GAIT_METRICS}
+        standing = analysis.parameters.get("pelvic_drop_vs_standing_deg")
+        if standing and judgeable:  # lab trial with a static trial (its own name: not pelvic_drop_deg)
+            result["pelvic_drop_vs_standing"] = standing
         if analysis.frontal_2d:
             result["frontal_2d"] = {
                 "what": "the same per-stance metrics measured on the frontal projection of the lab joint "
