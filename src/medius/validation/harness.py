@@ -234,6 +234,7 @@ def score_scenario(s: Scenario, truth: dict[str, Any], result: dict[str, Any]) -
             "fps": s.fps, "short_side_px": s.short_side_px, "orientation": s.orientation,
             "camera_height": s.camera_height, "distance_m": s.distance_m, "tags": list(s.tags),
             "side": tu["side"], "time_s": round(t0, 3), "found": found,
+            "side_given": bool(u is not None and u.get("side") is not None),
             "side_correct": bool(u is not None and u.get("side") == tu["side"]),
             "judged": judged, "status": (u or {}).get("status"), "note": (u or {}).get("note"),
             "analysis_status": result.get("status"), "metrics": {},

@@ -277,17 +277,31 @@ def _gait_curves(p: np.ndarray, run: bool, stance_frac: float) -> dict[str, np.n
     # hip: on a treadmill the planted foot rides the belt at a constant speed, so in stance the
     # foot's distance ahead of the hip falls linearly (sin of the hip angle); in swing the thigh
     # comes forward again smoothly
-    a0, a1 = (24.0, 20.0) if run else (25.0, 14.0)  # hip flexion at foot strike, extension at foot off
-    q_st = np.clip(p / stance_frac, 0.0, 1.0)
-    fwd = np.sin(np.radians(a0)) - (np.sin(np.radians(a0)) + np.sin(np.radians(a1))) * q_st
-    u_sw = np.clip((p - stance_frac) / (1.0 - stance_frac), 0.0, 1.0)
-    swing = -a1 + (a0 + a1 + 6.0) * _smooth(u_sw / 0.8) - 6.0 * _smooth((u_sw - 0.8) / 0.2)
-    hip = np.where(p < stance_frac, np.degrees(np.arcsin(fwd)), swing)
+    if run:
+        a0, a1 = 24.0, 20.0  # hip flexion at foot strike, extension at foot off
+        q_st = np.clip(p / stance_frac, 0.0, 1.0)
+        fwd = np.sin(np.radians(a0)) - (np.sin(np.radians(a0)) + np.sin(np.radians(a1))) * q_st
+        u_sw = np.clip((p - stance_frac) / (1.0 - stance_frac), 0.0, 1.0)
+        swing = -a1 + (a0 + a1 + 6.0) * _smooth(u_sw / 0.8) - 6.0 * _smooth((u_sw - 0.8) / 0.2)
+        hip = np.where(p < stance_frac, np.degrees(np.arcsin(fwd)), swing)
+    else:
+        # walking: the foot rides the belt from foot strike to heel off (48 % of the cycle), the
+        # thigh as far behind the hip then as it was ahead at the strike (both legs equally long in
+        # double support, so the leading heel lands as the trailing one rises); then the toe
+        # rolls (pre-swing) and the thigh swings forward again
+        a0, p_ho, pre_end = 20.0, 0.48, -12.0
+        q_st = np.clip(p / p_ho, 0.0, 1.0)
+        fwd = np.sin(np.radians(a0)) * (1 - 2 * q_st)
+        pre = -a0 + (a0 + pre_end) * _smooth((p - p_ho) / (stance_frac - p_ho))
+        u_sw = np.clip((p - stance_frac) / (1.0 - stance_frac), 0.0, 1.0)
+        swing = pre_end + (a0 + 4.0 - pre_end) * _smooth(u_sw / 0.75) - 4.0 * _smooth((u_sw - 0.75) / 0.25)
+        hip = np.where(p < p_ho, np.degrees(np.arcsin(fwd)), np.where(p < stance_frac, pre, swing))
     if run:
         knee = 15 + 25 * np.exp(-(((p - 0.15) / 0.09) ** 2)) + 95 * np.exp(-(((p - 0.68) / 0.15) ** 2))
     else:
         # loading response, then the knee flexes from late stance into swing (about 40 deg at foot off)
-        knee = 5 + 13 * np.exp(-(((p - 0.15) / 0.08) ** 2)) + 58 * np.exp(-(((p - 0.72) / 0.13) ** 2))
+        knee = 5 + 13 * np.exp(-(((p - 0.15) / 0.08) ** 2)) + 58 * np.exp(-(((p - 0.72) / 0.12) ** 2)) \
+            + 8 * np.exp(-(((p - 0.55) / 0.06) ** 2))
     # foot pitch in the world: heel strike dorsiflexed, flat through stance, push off, swing
     q = p / stance_frac
     pitch = np.where(

@@ -19,9 +19,9 @@ from medius.validation.scoring import check_targets, summarize, summary_statisti
 __all__ = ["write_validation_outputs"]
 
 ROW_COLUMNS = ("scenario", "movement", "view", "body", "yaw_deg", "fps", "short_side_px", "orientation",
-               "camera_height", "distance_m", "side", "time_s", "found", "side_correct", "judged", "status",
-               "analysis_status", "metric", "truth", "value", "error", "shown_error", "miss")
-SUMMARY_COLUMNS = ("group", "task", "metric", "units", "found_pct", "side_correct_pct", "judged_pct",
+               "camera_height", "distance_m", "side", "time_s", "found", "side_given", "side_correct", "judged",
+               "status", "analysis_status", "metric", "truth", "value", "error", "shown_error", "miss")
+SUMMARY_COLUMNS = ("group", "task", "metric", "units", "found_pct", "side_correct_pct", "wrong_leg", "judged_pct",
                    "not_judged_pct", "n", "bias", "mae", "sd", "loa_low", "loa_high", "p95_abs", "shown_error",
                    "miss_pct", "no_value_pct")
 
@@ -30,7 +30,7 @@ def _flat_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         for k, m in r["metrics"].items():
-            out.append({**{c: r.get(c) for c in ROW_COLUMNS[:17]}, "metric": k, **m})
+            out.append({**{c: r.get(c) for c in ROW_COLUMNS[:18]}, "metric": k, **m})
     return out
 
 

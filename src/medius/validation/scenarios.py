@@ -19,7 +19,7 @@ __all__ = ["RENDER_VERSION", "Scenario", "full_grid", "quick_grid", "scenario_fr
 
 #: bump when the renderer, the bodies or the movements change what a scenario's video looks like
 #: (per family of movements, so a change to the gait does not re-render the single-leg videos)
-RENDER_VERSION = {"single-leg": 1, "gait": 2}
+RENDER_VERSION = {"single-leg": 1, "run": 2, "walk": 3}
 
 MOVEMENTS = ("single-leg-squat", "step-down", "walk", "run")
 BODIES = ("mh_male.glb", "mh_female.glb", "tall_female.glb", "short_male.glb")
@@ -115,7 +115,7 @@ class Scenario:
         d = self.as_dict()
         d.pop("name")
         d.pop("tags")
-        d["render_version"] = RENDER_VERSION["gait" if self.is_gait else "single-leg"]
+        d["render_version"] = RENDER_VERSION[self.movement if self.is_gait else "single-leg"]
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -90,7 +90,9 @@ def summarize(rows: Sequence[dict[str, Any]], groups: dict[str, Any] | None = No
                 "task": task,
                 "units": len(sel),
                 "found_pct": _share(r["found"] for r in sel),
-                "side_correct_pct": _share(r["side_correct"] for r in sel if r["found"]),
+                # of the reps/stances found and given a leg (an unclear leg is "not judged", not wrong)
+                "side_correct_pct": _share(r["side_correct"] for r in sel if r["found"] and r.get("side_given", True)),
+                "wrong_leg": sum(1 for r in sel if r["found"] and r.get("side_given", True) and not r["side_correct"]),
                 "judged_pct": _share(r["judged"] for r in sel),
                 "not_judged_pct": _share(not r["judged"] for r in sel),
             }
@@ -142,7 +144,7 @@ def check_targets(summary: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             need = 90.0 if task_kind(s["task"]) == "gait" else 100.0
             out.append({"task": s["task"], "metric": "reps/stances found", "what": "found (%)", "value": s["found_pct"],
                         "limit": need, "n": s["units"], "pass": s["found_pct"] is not None and s["found_pct"] >= need})
-            out.append({"task": s["task"], "metric": "right leg", "what": "given the right leg (%)",
+            out.append({"task": s["task"], "metric": "right leg", "what": "of those given a leg, the right one (%)",
                         "value": s["side_correct_pct"], "limit": 100.0, "n": s["units"],
                         "pass": s["side_correct_pct"] is not None and s["side_correct_pct"] >= 100.0})
     return out
