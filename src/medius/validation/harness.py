@@ -216,7 +216,10 @@ def score_scenario(s: Scenario, truth: dict[str, Any], result: dict[str, Any]) -
     used: set[int] = set()
     for tu in truth_list:
         t0 = float(tu[t_key])
-        tol = 0.2 if s.is_gait else 0.35 * float(tu["script"]["duration_s"])
+        # the same stance: medius' strike nearest the true one, within 45 % of a step (a neighbouring
+        # step is 100 % away); its timing error is scored on its own (event_error_s)
+        step_s = 60.0 / float(truth["script"].get("cadence_steps_min") or 110.0)
+        tol = 0.45 * step_s if s.is_gait else 0.35 * float(tu["script"]["duration_s"])
         best, dt = None, math.inf
         for j, u in enumerate(units):
             if j in used or u.get(t_key) is None:
@@ -238,6 +241,7 @@ def score_scenario(s: Scenario, truth: dict[str, Any], result: dict[str, Any]) -
             "side_correct": bool(u is not None and u.get("side") == tu["side"]),
             "judged": judged, "status": (u or {}).get("status"), "note": (u or {}).get("note"),
             "analysis_status": result.get("status"), "metrics": {},
+            "event_error_s": round(float(u[t_key]) - t0, 4) if u is not None and s.is_gait else None,
         }
         for m, stats in metrics.items():
             for stat in stats:

@@ -20,17 +20,17 @@ __all__ = ["write_validation_outputs"]
 
 ROW_COLUMNS = ("scenario", "movement", "view", "body", "yaw_deg", "fps", "short_side_px", "orientation",
                "camera_height", "distance_m", "side", "time_s", "found", "side_given", "side_correct", "judged",
-               "status", "analysis_status", "metric", "truth", "value", "error", "shown_error", "miss")
+               "status", "analysis_status", "event_error_s", "metric", "truth", "value", "error", "shown_error", "miss")
 SUMMARY_COLUMNS = ("group", "task", "metric", "units", "found_pct", "side_correct_pct", "wrong_leg", "judged_pct",
-                   "not_judged_pct", "n", "bias", "mae", "sd", "loa_low", "loa_high", "p95_abs", "shown_error",
-                   "miss_pct", "no_value_pct")
+                   "not_judged_pct", "foot_strike_bias_ms", "foot_strike_mae_ms", "n", "bias", "mae", "sd", "loa_low",
+                   "loa_high", "p95_abs", "shown_error", "miss_pct", "no_value_pct")
 
 
 def _flat_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         for k, m in r["metrics"].items():
-            out.append({**{c: r.get(c) for c in ROW_COLUMNS[:18]}, "metric": k, **m})
+            out.append({**{c: r.get(c) for c in ROW_COLUMNS[:20]}, "metric": k, **m})
     return out
 
 
@@ -171,7 +171,7 @@ def markdown_summary(doc: dict[str, Any], *, title: str) -> str:
              f"{len(doc.get('scenarios', []))} scenarios, {len(doc.get('units', []))} reps and stances, "
              f"{doc.get('created_utc')}.", ""]
     lines += ["| task | group | metric (statistic) | n | bias | MAE | 95 % LoA | p95 abs | found % | right leg % | "
-              "judged % | miss % |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "judged % | miss % | strike bias ms |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in doc["summary"]:
         if s["group"] not in ("square (|yaw| <= 10 deg)", "off-square (|yaw| 15-30 deg)"):
             continue
@@ -185,7 +185,7 @@ def markdown_summary(doc: dict[str, Any], *, title: str) -> str:
             return "–" if v is None else f"{v:g}"
         lines.append(f"| {s['task']} | {group} | {m} ({stat}) | {s['n']} | {f(s['bias'])} | {f(s['mae'])} | {loa} | "
                      f"{f(s['p95_abs'])} | {f(s['found_pct'])} | {f(s['side_correct_pct'])} | {f(s['judged_pct'])} | "
-                     f"{f(s['miss_pct'])} |")
+                     f"{f(s['miss_pct'])} | {f(s.get('foot_strike_bias_ms'))} |")
     lines += ["", "| target | task | value | limit | result |", "|---|---|---|---|---|"]
     for t in doc.get("targets", []):
         lines.append(f"| {t['metric']}: {t['what']} | {t['task']} | {t['value']} | {t['limit']} | "

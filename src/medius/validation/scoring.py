@@ -96,6 +96,10 @@ def summarize(rows: Sequence[dict[str, Any]], groups: dict[str, Any] | None = No
                 "judged_pct": _share(r["judged"] for r in sel),
                 "not_judged_pct": _share(not r["judged"] for r in sel),
             }
+            timing = [r["event_error_s"] for r in sel if r.get("event_error_s") is not None]
+            if timing:
+                t = _stats([1000.0 * x for x in timing])
+                base = {**base, "foot_strike_bias_ms": t["bias"], "foot_strike_mae_ms": t["mae"]}
             keys = sorted({k for r in sel for k in r["metrics"]})
             for k in keys:
                 judged = [r["metrics"][k] for r in sel if r["judged"] and r["metrics"].get(k)]
