@@ -26,6 +26,11 @@ demo: install
 	@$(PY) -m medius.cli analyze "$$($(PY) -c 'from medius.io.samples import sample_path; print(sample_path())')" \
 		--task single-leg-squat --out $(DEMO)/sports2d-demo --force; rc=$$?; \
 		if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then exit $$rc; fi
+	@echo "== RENDERED videos (a CC0 human rendered with known joint centres, the validation's clips): single-leg squats from the front, walking from behind"
+	@$(PY) -m medius.cli analyze tests/data/validation/quick-sls-front/video.mp4 --task single-leg-squat \
+		--out $(DEMO)/rendered-single-leg-squat --force; rc=$$?; if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then exit $$rc; fi
+	@$(PY) -m medius.cli analyze tests/data/validation/quick-walk-back/video.mp4 --task walk \
+		--out $(DEMO)/rendered-walk --force; rc=$$?; if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then exit $$rc; fi
 	@echo "== 2/6 SYNTHETIC single-leg squat (generated keypoints, labelled synthetic in the report)"
 	@$(PY) -m medius.cli synth $(DEMO)/synthetic-keypoints --force
 	@$(PY) -m medius.cli analyze $(DEMO)/synthetic-keypoints --fps 30 --image-size 1080x1920 --task single-leg-squat \
@@ -46,6 +51,8 @@ demo: install
 	@echo
 	@echo "Reports:"
 	@echo "  real video (not judgeable, says why) : $(CURDIR)/$(DEMO)/sports2d-demo/report.html"
+	@echo "  RENDERED single-leg squat, walk      : $(CURDIR)/$(DEMO)/rendered-single-leg-squat/report.html"
+	@echo "                                         $(CURDIR)/$(DEMO)/rendered-walk/report.html"
 	@echo "  synthetic single-leg squat           : $(CURDIR)/$(DEMO)/synthetic-single-leg-squat/report.html"
 	@echo "  real lab walking trial               : $(CURDIR)/$(DEMO)/uqam-walk/report.html"
 	@echo "  synthetic walking, lab / video       : $(CURDIR)/$(DEMO)/synthetic-walk-lab/report.html"
