@@ -137,6 +137,13 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
     app.state.engine = engine
     app.state.sessionmaker = factory
     app.state.jobs = jobs
+    from medius.web.auth.throttle import SignInThrottle
+
+    app.state.signin_throttle = SignInThrottle(
+        free_failures=settings.signin_client_attempts,
+        max_delay_s=settings.lockout_minutes * 60.0,
+        hashing=settings.signin_hashing,
+    )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.autoescape = True
     templates.env.auto_reload = False  # the templates ship with the package: no stat() per page
@@ -150,6 +157,8 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     from medius.web.api.routes import router as api_router
+    from medius.web.auth.admin import api as users_api
+    from medius.web.auth.admin import router as users_router
     from medius.web.auth.views import router as auth_router
     from medius.web.clinical_views import api as clinical_api
     from medius.web.clinical_views import router as clinical_router
@@ -164,6 +173,8 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
     warm_up()
     for r in (
         auth_router,
+        users_router,
+        users_api,
         patients_router,
         visits_router,
         media_router,

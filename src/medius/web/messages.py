@@ -9,6 +9,10 @@ SIGN_IN_FAILED = (
     "Sign-in failed: wrong e-mail or password, or the account is locked after repeated failures "
     "(try again later)."
 )
+SIGN_IN_THROTTLED = "Too many failed sign-ins from this address; try again in {seconds} s."
+SIGN_IN_BUSY = "The server is checking many sign-ins at once; try again in a few seconds."
+USER_NOT_FOUND = "User not found (or not in your clinic)."
+NOT_YOURSELF = "An administrator cannot deactivate their own account."
 NOT_FOUND = "Not found (or not in your clinic)."
 PATIENT_NOT_FOUND = "Patient not found (or not in your clinic)."
 VISIT_NOT_FOUND = "Visit not found (or not in your clinic)."
