@@ -13,6 +13,10 @@ variable                   meaning                                              
 ``MEDIUS_SESSION_HOURS``   idle time after which a session ends                        12
 ``MEDIUS_COOKIE_SECURE``   ``1``: always mark cookies Secure (behind an https proxy)    auto (https requests)
 ``MEDIUS_WORKER``          ``0`` disables the in-app analysis worker                   1
+``MEDIUS_WORKERS``         analyses run at once (worker threads, each one child)       min(4, CPU cores)
+``MEDIUS_JOB_TIMEOUT_MIN`` an analysis running longer is stopped and fails             30
+``MEDIUS_MAX_VIDEO_SECONDS`` longest accepted video (probe duration)                  600
+``MEDIUS_MAX_FRAMES``      most frames (video) or samples (marker file) per upload     60000
 =========================  ==========================================================  =====================
 """
 
@@ -89,6 +93,13 @@ class Settings:
     session_hours: int = 12
     cookie_secure: bool | None = None  #: None: Secure when the request came over https
     worker_enabled: bool = True
+    #: analyses run at once by the in-app worker (threads, each running one child process)
+    workers: int = 1
+    #: an analysis running longer is stopped and its job fails
+    job_timeout_s: float = 1800.0
+    #: longest accepted video (s) and most frames (video) or samples (marker trial) per upload
+    max_video_s: float = 600.0
+    max_frames: int = 60_000
     #: seconds without a heartbeat after which a running job is taken to be orphaned
     stale_job_s: float = 60.0
     #: times a job is started before an interruption makes it fail for good
@@ -114,6 +125,10 @@ class Settings:
             session_hours=_env_int("MEDIUS_SESSION_HOURS", 12, minimum=1),
             cookie_secure=None if secure_env == "" else secure_env not in ("0", "false", "no"),
             worker_enabled=os.environ.get("MEDIUS_WORKER", "1") not in ("0", "false", "no"),
+            workers=_env_int("MEDIUS_WORKERS", min(4, os.cpu_count() or 1), minimum=1),
+            job_timeout_s=60.0 * _env_int("MEDIUS_JOB_TIMEOUT_MIN", 30, minimum=1),
+            max_video_s=float(_env_int("MEDIUS_MAX_VIDEO_SECONDS", 600, minimum=1)),
+            max_frames=_env_int("MEDIUS_MAX_FRAMES", 60_000, minimum=1),
         )
         return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]
 
