@@ -15,7 +15,7 @@ from medius.web import messages
 from medius.web.auth.throttle import HashingBusy, SignInThrottle
 from medius.web.models import AuthSession, User, utcnow
 from medius.web.security import password_problem
-from tests.web.conftest import PASSWORD, Browser
+from tests.web.conftest import PASSWORD, Browser, new_patient
 
 
 def _uid(app, email: str) -> int:
@@ -230,3 +230,30 @@ def test_client_table_is_bounded_and_delays_double():
     assert throttle.client_wait_s("victim") == 0
     now[0] += 3601  # forgotten an hour after the last failure
     assert throttle.client_wait_s("attacker") == 0
+
+
+def test_huge_page_numbers_are_clamped_not_500(app, north):
+    new_patient(north)
+    for url in ("/patients?page=99999999999999999999", "/api/patients?page=99999999999999999999"):
+        r = north.get(url)
+        assert r.status_code == 200, (url, r.status_code)
+    assert north.get("/api/patients?page=99999999999999999999").json()["page"] == 1_000_000
+    assert north.get("/api/patients?page=-5").json()["page"] == 1
+
+
+def test_requests_for_an_untrusted_host_are_refused(make_app, monkeypatch, tmp_path):
+    from medius.web.settings import Settings
+
+    monkeypatch.delenv("MEDIUS_TRUSTED_HOSTS", raising=False)
+    assert Settings.from_env(data_dir=tmp_path).trusted_hosts == ("localhost", "127.0.0.1", "::1")
+    a = make_app(trusted_hosts=("clinic.example.org", "*.lan.example"))
+    ok = Browser(a, base_url="http://clinic.example.org")
+    assert ok.get("/healthz").status_code == 200
+    assert Browser(a, base_url="http://ward.lan.example:8000").get("/healthz").status_code == 200
+    evil = Browser(a, base_url="http://evil.example")
+    r = evil.get("/login")
+    assert r.status_code == 400 and r.text == "Invalid host header"
+    b = make_app(trusted_hosts=("localhost", "127.0.0.1", "::1"))
+    assert Browser(b, base_url="http://[::1]:8000").get("/healthz").status_code == 200
+    assert Browser(b, base_url="http://127.0.0.1:8000").get("/healthz").status_code == 200
+    assert Browser(b).get("/healthz").status_code == 400  # "testserver"

@@ -36,6 +36,43 @@ CSP = (
 )
 
 
+def _host_of(header: str) -> str:
+    """The host name of a ``Host`` header, without the port (``[::1]:8000`` -> ``::1``)."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+class TrustedHosts:
+    """Answers 400 to a request whose ``Host`` header is not one of ``MEDIUS_TRUSTED_HOSTS``
+    (``*`` allows any; ``*.example.org`` any subdomain). Plain ASGI: no overhead."""
+
+    def __init__(self, app: ASGIApp, hosts: tuple[str, ...]) -> None:
+        self.app = app
+        self.any = "*" in hosts
+        self.exact = {h.lower() for h in hosts if not h.startswith("*.")}
+        self.suffixes = tuple(h[1:].lower() for h in hosts if h.startswith("*."))
+
+    def allowed(self, host: str) -> bool:
+        return self.any or host in self.exact or (bool(self.suffixes) and host.endswith(self.suffixes))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not self.any:
+            raw = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+            if not self.allowed(_host_of(raw)):
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 400,
+                        "headers": [(b"content-type", b"text/plain")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b"Invalid host header"})
+                return
+        await self.app(scope, receive, send)
+
+
 class SecurityHeaders:
     """Adds CSP, no-sniff, frame and referrer headers to every response (plain ASGI: no overhead)."""
 
@@ -154,6 +191,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
     app.state.templates = templates
 
     app.add_middleware(SecurityHeaders)  # type: ignore[arg-type]
+    app.add_middleware(TrustedHosts, hosts=settings.trusted_hosts)  # type: ignore[arg-type]
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     from medius.web.api.routes import router as api_router

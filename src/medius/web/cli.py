@@ -314,6 +314,16 @@ def serve(
             markup=False,
             highlight=False,
         )
+        if not os.environ.get("MEDIUS_TRUSTED_HOSTS"):
+            if host in ("0.0.0.0", "::", ""):
+                console.print(
+                    "warning: only requests for localhost are answered until MEDIUS_TRUSTED_HOSTS names "
+                    "the host names clients use (e.g. MEDIUS_TRUSTED_HOSTS=clinic.example.org)",
+                    markup=False,
+                    highlight=False,
+                )
+            else:
+                os.environ["MEDIUS_TRUSTED_HOSTS"] = f"localhost,127.0.0.1,::1,{host}"
     if demo:
         demo_data(data_dir)
     settings = _settings(data_dir)

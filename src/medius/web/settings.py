@@ -12,6 +12,8 @@ variable                   meaning                                              
 ``MEDIUS_SIGNIN_HASHING``  password checks (Argon2, 64 MiB each) run at once            2
 ``MEDIUS_SESSION_HOURS``   idle time after which a session ends                        12
 ``MEDIUS_COOKIE_SECURE``   ``1``: always mark cookies Secure (behind an https proxy)    auto (https requests)
+``MEDIUS_TRUSTED_HOSTS``   host names the app answers to (``Host`` header), commas   localhost,127.0.0.1,::1
+                           (``*`` any; ``*.example.org`` subdomains); others: 400
 ``MEDIUS_WORKER``          ``0`` disables the in-app analysis worker                   1
 ``MEDIUS_WORKERS``         analyses run at once (worker threads, each one child)       min(4, CPU cores)
 ``MEDIUS_JOB_TIMEOUT_MIN`` an analysis running longer is stopped and fails             30
@@ -93,6 +95,8 @@ class Settings:
     session_hours: int = 12
     cookie_secure: bool | None = None  #: None: Secure when the request came over https
     worker_enabled: bool = True
+    #: ``Host`` header values answered (``*``: any); :meth:`from_env` defaults to loopback names
+    trusted_hosts: tuple[str, ...] = ("*",)
     #: analyses run at once by the in-app worker (threads, each running one child process)
     workers: int = 1
     #: an analysis running longer is stopped and its job fails
@@ -125,6 +129,11 @@ class Settings:
             session_hours=_env_int("MEDIUS_SESSION_HOURS", 12, minimum=1),
             cookie_secure=None if secure_env == "" else secure_env not in ("0", "false", "no"),
             worker_enabled=os.environ.get("MEDIUS_WORKER", "1") not in ("0", "false", "no"),
+            trusted_hosts=tuple(
+                h.strip()
+                for h in (os.environ.get("MEDIUS_TRUSTED_HOSTS") or "localhost,127.0.0.1,::1").split(",")
+                if h.strip()
+            ),
             workers=_env_int("MEDIUS_WORKERS", min(4, os.cpu_count() or 1), minimum=1),
             job_timeout_s=60.0 * _env_int("MEDIUS_JOB_TIMEOUT_MIN", 30, minimum=1),
             max_video_s=float(_env_int("MEDIUS_MAX_VIDEO_SECONDS", 600, minimum=1)),
