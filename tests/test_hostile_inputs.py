@@ -1,0 +1,72 @@
+"""Hostile text inputs are invalid input (exit 4, one line naming the file, nothing written), not
+"a bug" (exit 1): 1e308 pixel coordinates, 100k nested JSON brackets, a 5000-digit integer and
+20k-deep nesting in YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import five_and_five, run_medius, write_synthetic
+from tests.test_cli_errors import assert_clean, one_line_error
+
+UQAM = Path(__file__).parent / "data" / "uqam"
+
+
+def _trc_with(tmp_path: Path, value: str) -> Path:
+    src, _ = write_synthetic(five_and_five(), tmp_path / "syn", fmt="trc")
+    lines = src.read_text().splitlines()
+    parts = lines[8].split("\t")
+    parts[2] = value
+    lines[8] = "\t".join(parts)
+    path = tmp_path / "huge.trc"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_trc_with_1e308_pixel_coordinates(tmp_path):
+    out = tmp_path / "out"
+    line = one_line_error(
+        run_medius("analyze", _trc_with(tmp_path, "1e308"), "--no-video", "--out", out), 4, "huge.trc"
+    )
+    assert "out of range" in line
+    assert_clean(out, tmp_path)
+
+
+def test_openpose_json_of_100k_nested_brackets(tmp_path):
+    folder = tmp_path / "json"
+    folder.mkdir()
+    (folder / "clip_000000000000_keypoints.json").write_text("[" * 100_000 + "]" * 100_000)
+    out = tmp_path / "out"
+    args = ("analyze", folder, "--fps", "30", "--image-size", "1080x1920", "--no-video", "--out", out)
+    line = one_line_error(run_medius(*args), 4, "clip_000000000000_keypoints.json")
+    assert "nested too deeply" in line
+    assert_clean(out, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("name: x\nsubject_parameters:\n  LKneeWidth: " + "9" * 5000 + "\n", "4300 digits"),
+        ("name: " + "[" * 20_000 + "]" * 20_000 + "\n", "recursion"),
+    ],
+    ids=["5000-digit-int", "20k-deep"],
+)
+def test_hostile_marker_set_yaml(tmp_path, text, needle):
+    yml = tmp_path / "set.yaml"
+    yml.write_text(text)
+    out = tmp_path / "out"
+    args = ("analyze", UQAM / "gait-lower-body.c3d", "--task", "walk", "--marker-set", yml, "--out", out)
+    line = one_line_error(run_medius(*args), 4, "set.yaml")
+    assert needle in line
+    assert_clean(out, tmp_path)
+
+
+def test_hostile_assessment_yaml(tmp_path):
+    yml = tmp_path / "visit.yaml"
+    yml.write_text("patient: " + "[" * 20_000 + "]" * 20_000 + "\n")
+    out = tmp_path / "out"
+    line = one_line_error(run_medius("assess", yml, "--out", out), 4, "visit.yaml")
+    assert "does not parse" in line
+    assert_clean(out, tmp_path)
