@@ -70,3 +70,30 @@ def test_hostile_assessment_yaml(tmp_path):
     line = one_line_error(run_medius("assess", yml, "--out", out), 4, "visit.yaml")
     assert "does not parse" in line
     assert_clean(out, tmp_path)
+
+
+def test_sigterm_during_an_analysis_cleans_up_like_ctrl_c(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src, _ = write_synthetic(five_and_five(), tmp_path / "syn", fmt="trc")
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from medius.cli import main; main()", "analyze", str(src), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if [p for p in tmp_path.iterdir() if p.name.startswith(".out.") and p.name.endswith(".partial")]:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the analysis ended before it could be stopped"
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted; nothing was written" in stderr and "Traceback" not in stderr
+    assert_clean(out, tmp_path)

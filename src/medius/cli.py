@@ -398,9 +398,17 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM (a service manager, ``kill``) stops like Ctrl-C: the half-written output is removed."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console-script entry point."""
+    import signal
+
     _hide_native_logs()
+    signal.signal(signal.SIGTERM, _terminate)
     app()
 
 
