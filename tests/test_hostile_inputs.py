@@ -97,3 +97,20 @@ def test_sigterm_during_an_analysis_cleans_up_like_ctrl_c(tmp_path):
     assert proc.returncode == 130, stderr
     assert "interrupted; nothing was written" in stderr and "Traceback" not in stderr
     assert_clean(out, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (("analyze", "x.mp4", "--bogus"), "No such option: --bogus"),
+        (("analyze", "x.mp4", "--task", "lunge"), "Invalid value for '--task'"),
+        (("analyze",), "Missing argument"),
+        (("batch", "x", "--workers", "0"), "Invalid value for '--workers'"),
+    ],
+)
+def test_usage_errors_are_one_line(args, needle):
+    proc = run_medius(*args)
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("medius: error: ") and needle in lines[0], proc.stderr
+    assert "--help" in lines[0] and "╭" not in proc.stderr
