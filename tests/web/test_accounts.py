@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -257,3 +258,21 @@ def test_requests_for_an_untrusted_host_are_refused(make_app, monkeypatch, tmp_p
     assert Browser(b, base_url="http://[::1]:8000").get("/healthz").status_code == 200
     assert Browser(b, base_url="http://127.0.0.1:8000").get("/healthz").status_code == 200
     assert Browser(b).get("/healthz").status_code == 400  # "testserver"
+
+
+def test_api_docs_are_local_and_behind_sign_in(app, north):
+    anon = Browser(app)
+    for url in ("/api/docs", "/api/openapi.json", "/api/docs/assets/swagger-ui-bundle.js"):
+        assert anon.get(url).status_code == 401, url
+    page = north.get("/api/docs")
+    assert page.status_code == 200 and "cdn" not in page.text.lower() and "<script>" not in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    srcs = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert srcs and all(s.startswith("/api/docs/assets/") for s in srcs)
+    for s in srcs:
+        r = north.get(s)
+        assert r.status_code == 200 and len(r.content) > 100, s
+    assert "SwaggerUIBundle" in north.get("/api/docs/assets/swagger-ui-bundle.js").text
+    assert north.get("/api/docs/assets/..%2Fapp.py").status_code == 404
+    assert north.get("/api/docs/assets/LICENSE").status_code == 404
+    assert north.get("/api/openapi.json").json()["info"]["title"] == "medius clinic"

@@ -7,6 +7,7 @@ the analysis worker thread.
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from medius import __version__
 from medius.web import messages
 from medius.web.db import create_db_engine, make_sessionmaker, upgrade_database
-from medius.web.deps import NotSignedIn, render
+from medius.web.deps import CurrentUser, NotSignedIn, render
 from medius.web.media.jobs import JobQueue, Runner
 from medius.web.settings import Settings
 
@@ -141,6 +142,47 @@ def _add_library_schemas(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+SWAGGER = HERE / "api" / "swagger"
+_SWAGGER_FILES = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "init.js": "text/javascript",
+}
+_DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>medius clinic API</title>
+<meta name="csrf-token" content="{csrf}">
+<link rel="stylesheet" href="/api/docs/assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/api/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/api/docs/assets/init.js"></script></body></html>
+"""
+
+
+def _add_api_docs(app: FastAPI) -> None:
+    """The OpenAPI schema and Swagger UI, for signed-in users only, from files shipped in the
+    package (``api/swagger``: no CDN, so it works offline and under the app's CSP)."""
+    from fastapi.responses import FileResponse, HTMLResponse
+
+
+    @app.get("/api/openapi.json", include_in_schema=False)
+    def openapi_json(principal: CurrentUser) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs(principal: CurrentUser) -> HTMLResponse:
+        return HTMLResponse(_DOCS_PAGE.format(csrf=html.escape(principal.csrf_token)))
+
+    @app.get("/api/docs/assets/{name}", include_in_schema=False)
+    def api_docs_asset(name: str, principal: CurrentUser) -> Response:
+        if name not in _SWAGGER_FILES:
+            raise HTTPException(404, messages.NOT_FOUND)
+        return FileResponse(
+            SWAGGER / name,
+            media_type=_SWAGGER_FILES[name],
+            headers={"Cache-Control": "private, max-age=3600"},
+        )
+
+
 def create_app(settings: Settings | None = None, *, runner: Runner | None = None) -> FastAPI:
     """The web app for ``settings`` (default: from the environment); migrates the database first."""
     settings = (settings or Settings.from_env()).resolved()
@@ -165,8 +207,8 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
         description="Clinic web app of medius: patients, visits, movement analyses, assessments, programs. "
         "Authenticate by signing in (session cookie); send the CSRF token from `GET /api/me` in the "
         "`X-CSRF-Token` header of every state-changing request.",
-        openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        openapi_url=None,  # served below, to signed-in users only
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -231,6 +273,8 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+    _add_api_docs(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
