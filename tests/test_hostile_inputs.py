@@ -114,3 +114,19 @@ def test_usage_errors_are_one_line(args, needle):
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("medius: error: ") and needle in lines[0], proc.stderr
     assert "--help" in lines[0] and "╭" not in proc.stderr
+
+
+def test_renamed_knee_markers_are_reported_missing_not_confidence_1(tmp_path):
+    import json
+
+    src, _ = write_synthetic(five_and_five(), tmp_path / "syn", fmt="trc")
+    lines = src.read_text().splitlines()
+    lines[3] = lines[3].replace("RKnee", "RKneeX").replace("LKnee", "LKneeX")
+    renamed = tmp_path / "renamed.trc"
+    renamed.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    proc = run_medius("analyze", renamed, "--no-video", "--out", out)
+    assert proc.returncode == 5, proc.stderr
+    assert "missing in most frames: left knee, right knee" in proc.stderr
+    check = {c["id"]: c for c in json.loads((out / "result.json").read_text())["quality"]["checks"]}
+    assert check["keypoint_confidence"]["passed"] is False
