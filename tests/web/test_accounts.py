@@ -96,6 +96,8 @@ def _cli(*args: str, env: dict[str, str] | None = None):
 
 def test_user_cli_list_unlock_deactivate_set_password_end_sessions(tmp_path: Path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("MEDIUS_SIGNIN_CLIENT_ATTEMPTS", "1000")  # all TestClients share one address
+    monkeypatch.setenv("MEDIUS_TRUSTED_HOSTS", "testserver")
     data = str(tmp_path / "d")
     env = {"MEDIUS_PASSWORD": "a long password"}
     assert (
@@ -138,6 +140,8 @@ def test_user_cli_list_unlock_deactivate_set_password_end_sessions(tmp_path: Pat
 
 def test_demo_data_without_medius_password_generates_and_prints_one(tmp_path: Path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("MEDIUS_SIGNIN_CLIENT_ATTEMPTS", "1000")
+    monkeypatch.setenv("MEDIUS_TRUSTED_HOSTS", "testserver")
     monkeypatch.delenv("MEDIUS_PASSWORD", raising=False)
     data = tmp_path / "d"
     code, out = _cli("demo-data", "--data-dir", str(data))
@@ -211,10 +215,22 @@ def test_hashing_concurrency_is_bounded_and_the_queue_too():
     deadline = time.monotonic() + 5
     while busy[0] < 10 and time.monotonic() < deadline:  # 2 inside, 8 waiting, 10 turned away
         time.sleep(0.01)
+    # the queue is full: a stranger is turned away at once, a known browser queues (here until its
+    # time-out, since the slots stay held)
+    t0 = time.monotonic()
+    with pytest.raises(HashingBusy):
+        with throttle.hashing(timeout_s=0.3):
+            pass
+    assert time.monotonic() - t0 < 0.2
+    t0 = time.monotonic()
+    with pytest.raises(HashingBusy):
+        with throttle.hashing(timeout_s=0.3, known=True):
+            pass
+    queued_known = time.monotonic() - t0 >= 0.3
     go.set()
     for t in threads:
         t.join()
-    assert peak[0] == 2 and busy[0] == 10
+    assert peak[0] == 2 and busy[0] == 10 and queued_known
 
 
 def test_client_table_is_bounded_and_delays_double():

@@ -8,8 +8,8 @@ variable                   meaning                                              
 ``MEDIUS_MAX_UPLOAD_MB``   largest accepted upload                                     500
 ``MEDIUS_LOCKOUT_ATTEMPTS`` failed sign-ins of an account before its progressive delays  5
 ``MEDIUS_LOCKOUT_MINUTES`` longest sign-in delay (account and client)                  15
-``MEDIUS_SIGNIN_CLIENT_ATTEMPTS`` failed sign-ins from one address before its delays   10
-``MEDIUS_SIGNIN_HASHING``  password checks (Argon2, 64 MiB each) run at once            2
+``MEDIUS_SIGNIN_CLIENT_ATTEMPTS`` failed sign-ins from one address before its delays   5
+``MEDIUS_SIGNIN_HASHING``  password checks (Argon2, 64 MiB, 4 threads) run at once     1
 ``MEDIUS_SESSION_HOURS``   idle time after which a session ends                        12
 ``MEDIUS_COOKIE_SECURE``   ``1``: always mark cookies Secure (behind an https proxy)    auto (https requests)
 ``MEDIUS_TRUSTED_HOSTS``   host names the app answers to (``Host`` header), commas   localhost,127.0.0.1,::1
@@ -90,8 +90,8 @@ class Settings:
     max_upload_bytes: int = 500 * 1024 * 1024
     lockout_attempts: int = 5
     lockout_minutes: int = 15
-    signin_client_attempts: int = 10
-    signin_hashing: int = 2
+    signin_client_attempts: int = 5
+    signin_hashing: int = 1
     session_hours: int = 12
     cookie_secure: bool | None = None  #: None: Secure when the request came over https
     worker_enabled: bool = True
@@ -124,8 +124,8 @@ class Settings:
             max_upload_bytes=_env_int("MEDIUS_MAX_UPLOAD_MB", 500, minimum=1) * 1024 * 1024,
             lockout_attempts=_env_int("MEDIUS_LOCKOUT_ATTEMPTS", 5, minimum=1),
             lockout_minutes=_env_int("MEDIUS_LOCKOUT_MINUTES", 15, minimum=1),
-            signin_client_attempts=_env_int("MEDIUS_SIGNIN_CLIENT_ATTEMPTS", 10, minimum=1),
-            signin_hashing=_env_int("MEDIUS_SIGNIN_HASHING", 2, minimum=1),
+            signin_client_attempts=_env_int("MEDIUS_SIGNIN_CLIENT_ATTEMPTS", 5, minimum=1),
+            signin_hashing=_env_int("MEDIUS_SIGNIN_HASHING", 1, minimum=1),
             session_hours=_env_int("MEDIUS_SESSION_HOURS", 12, minimum=1),
             cookie_secure=None if secure_env == "" else secure_env not in ("0", "false", "no"),
             worker_enabled=os.environ.get("MEDIUS_WORKER", "1") not in ("0", "false", "no"),

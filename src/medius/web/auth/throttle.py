@@ -1,6 +1,6 @@
 """Sign-in throttling: lock out the attacker, not the victim, and keep the server's memory flat.
 
-* **Per client** (the connecting address): ``MEDIUS_SIGNIN_CLIENT_ATTEMPTS`` failures are free,
+* **Per client** (the connecting address): ``MEDIUS_SIGNIN_CLIENT_ATTEMPTS`` (5) failures are free,
   then each further failure doubles the wait before the next try from that address is even
   looked at (1 s, 2 s, 4 s ... up to ``MEDIUS_LOCKOUT_MINUTES``); tries during the wait are answered
   429 at once, without hashing. A successful sign-in clears the address. The table is in memory,
@@ -11,8 +11,9 @@
   ``MEDIUS_LOCKOUT_MINUTES``; a browser that has signed in to the account before (a signed
   ``medius_device`` cookie) is not held by the account's delay, so a stranger cannot lock the
   clinician out of their own computer. An administrator clears it (``medius user unlock``).
-* **Hashing**: at most ``MEDIUS_SIGNIN_HASHING`` Argon2 verifications run at once (64 MiB each),
-  at most four times as many wait; more are answered 503 with ``Retry-After``.
+* **Hashing**: at most ``MEDIUS_SIGNIN_HASHING`` Argon2 verifications run at once (64 MiB and
+  four threads each), at most four times as many wait; more are answered 503 with
+  ``Retry-After``, except a known browser (the ``medius_device`` cookie), which always queues.
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ class SignInThrottle:
     def __init__(
         self,
         *,
-        free_failures: int = 10,
+        free_failures: int = 5,
         max_delay_s: float = 900.0,
-        hashing: int = 2,
+        hashing: int = 1,
         max_clients: int = 10_000,
         clock: object = time.monotonic,
     ) -> None:
@@ -103,10 +104,11 @@ class SignInThrottle:
         return len(self._clients)
 
     @contextmanager
-    def hashing(self, timeout_s: float = 10.0) -> Iterator[None]:
-        """Hold one of the hashing slots; :class:`HashingBusy` when too many already wait."""
+    def hashing(self, timeout_s: float = 10.0, *, known: bool = False) -> Iterator[None]:
+        """Hold one of the hashing slots; :class:`HashingBusy` when too many already wait (a
+        ``known`` browser, one that signed in to the account before, always gets in the queue)."""
         with self._lock:
-            if self._waiting >= self._max_waiting:
+            if self._waiting >= self._max_waiting and not known:
                 raise HashingBusy()
             self._waiting += 1
         try:

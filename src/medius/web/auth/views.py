@@ -115,7 +115,7 @@ async def login(
     factory = request.app.state.sessionmaker
 
     def check() -> tuple[User | None, str]:
-        with throttle.hashing(), factory() as db:
+        with throttle.hashing(known=known), factory() as db:
             user = authenticate(db, settings, email, password, known_device=known)
             return user, (create_session(db, settings, user) if user is not None else "")
 
