@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PY := .venv/bin/python
 DEMO := demo-output
 
-.PHONY: install demo test test-fast bench lint clean
+.PHONY: install demo test test-fast bench redteam lint clean
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -64,6 +64,10 @@ bench: install
 	$(PY) benchmarks/bench_lab.py
 	$(PY) benchmarks/bench_batch.py
 	$(PY) benchmarks/bench_web.py
+
+## redteam: hostile input and load on loopback (C3D fuzz, sign-in flood, two clinics with one huge upload; SQLite and PostgreSQL)
+redteam: install
+	$(PY) benchmarks/redteam.py
 
 lint: install
 	.venv/bin/ruff check src tests benchmarks
