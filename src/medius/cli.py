@@ -406,10 +406,10 @@ def _terminate(signum: int, frame: object) -> None:
 def _click_exceptions() -> Any:
     """The click exception classes typer raises (typer >= 0.24 carries its own copy of click)."""
     try:
-        from typer._click import exceptions
+        from typer._click import exceptions as found
     except ImportError:  # pragma: no cover - older typer on the real click
-        from click import exceptions
-    return exceptions
+        from click import exceptions as found  # type: ignore[no-redef]
+    return found
 
 
 def _usage_error_line(exc: Exception) -> str:

@@ -218,14 +218,12 @@ def test_hashing_concurrency_is_bounded_and_the_queue_too():
     # the queue is full: a stranger is turned away at once, a known browser queues (here until its
     # time-out, since the slots stay held)
     t0 = time.monotonic()
-    with pytest.raises(HashingBusy):
-        with throttle.hashing(timeout_s=0.3):
-            pass
+    with pytest.raises(HashingBusy), throttle.hashing(timeout_s=0.3):
+        pass
     assert time.monotonic() - t0 < 0.2
     t0 = time.monotonic()
-    with pytest.raises(HashingBusy):
-        with throttle.hashing(timeout_s=0.3, known=True):
-            pass
+    with pytest.raises(HashingBusy), throttle.hashing(timeout_s=0.3, known=True):
+        pass
     queued_known = time.monotonic() - t0 >= 0.3
     go.set()
     for t in threads:
