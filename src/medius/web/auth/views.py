@@ -122,6 +122,7 @@ async def login(
     try:
         user, token = await run_in_threadpool(check)
     except HashingBusy:
+        throttle.record_failure(client)  # a try the server had no room for counts against the address
         resp = _login_page(
             request, settings, error=messages.SIGN_IN_BUSY, next_url=next, email=email, status_code=503
         )
