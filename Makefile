@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PY := .venv/bin/python
 DEMO := demo-output
 
-.PHONY: install demo test test-fast bench lint clean validate validate-quick
+.PHONY: install demo test test-fast bench redteam lint clean validate validate-quick
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -80,6 +80,10 @@ validate: install
 ## validate-quick: three short scenarios (under 3 minutes)
 validate-quick: install
 	$(PY) -m medius.cli validate --quick --out validation-output/quick
+
+## redteam: hostile input and load on loopback (C3D fuzz, sign-in flood, two clinics with one huge upload; SQLite and PostgreSQL)
+redteam: install
+	$(PY) benchmarks/redteam.py
 
 lint: install
 	.venv/bin/ruff check src tests benchmarks

@@ -400,10 +400,50 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM (a service manager, ``kill``) stops like Ctrl-C: the half-written output is removed."""
+    raise KeyboardInterrupt
+
+
+def _click_exceptions() -> Any:
+    """The click exception classes typer raises (typer >= 0.24 carries its own copy of click)."""
+    try:
+        from typer._click import exceptions as found
+    except ImportError:  # pragma: no cover - older typer on the real click
+        from click import exceptions as found  # type: ignore[no-redef]
+    return found
+
+
+def _usage_error_line(exc: Exception) -> str:
+    """A usage error as the one line docs/cli.md promises (no box, no usage block)."""
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "medius"
+    return f"medius: error: {' '.join(message.split())} (see '{where} --help')"
+
+
 def main() -> None:
     """Console-script entry point."""
+    import signal
+
+    cx = _click_exceptions()
     _hide_native_logs()
-    app()
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        code = app(standalone_mode=False)
+    except cx.NoArgsIsHelpError as exc:  # ``medius``, ``medius user``: the help
+        sys.stderr.write((exc.ctx.get_help() if exc.ctx is not None else str(exc)) + "\n")
+        sys.exit(exc.exit_code)
+    except cx.UsageError as exc:
+        sys.stderr.write(_usage_error_line(exc) + "\n")
+        sys.exit(exc.exit_code)
+    except cx.ClickException as exc:
+        sys.stderr.write(f"medius: error: {' '.join(exc.format_message().split())}\n")
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.stderr.write("medius: interrupted; nothing was written\n")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -316,6 +316,9 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Any]]:
             "database_url": database_url,
             "worker_enabled": False,
             "secret_key": "k" * 48,
+            # every TestClient comes from one address ("testclient"): the per-client sign-in throttle
+            # is tested on its own (test_auth, test_accounts)
+            "signin_client_attempts": 1000,
         }
         kw.update(overrides)
         app = create_app(Settings(**kw), runner=runner)

@@ -72,33 +72,64 @@ def test_wrong_password_and_unknown_user_give_the_same_answer(app):
     assert messages.SIGN_IN_FAILED in r1.text and messages.SIGN_IN_FAILED in r2.text
 
 
-def test_lock_out_after_repeated_failures(app):
-    b = Browser(app)
+def test_account_delays_hold_a_stranger_but_not_the_clinicians_own_browser(app):
+    own = Browser(app)
+    assert own.sign_in("doc@north.example").status_code == 303  # this browser is now known
+    stranger = Browser(app)
     for _ in range(5):
-        assert b.sign_in("doc@north.example", "wrong password!").status_code == 401
-    # locked: even the right password is refused
-    assert b.sign_in("doc@north.example").status_code == 401
+        assert stranger.sign_in("doc@north.example", "wrong password!").status_code == 401
     with app.state.sessionmaker() as db:
         user = db.scalars(select(User).where(User.email == "doc@north.example")).one()
-        assert user.locked_until is not None
-        assert timedelta(minutes=14) < user.locked_until - utcnow() <= timedelta(minutes=15)
-        # 15 minutes later
+        # progressive: the 5th failure holds the account 1 s (then 2 s, 4 s ... up to 15 min), not 15 min
+        assert user.failed_logins == 5
+        assert user.locked_until is not None and user.locked_until - utcnow() <= timedelta(seconds=1)
         db.execute(
-            update(User).where(User.id == user.id).values(locked_until=utcnow() - timedelta(seconds=1))
+            update(User).where(User.id == user.id).values(locked_until=utcnow() + timedelta(minutes=10))
         )
         db.commit()
-    assert b.sign_in("doc@north.example").status_code == 303
+    # held: even the right password is refused from a browser that never signed in to the account
+    assert Browser(app).sign_in("doc@north.example").status_code == 401
+    # the clinician's own browser is not held by a stranger's failures
+    assert own.sign_in("doc@north.example").status_code == 303
+    with app.state.sessionmaker() as db:
+        user = db.scalars(select(User).where(User.email == "doc@north.example")).one()
+        assert user.failed_logins == 0 and user.locked_until is None
 
 
-def test_lock_out_is_configurable(make_app):
+def test_account_delay_doubles_up_to_the_cap(make_app):
     from tests.web.conftest import add_user
 
     a = make_app(lockout_attempts=2, lockout_minutes=1)
     add_user(a, "x@north.example")
     b = Browser(a)
-    b.sign_in("x@north.example", "bad password 1")
-    b.sign_in("x@north.example", "bad password 2")
-    assert b.sign_in("x@north.example").status_code == 401
+    delays = []
+    for i in range(9):
+        with a.state.sessionmaker() as db:  # let each try through, to see the delay it sets
+            db.execute(update(User).values(locked_until=None))
+            db.commit()
+        b.sign_in("x@north.example", f"bad password {i}")
+        with a.state.sessionmaker() as db:
+            held = db.scalars(select(User.locked_until)).one()
+            delays.append(None if held is None else round((held - utcnow()).total_seconds()))
+    assert delays == [None, 1, 2, 4, 8, 16, 32, 60, 60]
+    assert b.sign_in("x@north.example").status_code == 401  # held now
+
+
+def test_per_client_throttle_answers_429_without_checking_the_password(make_app):
+    from tests.web.conftest import add_user
+
+    a = make_app(signin_client_attempts=3)
+    add_user(a, "x@north.example")
+    b = Browser(a)
+    for i in range(3):
+        assert b.sign_in(f"nobody{i}@north.example", "wrong password!").status_code == 401
+    r = b.sign_in("x@north.example")  # even the right password: the address must wait first
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    assert "Too many failed sign-ins from this address" in r.text
+    with a.state.sessionmaker() as db:  # the account was not touched
+        assert db.scalars(select(User.failed_logins)).one() == 0
+    a.state.signin_throttle.record_success("testclient")  # (the wait is over)
+    assert b.sign_in("x@north.example").status_code == 303
 
 
 def test_sign_in_form_without_its_csrf_token_is_refused(app):

@@ -234,3 +234,30 @@ def _pdf_text(data: bytes) -> str:
     from pypdf import PdfReader
 
     return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_api_docs_render_offline_under_the_apps_csp(live_server, browser):
+    """Swagger UI from the files shipped in the package, under the app's CSP, for a signed-in user."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.set_default_timeout(60_000)
+    errors: list[str] = []
+    blocked: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
+    outside: list[str] = []
+    page.on("request", lambda req: outside.append(req.url) if not req.url.startswith(live_server) else None)
+    page.goto(live_server + "/login")
+    page.fill('input[name="email"]', "clinician@north.example")
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+    page.wait_for_url("**/patients")
+    page.goto(live_server + "/api/docs")
+    try:
+        poll(page, "document.querySelectorAll('.opblock').length > 10", timeout_s=20)
+    except AssertionError:
+        raise AssertionError((errors, blocked, outside, page.inner_text("body")[:1500])) from None
+    assert "medius clinic" in page.inner_text(".info .title")
+    shot(page, "20-api-docs")
+    assert outside == [] and errors == [], (outside, errors)
+    assert not [b for b in blocked if "script" in b.lower()], blocked
+    page.close()

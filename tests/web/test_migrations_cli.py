@@ -127,7 +127,7 @@ def test_db_upgrade_user_create_and_demo_data(tmp_path: Path, monkeypatch):
         input="typed password\ntyped password\n",
     )
     assert code == 0
-    code, out = _run("demo-data", "--data-dir", str(data), env={"MEDIUS_PASSWORD": "demo password 1"})
+    code, out = _run("demo-data", "--data-dir", str(data), env={"MEDIUS_PASSWORD": "quiet river 42"})
     assert code == 0 and "demo@clinic.example" in out
     code, out = _run("demo-data", "--data-dir", str(data))  # idempotent
     assert code == 0

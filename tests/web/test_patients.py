@@ -160,6 +160,7 @@ def test_openapi_documents_every_route_of_the_json_api(app, north):
 
     from medius.web import clinical
     from medius.web.api.routes import router as api_router
+    from medius.web.auth.admin import api as users_api
     from medius.web.clinical_views import api as clinical_api
     from medius.web.clinical_views import router as clinical_pages
     from medius.web.media.views import api as media_api
@@ -170,7 +171,7 @@ def test_openapi_documents_every_route_of_the_json_api(app, north):
     spec = north.get("/api/openapi.json").json()
     routes = {
         (m.lower(), r.path)
-        for router in (api_router, clinical_api, media_api, results_api)
+        for router in (api_router, clinical_api, media_api, results_api, users_api)
         for r in router.routes
         if isinstance(r, APIRoute)
         for m in r.methods
@@ -196,6 +197,7 @@ def test_openapi_documents_every_route_of_the_json_api(app, north):
             if method in ("post", "put", "patch") and path not in (
                 "/api/recordings/{recording_id}/retry",
                 "/api/visits/{visit_id}/program/give",
+                *(f"/api/users/{{user_id}}/{action}" for action in ("unlock", "deactivate", "activate", "end-sessions")),
             ):
                 assert op.get("requestBody", {}).get("content"), (method, path)
     upload = spec["paths"]["/api/visits/{visit_id}/recordings"]["post"]

@@ -13,7 +13,6 @@ per plotted value and by nothing else per row. Metric labels and units come from
 from __future__ import annotations
 
 import contextlib
-import csv
 import html
 import io
 import json
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from medius.errors import OutputError
+from medius.io._text import SafeCsvWriter
 
 __all__ = [
     "ITEM_COLUMNS",
@@ -105,7 +105,7 @@ class _TableWriter:
         self.tmp_csv = csv_path.with_name(f".{csv_path.name}.partial")
         self.tmp_parquet = parquet_path.with_name(f".{parquet_path.name}.partial")
         self._fh = open(self.tmp_csv, "w", newline="", encoding="utf-8")  # noqa: SIM115
-        self._csv = csv.writer(self._fh, lineterminator="\n")
+        self._csv = SafeCsvWriter(self._fh, lineterminator="\n")
         self._csv.writerow(columns)
         self._buf: list[dict[str, Any]] = []
         self.n_rows = 0
@@ -166,7 +166,7 @@ def write_items_table(out_dir: str | Path, outcomes: list[Any]) -> Path:
     cols = ["person_id", "group", "task", "side", "input", "status", "exit_code", "reason", "skipped",
             "item_key", "item_dir", "manifest_row", *extras]
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = SafeCsvWriter(buf, lineterminator="\n")
     w.writerow(cols)
     for o in outcomes:
         it = o.item
@@ -285,7 +285,7 @@ def _write_summary(out_dir: Path, rows: list[dict[str, Any]], written: dict[str,
     if not columns:
         columns = ["person_id", "task", "group", "n_items", "n_ok", "n_not_judgeable", "n_failed"]
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = SafeCsvWriter(buf, lineterminator="\n")
     w.writerow(columns)
     for r in rows:
         w.writerow(["" if r.get(c) is None else r.get(c) for c in columns])

@@ -264,6 +264,16 @@ def _local_cluster_config(allowed_failures: int) -> dict[str, Any]:
     }
 
 
+def local_cluster_addresses() -> dict[str, str | None]:
+    """Where the local Dask cluster listens: the scheduler and its dashboard on loopback (the
+    dashboard has no sign-in); ``MEDIUS_DASK_DASHBOARD`` (e.g. ``0.0.0.0:8787``) asks for another
+    dashboard address, ``MEDIUS_DASK_DASHBOARD=off`` for none."""
+    import os
+
+    dashboard = os.environ.get("MEDIUS_DASK_DASHBOARD", "").strip() or "127.0.0.1:0"
+    return {"host": "127.0.0.1", "dashboard_address": None if dashboard == "off" else dashboard}
+
+
 def _start_client(scheduler: str | None, n_workers: int | None) -> tuple[Any, Any, int]:
     from distributed import Client, LocalCluster
 
@@ -275,8 +285,8 @@ def _start_client(scheduler: str | None, n_workers: int | None) -> tuple[Any, An
         n = len(client.scheduler_info().get("workers", {}))
         return client, None, n
     n = n_workers or usable_cores()
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-                           silence_logs=50)
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, silence_logs=50,
+                           **local_cluster_addresses())
     return Client(cluster), cluster, n
 
 

@@ -609,8 +609,9 @@ def _read_data(path: Path) -> Any:
         if path.suffix.lower() == ".json":
             return json.loads(text)
         return yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InvalidInputError(f"does not parse as JSON/YAML: {' '.join(str(exc).split())}", path=path) from None
+    except (json.JSONDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:  # hostile: deep, 5000 digits
+        text = " ".join((str(exc) or type(exc).__name__).split())[:300]
+        raise InvalidInputError(f"does not parse as JSON/YAML: {text}", path=path) from None
 
 
 def request_from_findings(data: Mapping[str, Any]) -> ProgramRequest:

@@ -420,10 +420,10 @@ def read_assessment(path: str | Path) -> Assessment:
         raise InvalidInputError(f"cannot read the assessment file: {exc}", path=p) from None
     try:
         data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+    except (json.JSONDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:  # hostile: deep, 5000 digits
         raise InvalidInputError(
             f"the assessment does not parse as {'JSON' if p.suffix.lower() == '.json' else 'YAML'}: "
-            f"{' '.join(str(exc).split())}",
+            f"{' '.join((str(exc) or type(exc).__name__).split())[:300]}",
             path=p,
         ) from None
     return parse_assessment(data, path=p)

@@ -460,6 +460,12 @@ _PX_UNITS = frozenset({"px", "pix", "pixel", "pixels"})
 _LENGTH_UNITS = frozenset({"m", "mm", "cm", "in", "ft", "meter", "meters", "metre", "metres"})
 
 
+#: largest pixel coordinate read from a keypoint file (a 100-megapixel image is 12,000 px wide)
+MAX_PIXEL_COORD = 1e6
+#: highest frame rate accepted from a file header (high-speed cameras reach a few thousand)
+MAX_RATE_HZ = 100_000.0
+
+
 # ---------------------------------------------------------------------------------------
 # shared helpers
 # ---------------------------------------------------------------------------------------
@@ -639,6 +645,14 @@ def read_openpose_json(
         except json.JSONDecodeError as exc:
             raise InvalidInputError(
                 f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", path=path
+            ) from None
+        except RecursionError:
+            raise InvalidInputError(
+                "the JSON is nested too deeply to be a keypoint file", path=path
+            ) from None
+        except ValueError as exc:  # a number too long to convert (Python's 4300-digit limit)
+            raise InvalidInputError(
+                f"malformed JSON: {' '.join(str(exc).split())[:200]}", path=path
             ) from None
         people = []
         for i, values in enumerate(_parse_people(doc, path)):
@@ -997,8 +1011,11 @@ def read_trc(
             rate, time_from = rate_arg, "fps"
         if rate is None:
             raise InvalidInputError("TRC file has neither a Time column nor a DataRate; pass --fps", path=p)
-        if rate <= 0:
-            raise InvalidInputError(f"DataRate must be > 0 (frames per second), found {rate:g}", path=p)
+        if rate <= 0 or rate > MAX_RATE_HZ:
+            raise InvalidInputError(
+                f"DataRate must be > 0 and at most {MAX_RATE_HZ:g} (frames per second), found {rate:g}",
+                path=p,
+            )
         time_s = (frames - frames[0]) / rate
     step = np.diff(time_s)
     if (step <= 0).any():
@@ -1015,6 +1032,14 @@ def read_trc(
         xy = data[:, first + 3 * col : first + 3 * col + 2]
         ok = np.isfinite(xy).all(axis=1) & ~((xy[:, 0] == 0) & (xy[:, 1] == 0))
         position[ok, 0, KEYPOINTS.index(canon)] = xy[ok]
+        absurd = ok & (np.abs(xy) > MAX_PIXEL_COORD).any(axis=1)
+        if absurd.any():
+            k = int(np.argmax(absurd))
+            raise InvalidInputError(
+                f"line {line_nos[k]}: {markers[col]} at ({xy[k, 0]:g}, {xy[k, 1]:g}) px is out of range "
+                f"(pixel coordinates beyond {MAX_PIXEL_COORD:g} are not an image)",
+                path=p,
+            )
     ys = position[..., 1][np.isfinite(position[..., 1])]
     if ys.size and np.all(ys <= 0) and np.any(ys < 0):
         position[..., 1] = -position[..., 1]

@@ -513,16 +513,17 @@ def read_c3d(path: str | Path) -> Markers3D:
 
 
 def open_c3d(path: Path) -> Any:
-    """The ezc3d object of a C3D file (read once, for :func:`markers_from_c3d` and the force plates).
+    """The contents of a C3D file as ezc3d reads them (header, parameters, data as plain dicts),
+    parsed once, for :func:`markers_from_c3d` and the force plates, in a child process
+    (:func:`medius.isolated.run_isolated`): a file that crashes the parser is an invalid input.
 
     Raises
     ------
     InvalidInputError
         not a C3D file or unreadable (corrupt, truncated).
     """
-    import ezc3d  # lazy: keeps `import medius` fast
-
     from medius.io._c3d_header import check_c3d_structure
+    from medius.isolated import run_isolated
 
     # the header and parameter section checked first, in milliseconds: an SGI/MIPS file, a malformed
     # parameter section or a truncated file is refused before ezc3d spends time on it
@@ -535,11 +536,9 @@ def open_c3d(path: Path) -> Any:
             f"only {truncated[1]} complete frames",
             path=path,
         )
-    try:
-        return ezc3d.c3d(str(path))
-    except Exception as exc:  # ezc3d raises OSError/RuntimeError/... for anything malformed
-        detail = str(exc).split(":")[0].strip() or type(exc).__name__
-        raise InvalidInputError(f"not a readable C3D file ({detail})", path=path) from None
+    # ezc3d crashes the process (segfault) on some malformed files: parse in a child process
+    # (medius.isolated), which hands back the same structure as plain dicts
+    return run_isolated("medius.isolated:c3d_contents", str(path), path=path, what="C3D")
 
 
 def markers_from_c3d(c3d: Any, p: Path) -> Markers3D:

@@ -409,9 +409,9 @@ def load_marker_set(name_or_path: str | Path = "plug-in-gait") -> MarkerSet:
         raise InvalidInputError("is a folder; expected a marker-set .yaml file", path=p)
     try:
         doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError, RecursionError) as exc:  # hostile: too deep, 5000 digits
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InvalidInputError(f"marker-set YAML does not parse: {first}", path=p) from None
+        raise InvalidInputError(f"marker-set YAML does not parse: {first[:200]}", path=p) from None
     return _parse_marker_set(doc, p, str(p))
 
 

@@ -240,18 +240,25 @@ def check_capture(
             )
         )
 
-    conf = kp.confidence[:, [kp.index(k) for k in _LOWER]]
-    conf = conf[present]
-    med = float(np.median(conf[np.isfinite(conf)])) if np.isfinite(conf).any() else 0.0
+    lower = [kp.index(k) for k in _LOWER]
+    conf = kp.confidence[:, lower][present]
+    located = np.isfinite(kp.position[:, lower][present]).all(axis=-1)
+    # a point that is not there at all (a keypoint file without the knees) counts as confidence 0,
+    # and a hip, knee or ankle missing in most of the frames is named
+    conf = np.where(located & np.isfinite(conf), conf, 0.0)
+    med = float(np.median(conf)) if conf.size else 0.0
+    missing = (1.0 - located.mean(axis=0)) if located.size else np.ones(len(lower))
+    absent = [name.replace("_", " ") for name, f in zip(_LOWER, missing, strict=True) if f > 0.5]
     checks.append(
         Check(
             "keypoint_confidence",
             "Keypoint confidence",
-            med >= t["min_lower_limb_confidence"],
+            med >= t["min_lower_limb_confidence"] and not absent,
             med,
             t["min_lower_limb_confidence"],
             "median visibility",
-            f"median confidence of hips, knees and ankles {med:.2f}",
+            f"median confidence of hips, knees and ankles {med:.2f}"
+            + (f"; missing in most frames: {', '.join(absent)}" if absent else ""),
             fatal=True,
             advice="Film in good light, with clothes that show the knees (shorts), against a plain background.",
         )

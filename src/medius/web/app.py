@@ -7,6 +7,7 @@ the analysis worker thread.
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from medius import __version__
 from medius.web import messages
 from medius.web.db import create_db_engine, make_sessionmaker, upgrade_database
-from medius.web.deps import NotSignedIn, render
+from medius.web.deps import CurrentUser, NotSignedIn, render
 from medius.web.media.jobs import JobQueue, Runner
 from medius.web.settings import Settings
 
@@ -34,6 +35,43 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def _host_of(header: str) -> str:
+    """The host name of a ``Host`` header, without the port (``[::1]:8000`` -> ``::1``)."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+class TrustedHosts:
+    """Answers 400 to a request whose ``Host`` header is not one of ``MEDIUS_TRUSTED_HOSTS``
+    (``*`` allows any; ``*.example.org`` any subdomain). Plain ASGI: no overhead."""
+
+    def __init__(self, app: ASGIApp, hosts: tuple[str, ...]) -> None:
+        self.app = app
+        self.any = "*" in hosts
+        self.exact = {h.lower() for h in hosts if not h.startswith("*.")}
+        self.suffixes = tuple(h[1:].lower() for h in hosts if h.startswith("*."))
+
+    def allowed(self, host: str) -> bool:
+        return self.any or host in self.exact or (bool(self.suffixes) and host.endswith(self.suffixes))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not self.any:
+            raw = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+            if not self.allowed(_host_of(raw)):
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 400,
+                        "headers": [(b"content-type", b"text/plain")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b"Invalid host header"})
+                return
+        await self.app(scope, receive, send)
 
 
 class SecurityHeaders:
@@ -104,6 +142,47 @@ def _add_library_schemas(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+SWAGGER = HERE / "api" / "swagger"
+_SWAGGER_FILES = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "init.js": "text/javascript",
+}
+_DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>medius clinic API</title>
+<meta name="csrf-token" content="{csrf}">
+<link rel="stylesheet" href="/api/docs/assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/api/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/api/docs/assets/init.js"></script></body></html>
+"""
+
+
+def _add_api_docs(app: FastAPI) -> None:
+    """The OpenAPI schema and Swagger UI, for signed-in users only, from files shipped in the
+    package (``api/swagger``: no CDN, so it works offline and under the app's CSP)."""
+    from fastapi.responses import FileResponse, HTMLResponse
+
+
+    @app.get("/api/openapi.json", include_in_schema=False)
+    def openapi_json(principal: CurrentUser) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs(principal: CurrentUser) -> HTMLResponse:
+        return HTMLResponse(_DOCS_PAGE.format(csrf=html.escape(principal.csrf_token)))
+
+    @app.get("/api/docs/assets/{name}", include_in_schema=False)
+    def api_docs_asset(name: str, principal: CurrentUser) -> Response:
+        if name not in _SWAGGER_FILES:
+            raise HTTPException(404, messages.NOT_FOUND)
+        return FileResponse(
+            SWAGGER / name,
+            media_type=_SWAGGER_FILES[name],
+            headers={"Cache-Control": "private, max-age=3600"},
+        )
+
+
 def create_app(settings: Settings | None = None, *, runner: Runner | None = None) -> FastAPI:
     """The web app for ``settings`` (default: from the environment); migrates the database first."""
     settings = (settings or Settings.from_env()).resolved()
@@ -128,8 +207,8 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
         description="Clinic web app of medius: patients, visits, movement analyses, assessments, programs. "
         "Authenticate by signing in (session cookie); send the CSRF token from `GET /api/me` in the "
         "`X-CSRF-Token` header of every state-changing request.",
-        openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        openapi_url=None,  # served below, to signed-in users only
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -137,6 +216,13 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
     app.state.engine = engine
     app.state.sessionmaker = factory
     app.state.jobs = jobs
+    from medius.web.auth.throttle import SignInThrottle
+
+    app.state.signin_throttle = SignInThrottle(
+        free_failures=settings.signin_client_attempts,
+        max_delay_s=settings.lockout_minutes * 60.0,
+        hashing=settings.signin_hashing,
+    )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.autoescape = True
     templates.env.auto_reload = False  # the templates ship with the package: no stat() per page
@@ -147,9 +233,12 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
     app.state.templates = templates
 
     app.add_middleware(SecurityHeaders)  # type: ignore[arg-type]
+    app.add_middleware(TrustedHosts, hosts=settings.trusted_hosts)  # type: ignore[arg-type]
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     from medius.web.api.routes import router as api_router
+    from medius.web.auth.admin import api as users_api
+    from medius.web.auth.admin import router as users_router
     from medius.web.auth.views import router as auth_router
     from medius.web.clinical_views import api as clinical_api
     from medius.web.clinical_views import router as clinical_router
@@ -164,6 +253,8 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
     warm_up()
     for r in (
         auth_router,
+        users_router,
+        users_api,
         patients_router,
         visits_router,
         media_router,
@@ -182,6 +273,8 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+    _add_api_docs(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

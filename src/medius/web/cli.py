@@ -1,10 +1,13 @@
-"""``medius serve``, ``medius db upgrade``, ``medius user create``, ``medius demo-data`` (an edge module)."""
+"""``medius serve``, ``medius db upgrade``, ``medius user create|list|unlock|deactivate|activate|set-password|
+end-sessions``, ``medius demo-data`` (an edge module)."""
 
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -98,8 +101,128 @@ def user_create(
     )
 
 
-def create_demo_data(data_dir: Path | None, password: str) -> str:
-    """A demo clinic, admin and patient with one visit (idempotent). Returns the admin's e-mail."""
+def _with_user(data_dir: Path | None, email: str, action: Callable[[Any, Any], str]) -> str:
+    """Run ``action(db, user)`` on the user with ``email``; returns its message."""
+    from medius.web.auth.service import find_user
+    from medius.web.db import create_db_engine, make_sessionmaker, upgrade_database
+
+    settings = _settings(data_dir)
+    engine = create_db_engine(settings.database_url)
+    try:
+        upgrade_database(engine)
+        with make_sessionmaker(engine)() as db:
+            user = find_user(db, email=email)
+            return action(db, user)
+    finally:
+        engine.dispose()
+
+
+Email = Annotated[str, typer.Argument(help="The user's sign-in e-mail address.", show_default=False)]
+
+
+def _say(text: str) -> None:
+    typer.echo(text)  # plain: tab-separated lists stay machine-readable, long lines unwrapped
+
+
+@user_app.command("list")
+@guarded
+def user_list(data_dir: DataDir = None) -> None:
+    """List the users: e-mail, clinic, role, active, failed sign-ins, last sign-in."""
+    from sqlalchemy import select
+
+    from medius.web.db import create_db_engine, make_sessionmaker, upgrade_database
+    from medius.web.models import User
+
+    settings = _settings(data_dir)
+    engine = create_db_engine(settings.database_url)
+    try:
+        upgrade_database(engine)
+        with make_sessionmaker(engine)() as db:
+            users = db.scalars(select(User).order_by(User.clinic_id, User.email)).all()
+            for u in users:
+                last = u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "-"
+                state = "active" if u.is_active else "deactivated"
+                _say(
+                    f"{u.email}\t{u.clinic.name}\t{u.role}\t{state}\t"
+                    f"failed sign-ins {u.failed_logins}\tlast sign-in {last}"
+                )
+    finally:
+        engine.dispose()
+
+
+@user_app.command("unlock")
+@guarded
+def user_unlock(email: Email, data_dir: DataDir = None) -> None:
+    """Clear a user's failed sign-ins and sign-in delay."""
+    from medius.web.auth.service import unlock_user
+
+    def act(db: Any, user: Any) -> str:
+        unlock_user(db, user)
+        return f"unlocked {user.email}"
+
+    _say(_with_user(data_dir, email, act))
+
+
+@user_app.command("deactivate")
+@guarded
+def user_deactivate(email: Email, data_dir: DataDir = None) -> None:
+    """Stop a user from signing in (their sign-ins end at once; their records stay)."""
+    from medius.web.auth.service import set_user_active
+
+    def act(db: Any, user: Any) -> str:
+        set_user_active(db, user, False)
+        return f"deactivated {user.email}; their sign-ins have ended"
+
+    _say(_with_user(data_dir, email, act))
+
+
+@user_app.command("activate")
+@guarded
+def user_activate(email: Email, data_dir: DataDir = None) -> None:
+    """Let a deactivated user sign in again."""
+    from medius.web.auth.service import set_user_active
+
+    def act(db: Any, user: Any) -> str:
+        set_user_active(db, user, True)
+        return f"activated {user.email}"
+
+    _say(_with_user(data_dir, email, act))
+
+
+@user_app.command("set-password")
+@guarded
+def user_set_password(email: Email, data_dir: DataDir = None) -> None:
+    """Set (reset) a user's password; their sign-ins end. From MEDIUS_PASSWORD, else asked twice."""
+    from medius.web.auth.service import check_password, set_user_password
+
+    password = os.environ.get("MEDIUS_PASSWORD") or typer.prompt(
+        "New password", hide_input=True, confirmation_prompt=True
+    )
+    check_password(password, email=email)
+
+    def act(db: Any, user: Any) -> str:
+        set_user_password(db, user, password)
+        return f"password of {user.email} set; their sign-ins have ended"
+
+    _say(_with_user(data_dir, email, act))
+
+
+@user_app.command("end-sessions")
+@guarded
+def user_end_sessions(email: Email, data_dir: DataDir = None) -> None:
+    """End every sign-in of a user (a lost laptop, a shared computer)."""
+    from medius.web.auth.service import end_user_sessions
+
+    def act(db: Any, user: Any) -> str:
+        n = end_user_sessions(db, user)
+        return f"ended {n} sign-in{'s' if n != 1 else ''} of {user.email}"
+
+    _say(_with_user(data_dir, email, act))
+
+
+def create_demo_data(data_dir: Path | None, password: str) -> tuple[str, bool]:
+    """A demo clinic, admin and patient with one visit (idempotent). Returns the admin's e-mail
+    and whether the admin was created now."""
     from sqlalchemy import select
 
     from medius.web.auth.service import create_user, get_or_create_clinic
@@ -112,7 +235,8 @@ def create_demo_data(data_dir: Path | None, password: str) -> str:
         upgrade_database(engine)
         with make_sessionmaker(engine)() as db:
             c = get_or_create_clinic(db, DEMO_CLINIC)
-            if db.scalars(select(User).where(User.email == DEMO_EMAIL)).first() is None:
+            created = db.scalars(select(User).where(User.email == DEMO_EMAIL)).first() is None
+            if created:
                 create_user(
                     db, clinic_id=c.id, email=DEMO_EMAIL, password=password, name="Demo admin", role="admin"
                 )
@@ -137,19 +261,30 @@ def create_demo_data(data_dir: Path | None, password: str) -> str:
             db.commit()
     finally:
         engine.dispose()
-    return DEMO_EMAIL
+    return DEMO_EMAIL, created
 
 
 @guarded
 def demo_data(data_dir: DataDir = None) -> None:
-    """Create a demo clinic, its admin and a demo patient, and print how to sign in."""
-    password = os.environ.get("MEDIUS_PASSWORD") or "demo-password"
-    email = create_demo_data(data_dir, password)
-    console.print(
-        f"demo admin: {email} / password: {password} (from MEDIUS_PASSWORD or the demo default)",
-        markup=False,
-        highlight=False,
-    )
+    """Create a demo clinic, its admin and a demo patient, and print how to sign in.
+
+    The admin's password comes from MEDIUS_PASSWORD, else a new random one is made and printed
+    (only when the admin is created; an existing demo admin keeps its password).
+    """
+    given = os.environ.get("MEDIUS_PASSWORD")
+    password = given or generate_password()
+    email, created = create_demo_data(data_dir, password)
+    if not created:
+        _say(f"demo admin: {email} (exists already; its password is unchanged: medius user set-password {email})")
+    elif given:
+        _say(f"demo admin: {email} / password from MEDIUS_PASSWORD")
+    else:
+        _say(f"demo admin: {email} / password: {password} (generated; change it with medius user set-password)")
+
+
+def generate_password() -> str:
+    """A random password of 16 URL-safe characters (96 bits)."""
+    return secrets.token_urlsafe(12)
 
 
 @guarded
@@ -179,12 +314,18 @@ def serve(
             markup=False,
             highlight=False,
         )
+        if not os.environ.get("MEDIUS_TRUSTED_HOSTS"):
+            if host in ("0.0.0.0", "::", ""):
+                console.print(
+                    "warning: only requests for localhost are answered until MEDIUS_TRUSTED_HOSTS names "
+                    "the host names clients use (e.g. MEDIUS_TRUSTED_HOSTS=clinic.example.org)",
+                    markup=False,
+                    highlight=False,
+                )
+            else:
+                os.environ["MEDIUS_TRUSTED_HOSTS"] = f"localhost,127.0.0.1,::1,{host}"
     if demo:
-        password = os.environ.get("MEDIUS_PASSWORD") or "demo-password"
-        create_demo_data(data_dir, password)
-        console.print(
-            f"demo: sign in as {DEMO_EMAIL} with password {password}", markup=False, highlight=False
-        )
+        demo_data(data_dir)
     settings = _settings(data_dir)
     console.print(
         f"medius clinic on http://{host}:{port}/ (data in {settings.data_dir})", markup=False, highlight=False

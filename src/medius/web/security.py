@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from functools import lru_cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -25,6 +27,7 @@ __all__ = [
     "hash_token",
     "make_login_csrf",
     "new_token",
+    "password_problem",
     "password_needs_rehash",
     "tokens_equal",
     "verify_password",
@@ -34,6 +37,37 @@ _hasher = PasswordHasher()
 #: a hash verified when the e-mail is unknown, so both cases take the same time
 _DUMMY_HASH = _hasher.hash("medius: not a password")
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1000
+_COMMON_FILE = Path(__file__).parent / "auth" / "common-passwords.txt"
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    lines = _COMMON_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def password_problem(password: str, *, email: str = "") -> str | None:
+    """Why ``password`` is refused (NIST SP 800-63B 5.1.1.2), or None when it is acceptable.
+
+    At least :data:`MIN_PASSWORD_LENGTH` characters (any characters, spaces included, up to
+    :data:`MAX_PASSWORD_LENGTH`), not only spaces or a repeated character or two, not one of the
+    common passwords shipped in ``auth/common-passwords.txt`` (1888 of Django's list, case
+    ignored), and not the name part of the user's own e-mail address or the app's name.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"the password must have at most {MAX_PASSWORD_LENGTH} characters"
+    if len(set(password.strip())) < 3:
+        return "the password is too simple (only spaces or a repeated character)"
+    lowered = password.lower()
+    if lowered in _common_passwords() or lowered.strip() in _common_passwords():
+        return "the password is one of the most common passwords; choose another"
+    name = email.strip().lower().split("@")[0]
+    if (len(name) >= 4 and name in lowered) or "medius" in lowered:
+        return "the password must not contain your e-mail name or the app's name"
+    return None
 
 
 def hash_password(password: str) -> str:

@@ -6,11 +6,19 @@ variable                   meaning                                              
 ``MEDIUS_DATA_DIR``        folder of the database, uploads, results and secret key     the user data folder
 ``DATABASE_URL``           SQLAlchemy URL; ``postgresql+psycopg://...`` for PostgreSQL  SQLite in the data folder
 ``MEDIUS_MAX_UPLOAD_MB``   largest accepted upload                                     500
-``MEDIUS_LOCKOUT_ATTEMPTS`` failed sign-ins before an account is locked                 5
-``MEDIUS_LOCKOUT_MINUTES`` how long a locked account stays locked                      15
+``MEDIUS_LOCKOUT_ATTEMPTS`` failed sign-ins of an account before its progressive delays  5
+``MEDIUS_LOCKOUT_MINUTES`` longest sign-in delay (account and client)                  15
+``MEDIUS_SIGNIN_CLIENT_ATTEMPTS`` failed sign-ins from one address before its delays   5
+``MEDIUS_SIGNIN_HASHING``  password checks (Argon2, 64 MiB, 4 threads) run at once     1
 ``MEDIUS_SESSION_HOURS``   idle time after which a session ends                        12
 ``MEDIUS_COOKIE_SECURE``   ``1``: always mark cookies Secure (behind an https proxy)    auto (https requests)
+``MEDIUS_TRUSTED_HOSTS``   host names the app answers to (``Host`` header), commas   localhost,127.0.0.1,::1
+                           (``*`` any; ``*.example.org`` subdomains); others: 400
 ``MEDIUS_WORKER``          ``0`` disables the in-app analysis worker                   1
+``MEDIUS_WORKERS``         analyses run at once (worker threads, each one child)       min(4, CPU cores)
+``MEDIUS_JOB_TIMEOUT_MIN`` an analysis running longer is stopped and fails             30
+``MEDIUS_MAX_VIDEO_SECONDS`` longest accepted video (probe duration)                  600
+``MEDIUS_MAX_FRAMES``      most frames (video) or samples (marker file) per upload     60000
 =========================  ==========================================================  =====================
 """
 
@@ -82,9 +90,20 @@ class Settings:
     max_upload_bytes: int = 500 * 1024 * 1024
     lockout_attempts: int = 5
     lockout_minutes: int = 15
+    signin_client_attempts: int = 5
+    signin_hashing: int = 1
     session_hours: int = 12
     cookie_secure: bool | None = None  #: None: Secure when the request came over https
     worker_enabled: bool = True
+    #: ``Host`` header values answered (``*``: any); :meth:`from_env` defaults to loopback names
+    trusted_hosts: tuple[str, ...] = ("*",)
+    #: analyses run at once by the in-app worker (threads, each running one child process)
+    workers: int = 1
+    #: an analysis running longer is stopped and its job fails
+    job_timeout_s: float = 1800.0
+    #: longest accepted video (s) and most frames (video) or samples (marker trial) per upload
+    max_video_s: float = 600.0
+    max_frames: int = 60_000
     #: seconds without a heartbeat after which a running job is taken to be orphaned
     stale_job_s: float = 60.0
     #: times a job is started before an interruption makes it fail for good
@@ -105,9 +124,20 @@ class Settings:
             max_upload_bytes=_env_int("MEDIUS_MAX_UPLOAD_MB", 500, minimum=1) * 1024 * 1024,
             lockout_attempts=_env_int("MEDIUS_LOCKOUT_ATTEMPTS", 5, minimum=1),
             lockout_minutes=_env_int("MEDIUS_LOCKOUT_MINUTES", 15, minimum=1),
+            signin_client_attempts=_env_int("MEDIUS_SIGNIN_CLIENT_ATTEMPTS", 5, minimum=1),
+            signin_hashing=_env_int("MEDIUS_SIGNIN_HASHING", 1, minimum=1),
             session_hours=_env_int("MEDIUS_SESSION_HOURS", 12, minimum=1),
             cookie_secure=None if secure_env == "" else secure_env not in ("0", "false", "no"),
             worker_enabled=os.environ.get("MEDIUS_WORKER", "1") not in ("0", "false", "no"),
+            trusted_hosts=tuple(
+                h.strip()
+                for h in (os.environ.get("MEDIUS_TRUSTED_HOSTS") or "localhost,127.0.0.1,::1").split(",")
+                if h.strip()
+            ),
+            workers=_env_int("MEDIUS_WORKERS", min(4, os.cpu_count() or 1), minimum=1),
+            job_timeout_s=60.0 * _env_int("MEDIUS_JOB_TIMEOUT_MIN", 30, minimum=1),
+            max_video_s=float(_env_int("MEDIUS_MAX_VIDEO_SECONDS", 600, minimum=1)),
+            max_frames=_env_int("MEDIUS_MAX_FRAMES", 60_000, minimum=1),
         )
         return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]
 

@@ -21,6 +21,7 @@ from medius.web.deps import AdminUser, CsrfChecked, CurrentUser, SessionDep, Set
 from medius.web.models import Patient, ProgramSession, User, Visit
 from medius.web.patients.schemas import PatientCreate, PatientPublic, PatientsPublic, PatientUpdate
 from medius.web.patients.service import (
+    clamp_page,
     create_patient,
     delete_patient,
     get_patient,
@@ -99,7 +100,7 @@ def api_list_patients(
     """One page of the clinic's patients in name order; ``q`` matches the name or the reference."""
     size = min(max(1, page_size or settings.page_size), 200)
     rows, total = list_patients(db, principal.clinic_id, q=q, page=page, page_size=size)
-    return {"data": rows, "count": total, "page": max(1, page), "page_size": size}
+    return {"data": rows, "count": total, "page": clamp_page(page), "page_size": size}
 
 
 @router.post("/patients", response_model=PatientPublic, status_code=201, tags=["patients"], responses=_403)

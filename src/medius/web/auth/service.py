@@ -12,16 +12,36 @@ from medius.errors import InvalidInputError
 from medius.web import messages
 from medius.web.models import AuthSession, Clinic, User, utcnow
 from medius.web.security import (
-    MIN_PASSWORD_LENGTH,
     hash_password,
     hash_token,
     new_token,
     password_needs_rehash,
+    password_problem,
     verify_password,
 )
 from medius.web.settings import Settings
 
-__all__ = ["authenticate", "create_session", "create_user", "end_session", "get_or_create_clinic"]
+__all__ = [
+    "authenticate",
+    "check_password",
+    "create_session",
+    "create_user",
+    "end_session",
+    "end_user_sessions",
+    "find_user",
+    "get_or_create_clinic",
+    "set_user_active",
+    "set_user_password",
+    "unlock_user",
+]
+
+
+def check_password(password: str, *, email: str = "") -> None:
+    """Raise :class:`InvalidInputError` with the reason when ``password`` is refused
+    (:func:`medius.web.security.password_problem`)."""
+    problem = password_problem(password, email=email)
+    if problem is not None:
+        raise InvalidInputError(problem)
 
 
 def get_or_create_clinic(db: Session, name: str) -> Clinic:
@@ -43,8 +63,7 @@ def create_user(
     email = email.strip().lower()
     if role not in ("admin", "clinician"):
         raise InvalidInputError(f"invalid role {role!r}; allowed: admin, clinician")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInputError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    check_password(password, email=email)
     if db.scalars(select(User.id).where(User.email == email)).first() is not None:
         raise InvalidInputError(messages.EMAIL_TAKEN)
     user = User(
@@ -59,11 +78,15 @@ def create_user(
     return user
 
 
-def authenticate(db: Session, settings: Settings, email: str, password: str) -> User | None:
-    """The user when the password is right and the account not locked; counts failures.
+def authenticate(
+    db: Session, settings: Settings, email: str, password: str, *, known_device: bool = False
+) -> User | None:
+    """The user when the password is right and the account not held back; counts failures.
 
-    After ``settings.lockout_attempts`` failures in a row the account is locked for
-    ``settings.lockout_minutes``, even for the right password. Commits.
+    After ``settings.lockout_attempts`` failures in a row each further failure holds the account
+    back for a doubling delay (1 s, 2 s, 4 s ... up to ``settings.lockout_minutes``), during which
+    even the right password is refused, except from a ``known_device`` (a browser that signed in to
+    this account before): a stranger's failures do not lock the clinician out. Commits.
     """
     email = email.strip().lower()[:320]
     user = db.scalars(select(User).where(User.email == email)).one_or_none()
@@ -71,13 +94,15 @@ def authenticate(db: Session, settings: Settings, email: str, password: str) -> 
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not user.is_active:
         return None
-    if user.locked_until is not None and user.locked_until > now:
+    held = user.locked_until is not None and user.locked_until > now
+    if held and not known_device:
         return None
     if not ok:
         user.failed_logins += 1
-        if user.failed_logins >= settings.lockout_attempts:
-            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-            user.failed_logins = 0
+        over = user.failed_logins - settings.lockout_attempts
+        if over >= 0 and not known_device:
+            delay_s = min(settings.lockout_minutes * 60.0, float(2 ** min(over, 30)))
+            user.locked_until = now + timedelta(seconds=delay_s)
         db.commit()
         return None
     user.failed_logins = 0
@@ -112,3 +137,64 @@ def end_session(db: Session, token: str | None) -> None:
     if token:
         db.execute(delete(AuthSession).where(AuthSession.token_hash == hash_token(token)))
         db.commit()
+
+
+# ---------------------------------------------------------------------------- account management
+def find_user(
+    db: Session, *, email: str | None = None, user_id: int | None = None, clinic_id: int | None = None
+) -> User:
+    """One user by e-mail or id, within ``clinic_id`` when given (an admin sees only their clinic).
+
+    Raises
+    ------
+    InputNotFoundError
+        no such user (or not in the clinic).
+    """
+    from medius.errors import InputNotFoundError
+
+    q = select(User)
+    if email is not None:
+        q = q.where(User.email == email.strip().lower())
+    if user_id is not None:
+        q = q.where(User.id == user_id)
+    if clinic_id is not None:
+        q = q.where(User.clinic_id == clinic_id)
+    user = db.scalars(q).one_or_none()
+    if user is None:
+        raise InputNotFoundError(messages.USER_NOT_FOUND)
+    return user
+
+
+def unlock_user(db: Session, user: User) -> None:
+    """Clear the failed sign-ins and any delay. Commits."""
+    user.failed_logins = 0
+    user.locked_until = None
+    db.commit()
+
+
+def end_user_sessions(db: Session, user: User, *, keep_token_hash: str | None = None) -> int:
+    """End the user's sign-ins (all, or all but ``keep_token_hash``). Commits; returns how many."""
+    q = delete(AuthSession).where(AuthSession.user_id == user.id)
+    if keep_token_hash:
+        q = q.where(AuthSession.token_hash != keep_token_hash)
+    n = db.execute(q).rowcount  # type: ignore[attr-defined]
+    db.commit()
+    return int(n or 0)
+
+
+def set_user_active(db: Session, user: User, active: bool) -> None:
+    """Deactivate (its sign-ins end, it cannot sign in) or reactivate a user. Commits."""
+    user.is_active = active
+    if not active:
+        db.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+    db.commit()
+
+
+def set_user_password(db: Session, user: User, password: str, *, keep_token_hash: str | None = None) -> None:
+    """A new password (checked by :func:`check_password`); ends the user's other sign-ins, clears
+    the failures. Commits."""
+    check_password(password, email=user.email)
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    end_user_sessions(db, user, keep_token_hash=keep_token_hash)

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from medius.errors import InvalidInputError
 from medius.web import messages
 from medius.web.auth.service import authenticate, create_session, create_user, end_session
+from medius.web.auth.throttle import (
+    DEVICE_COOKIE,
+    DEVICE_MAX_AGE_S,
+    HashingBusy,
+    SignInThrottle,
+    device_cookie,
+    device_email_hash,
+    device_email_of,
+)
 from medius.web.deps import SESSION_COOKIE, AdminUser, CsrfChecked, SessionDep, SettingsDep, render
 from medius.web.models import User
 from medius.web.security import check_login_csrf, make_login_csrf
@@ -64,28 +75,67 @@ def login_page(request: Request, settings: SettingsDep, next: str = "/patients")
     return _login_page(request, settings, next_url=next)
 
 
+def client_address(request: Request) -> str:
+    """The connecting address (the per-client sign-in throttle's key)."""
+    return request.client.host if request.client else "unknown"
+
+
 @router.post("/login", name="login")
-def login(
+async def login(
     request: Request,
-    db: SessionDep,
     settings: SettingsDep,
     email: Annotated[str, Form(max_length=320)],
     password: Annotated[str, Form(max_length=1000)],
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/patients",
 ) -> Response:
+    # async: a refused or throttled try is answered on the event loop, without taking one of the
+    # worker threads the signed-in clinicians' pages need; only the password check goes to a thread
     if not check_login_csrf(settings.secret_key, request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
         return _login_page(
             request, settings, error=messages.CSRF_FAILED, next_url=next, email=email, status_code=403
         )
-    user = authenticate(db, settings, email, password)
+    throttle: SignInThrottle = request.app.state.signin_throttle
+    client = client_address(request)
+    wait_s = throttle.client_wait_s(client)
+    if wait_s > 0:
+        resp = _login_page(
+            request,
+            settings,
+            error=messages.SIGN_IN_THROTTLED.format(seconds=math.ceil(wait_s)),
+            next_url=next,
+            email=email,
+            status_code=429,
+        )
+        resp.headers["Retry-After"] = str(math.ceil(wait_s))
+        return resp
+    known = device_email_of(settings.secret_key, request.cookies.get(DEVICE_COOKIE)) == device_email_hash(
+        email
+    )
+    factory = request.app.state.sessionmaker
+
+    def check() -> tuple[User | None, str]:
+        with throttle.hashing(known=known), factory() as db:
+            user = authenticate(db, settings, email, password, known_device=known)
+            return user, (create_session(db, settings, user) if user is not None else "")
+
+    try:
+        user, token = await run_in_threadpool(check)
+    except HashingBusy:
+        throttle.record_failure(client)  # a try the server had no room for counts against the address
+        resp = _login_page(
+            request, settings, error=messages.SIGN_IN_BUSY, next_url=next, email=email, status_code=503
+        )
+        resp.headers["Retry-After"] = "5"
+        return resp
     if user is None:
+        throttle.record_failure(client)
         return _login_page(
             request, settings, error=messages.SIGN_IN_FAILED, next_url=next, email=email, status_code=401
         )
-    token = create_session(db, settings, user)
-    resp = RedirectResponse(safe_next(next), status_code=303)
-    resp.set_cookie(
+    throttle.record_success(client)
+    done = RedirectResponse(safe_next(next), status_code=303)
+    done.set_cookie(
         SESSION_COOKIE,
         token,
         httponly=True,
@@ -94,8 +144,17 @@ def login(
         max_age=settings.session_hours * 3600,
         path="/",
     )
-    resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
-    return resp
+    done.set_cookie(
+        DEVICE_COOKIE,
+        device_cookie(settings.secret_key, email),
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request, settings),
+        max_age=DEVICE_MAX_AGE_S,
+        path="/login",
+    )
+    done.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return done
 
 
 @router.post("/logout", name="logout")

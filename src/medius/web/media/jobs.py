@@ -27,11 +27,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from medius.web.models import Job, Recording, utcnow
@@ -63,12 +63,14 @@ def job_spec(settings: Settings, recording: Recording, job: Job) -> dict[str, An
         "task": recording.task,
         "side": recording.side,
         "max_side_px": settings.max_side_px,
+        "timeout_s": settings.job_timeout_s,
         **(job.options or {}),
     }
 
 
 def run_in_subprocess(spec: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
-    """Run :mod:`medius.web.media._child` on ``spec``; stop it when ``progress`` returns False."""
+    """Run :mod:`medius.web.media._child` on ``spec``; stop it when ``progress`` returns False or
+    when it runs longer than ``spec["timeout_s"]`` (the job then fails, saying so)."""
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
     log_path = Path(spec.get("log") or os.devnull)
     with open(log_path, "ab") as log:
@@ -91,6 +93,9 @@ def run_in_subprocess(spec: dict[str, Any], progress: ProgressFn) -> dict[str, A
         reader.start()
         final: dict[str, Any] | None = None
         keep_going = True
+        timeout_s = float(spec.get("timeout_s") or 0)
+        deadline = time.monotonic() + timeout_s if timeout_s > 0 else None
+        timed_out = False
         while True:
             try:
                 line = lines.get(timeout=1.0)
@@ -110,6 +115,8 @@ def run_in_subprocess(spec: dict[str, Any], progress: ProgressFn) -> dict[str, A
                 final = msg
             else:
                 keep_going = progress("", -1, None)  # heartbeat only
+            if deadline is not None and time.monotonic() > deadline:
+                timed_out, keep_going = True, False
             if not keep_going:
                 proc.terminate()
                 try:
@@ -119,6 +126,12 @@ def run_in_subprocess(spec: dict[str, Any], progress: ProgressFn) -> dict[str, A
                 break
         code = proc.wait()
         reader.join(timeout=5)
+    if timed_out:
+        return {
+            "status": "failed",
+            "error": f"the analysis took longer than the limit of {timeout_s / 60:g} min "
+            "(MEDIUS_JOB_TIMEOUT_MIN) and was stopped",
+        }
     if not keep_going:
         return {"status": "cancelled", "error": "the job was stopped"}
     if final is None:
@@ -129,6 +142,11 @@ def run_in_subprocess(spec: dict[str, Any], progress: ProgressFn) -> dict[str, A
     if final["event"] == "error":
         return {"status": "failed", "error": str(final.get("message", "analysis failed"))}
     return {"status": final["status"], "summary": final.get("summary")}
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored as UTC): compare them as UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -142,7 +160,8 @@ def _pid_alive(pid: int) -> bool:
 
 
 class JobQueue:
-    """Claims and runs the queued jobs of one app process (one at a time, on a worker thread)."""
+    """Claims and runs the queued jobs of one app process: ``settings.workers`` worker threads,
+    each running one analysis (in its own child process) at a time."""
 
     def __init__(
         self,
@@ -161,7 +180,7 @@ class JobQueue:
         self.poll_s = poll_s
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._shutting_down = False
         self._last_recover = 0.0
 
@@ -208,13 +227,55 @@ class JobQueue:
         return n
 
     # ------------------------------------------------------------------ claiming and running
+    def _next_queued(self, db: Session) -> uuid.UUID | None:
+        """The job to run next, fair between clinics: the clinic with the fewest running jobs, then
+        the one served least recently (never served first), then the oldest queue; within the
+        clinic its oldest job. One clinic's many or long uploads cannot make another wait for all."""
+        waiting = db.execute(
+            select(Job.clinic_id, func.min(Job.queued_at))
+            .where(Job.status == "queued")
+            .group_by(Job.clinic_id)
+        ).all()
+        if not waiting:
+            return None
+        if len(waiting) == 1:
+            clinic_id = waiting[0][0]
+        else:
+            ids = [c for c, _ in waiting]
+            running = dict(
+                db.execute(
+                    select(Job.clinic_id, func.count())
+                    .where(Job.status == "running", Job.clinic_id.in_(ids))
+                    .group_by(Job.clinic_id)
+                ).all()
+            )
+            served = dict(
+                db.execute(
+                    select(Job.clinic_id, func.max(Job.started_at))
+                    .where(Job.clinic_id.in_(ids), Job.started_at.is_not(None))
+                    .group_by(Job.clinic_id)
+                ).all()
+            )
+
+            def key(row: Any) -> tuple[Any, ...]:
+                cid, oldest = row
+                last = served.get(cid)
+                return (running.get(cid, 0), last is not None, _aware(last or oldest), _aware(oldest), cid)
+
+            clinic_id = min(waiting, key=key)[0]
+        return db.scalars(
+            select(Job.id)
+            .where(Job.status == "queued", Job.clinic_id == clinic_id)
+            .order_by(Job.queued_at, Job.id)
+            .limit(1)
+        ).first()
+
     def claim_next(self) -> uuid.UUID | None:
-        """Claim the oldest queued job for this worker; None when there is none (or another won it)."""
+        """Claim the next queued job (:meth:`_next_queued`) for this worker; None when there is
+        none (or another won it)."""
         with self.factory() as db:
             for _ in range(5):
-                job_id = db.scalars(
-                    select(Job.id).where(Job.status == "queued").order_by(Job.queued_at, Job.id).limit(1)
-                ).first()
+                job_id = self._next_queued(db)
                 if job_id is None:
                     return None
                 now = utcnow()
@@ -335,12 +396,14 @@ class JobQueue:
         self._wake.set()
 
     def start(self) -> None:
-        if self._thread is not None:
+        if self._threads:
             return
         self.recover_orphans()
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="medius-jobs", daemon=True)
-        self._thread.start()
+        for i in range(max(1, self.settings.workers)):
+            t = threading.Thread(target=self._loop, name=f"medius-jobs-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -352,13 +415,16 @@ class JobQueue:
             if not ran:
                 self._wake.wait(self.poll_s)
                 self._wake.clear()
+            elif len(self._threads) > 1:
+                self._wake.set()  # another thread may find work that this one left
 
     def stop(self, timeout_s: float = 15.0) -> None:
         """Stop the thread; a running analysis is stopped and its job put back in the queue."""
         self._shutting_down = True
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
+        end = time.monotonic() + timeout_s
+        for t in self._threads:
+            t.join(max(0.1, end - time.monotonic()))
+        self._threads = []
         self._shutting_down = False

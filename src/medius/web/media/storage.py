@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,14 +27,6 @@ __all__ = ["ReceivedUpload", "UploadRefused", "check_media_content", "clean_clie
 
 MAX_FIELDS = 20
 MAX_FIELD_BYTES = 10_000
-#: FFmpeg demuxer name → stored suffix (what :func:`medius.report.pipeline.input_kind` reads)
-_CONTAINER_SUFFIX = {
-    "mov,mp4,m4a,3gp,3g2,mj2": ".mp4",
-    "matroska,webm": ".mkv",
-    "avi": ".avi",
-    "mpegts": ".mts",
-    "mpeg": ".mpg",
-}
 
 
 class UploadRefused(Exception):
@@ -249,70 +240,23 @@ def check_media_content(path: Path) -> tuple[str, str, dict[str, Any]]:
 
     ``kind`` is ``"video"`` (checked with :func:`medius.io.video.probe_video`), ``"markers"``
     (a C3D file read with :func:`medius.io.markers.read_c3d`, or a TRC file of 3-D markers) or
-    ``"keypoints"`` (a TRC file of pixel keypoints). Raises :class:`UploadRefused` otherwise.
+    ``"keypoints"`` (a TRC file of pixel keypoints). The file is read in a child process
+    (:func:`medius.web.media._inspect.inspect_media` through :mod:`medius.isolated`): a file that
+    crashes a parser, or needs more than ``MEDIUS_PARSE_TIMEOUT_S`` / ``MEDIUS_PARSE_MEMORY_MB``,
+    is refused and the app keeps running. Raises :class:`UploadRefused` otherwise.
     """
-    with open(path, "rb") as fh:
-        head = fh.read(512)
-    try:
-        if head.startswith(b"PathFileType"):
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[:3]
-            header = (
-                dict(zip(lines[1].split("\t"), lines[2].split("\t"), strict=False)) if len(lines) >= 3 else {}
-            )
-            tmp_trc = path.with_name("check.trc")
-            shutil.copyfile(path, tmp_trc)
-            try:
-                if header.get("Units", "").strip().lower() == "px":
-                    from medius.io.keypoint_files import read_keypoints
-
-                    kp = read_keypoints(tmp_trc)
-                    return "keypoints", ".trc", {"format": "trc", "units": "px", "n_frames": int(kp.n_frames)}
-                from medius.io.markers import read_trc_3d
-
-                mk = read_trc_3d(tmp_trc)
-                return (
-                    "markers",
-                    ".trc",
-                    {"format": "trc", "n_frames": int(mk.n_frames), "n_markers": int(mk.n_markers)},
-                )
-            finally:
-                tmp_trc.unlink(missing_ok=True)
-        if len(head) > 1 and head[1] == 0x50:  # C3D: byte 2 of the header is the 0x50 signature
-            from medius.io.markers import read_c3d
-
-            tmp_c3d = path.with_name("check.c3d")
-            shutil.copyfile(path, tmp_c3d)
-            try:
-                mk = read_c3d(tmp_c3d)
-            finally:
-                tmp_c3d.unlink(missing_ok=True)
-            return (
-                "markers",
-                ".c3d",
-                {"format": "c3d", "n_frames": int(mk.n_frames), "n_markers": int(mk.n_markers)},
-            )
-    except MediusError as exc:
-        raise UploadRefused(messages.UPLOAD_NOT_MARKERS.format(reason=exc.message), 422) from None
-    from medius.io.video import probe_video
+    from medius.isolated import run_isolated
 
     try:
-        info = probe_video(path)
+        kind, suffix, reason, info = run_isolated(
+            "medius.web.media._inspect:inspect_media", str(path), path=path, what="uploaded"
+        )
     except MediusError as exc:
-        raise UploadRefused(messages.UPLOAD_NOT_VIDEO.format(reason=exc.message), 422) from None
-    suffix = _CONTAINER_SUFFIX.get(info.container_format, ".video")
-    return (
-        "video",
-        suffix,
-        {
-            "format": info.container_format,
-            "codec": info.codec,
-            "width": info.width,
-            "height": info.height,
-            "duration_s": info.duration_s,
-            "fps": info.fps,
-            "n_frames": info.n_frames,
-        },
-    )
+        raise UploadRefused(messages.UPLOAD_UNREADABLE.format(reason=exc.message), 422) from None
+    if kind == "refused":
+        template = messages.UPLOAD_NOT_MARKERS if suffix == "markers" else messages.UPLOAD_NOT_VIDEO
+        raise UploadRefused(template.format(reason=reason), 422)
+    return kind, suffix, info
 
 
 def store_upload(upload: ReceivedUpload, folder: Path, suffix: str) -> Path:

@@ -62,6 +62,21 @@ UPLOAD_BODY = {
 }
 
 
+def check_upload_limits(settings: Any, info: dict[str, Any]) -> None:
+    """Refuse (413) a video longer than ``MEDIUS_MAX_VIDEO_SECONDS`` or an upload with more than
+    ``MEDIUS_MAX_FRAMES`` frames (video) or samples (marker or keypoint file)."""
+    duration = info.get("duration_s")
+    if isinstance(duration, int | float) and duration > settings.max_video_s:
+        raise UploadRefused(
+            messages.UPLOAD_TOO_LONG.format(seconds=round(duration), limit=round(settings.max_video_s)), 413
+        )
+    frames = info.get("n_frames")
+    if isinstance(frames, int) and frames > settings.max_frames:
+        raise UploadRefused(
+            messages.UPLOAD_TOO_MANY_FRAMES.format(frames=frames, limit=settings.max_frames), 413
+        )
+
+
 def available_tasks() -> dict[str, str]:
     """The tasks the analysis library offers (read from ``medius.protocols.TASKS``): name → label."""
     from medius.protocols import TASKS
@@ -155,6 +170,7 @@ async def _upload(request: Request, visit_id: uuid.UUID, principal: Any, *, as_j
         if upload.fields.get("side", "auto") not in SIDES:
             raise UploadRefused(f"invalid side {upload.fields.get('side')!r}; allowed: {', '.join(SIDES)}")
         kind, suffix, info = await run_in_threadpool(check_media_content, upload.path)
+        check_upload_limits(settings, info)
         rec, job = await run_in_threadpool(
             _create_recording, request, principal, visit_id, rid, kind, suffix, info, upload
         )

@@ -27,11 +27,20 @@ def _like_prefix(q: str) -> str:
     return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+#: the highest page number looked up (a huge ``?page=`` would overflow the database's OFFSET)
+MAX_PAGE = 1_000_000
+
+
+def clamp_page(page: int) -> int:
+    """``page`` within 1 .. :data:`MAX_PAGE`."""
+    return min(max(1, page), MAX_PAGE)
+
+
 def list_patients(
     db: Session, clinic_id: int, *, q: str = "", page: int = 1, page_size: int = 25
 ) -> tuple[Sequence[Any], int]:
     """One page of a clinic's patients in name order, optionally matching ``q`` (name or reference)."""
-    page = max(1, page)
+    page = clamp_page(page)
     cond = [Patient.clinic_id == clinic_id]
     q = q.strip().lower()[:200]
     if q:

@@ -12,6 +12,7 @@ from medius.web.deps import CsrfChecked, CurrentUser, SessionDep, SettingsDep, r
 from medius.web.forms import parse_form
 from medius.web.patients.schemas import PatientCreate, PatientUpdate
 from medius.web.patients.service import (
+    clamp_page,
     create_patient,
     delete_patient,
     get_patient,
@@ -41,7 +42,7 @@ def patients_page(
     return render(
         request,
         "patients.html",
-        {"patients": rows, "total": total, "q": q, "page": max(1, page), "pages": pages},
+        {"patients": rows, "total": total, "q": q, "page": min(clamp_page(page), pages), "pages": pages},
     )
 
 

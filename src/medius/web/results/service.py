@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from medius.io._text import SafeCsvWriter
 from medius.web.models import Patient, Recording, Visit
 from medius.web.settings import Settings
 
@@ -111,7 +112,7 @@ def export_visit_json(
 def export_visit_csv(settings: Settings, visit: Visit) -> str:
     """One row per rep of every analysed recording of the visit (``reps.csv`` with recording columns)."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = SafeCsvWriter(buf, lineterminator="\n")
     header_written = False
     for r in visit.recordings:
         res = load_result(settings, r)

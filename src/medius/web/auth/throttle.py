@@ -1,0 +1,147 @@
+"""Sign-in throttling: lock out the attacker, not the victim, and keep the server's memory flat.
+
+* **Per client** (the connecting address): ``MEDIUS_SIGNIN_CLIENT_ATTEMPTS`` (5) failures are free,
+  then each further failure doubles the wait before the next try from that address is even
+  looked at (1 s, 2 s, 4 s ... up to ``MEDIUS_LOCKOUT_MINUTES``); tries during the wait are answered
+  429 at once, without hashing. A successful sign-in clears the address. The table is in memory,
+  bounded (``max_clients``, least recently failed dropped first), and forgets an address an hour
+  after its last failure.
+* **Per account** (in the database, see :func:`medius.web.auth.service.authenticate`):
+  ``MEDIUS_LOCKOUT_ATTEMPTS`` failures are free, then progressive delays up to
+  ``MEDIUS_LOCKOUT_MINUTES``; a browser that has signed in to the account before (a signed
+  ``medius_device`` cookie) is not held by the account's delay, so a stranger cannot lock the
+  clinician out of their own computer. An administrator clears it (``medius user unlock``).
+* **Hashing**: at most ``MEDIUS_SIGNIN_HASHING`` Argon2 verifications run at once (64 MiB and
+  four threads each), at most four times as many wait; more are answered 503 with
+  ``Retry-After``, except a known browser (the ``medius_device`` cookie), which always queues.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+__all__ = ["DEVICE_COOKIE", "HashingBusy", "SignInThrottle", "device_cookie", "device_email_hash"]
+
+DEVICE_COOKIE = "medius_device"
+DEVICE_MAX_AGE_S = 365 * 24 * 3600
+_FORGET_S = 3600.0
+
+
+class HashingBusy(Exception):
+    """Too many sign-ins are being checked at once; try again in a few seconds."""
+
+
+@dataclass
+class _Client:
+    failures: int = 0
+    next_allowed: float = 0.0
+    last_failure: float = 0.0
+
+
+class SignInThrottle:
+    """The per-client failure table and the bound on concurrent password hashing (thread-safe)."""
+
+    def __init__(
+        self,
+        *,
+        free_failures: int = 5,
+        max_delay_s: float = 900.0,
+        hashing: int = 1,
+        max_clients: int = 10_000,
+        clock: object = time.monotonic,
+    ) -> None:
+        self.free_failures = free_failures
+        self.max_delay_s = max_delay_s
+        self.max_clients = max_clients
+        self._clock = clock
+        self._clients: OrderedDict[str, _Client] = OrderedDict()
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max(1, hashing))
+        self._max_waiting = 4 * max(1, hashing)
+        self._waiting = 0
+
+    def _now(self) -> float:
+        return float(self._clock())  # type: ignore[operator]
+
+    def client_wait_s(self, client: str) -> float:
+        """Seconds ``client`` must still wait before its next try is checked (0: go ahead)."""
+        now = self._now()
+        with self._lock:
+            entry = self._clients.get(client)
+            if entry is None:
+                return 0.0
+            if now - entry.last_failure > _FORGET_S:
+                del self._clients[client]
+                return 0.0
+            return max(0.0, entry.next_allowed - now)
+
+    def record_failure(self, client: str) -> None:
+        now = self._now()
+        with self._lock:
+            entry = self._clients.pop(client, None) or _Client()
+            entry.failures += 1
+            entry.last_failure = now
+            over = entry.failures - self.free_failures
+            if over >= 0:
+                entry.next_allowed = now + min(self.max_delay_s, float(2 ** min(over, 30)))
+            self._clients[client] = entry  # most recent last
+            while len(self._clients) > self.max_clients:
+                self._clients.popitem(last=False)
+
+    def record_success(self, client: str) -> None:
+        with self._lock:
+            self._clients.pop(client, None)
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+    @contextmanager
+    def hashing(self, timeout_s: float = 10.0, *, known: bool = False) -> Iterator[None]:
+        """Hold one of the hashing slots; :class:`HashingBusy` when too many already wait (a
+        ``known`` browser, one that signed in to the account before, always gets in the queue)."""
+        with self._lock:
+            if self._waiting >= self._max_waiting and not known:
+                raise HashingBusy()
+            self._waiting += 1
+        try:
+            got = self._slots.acquire(timeout=timeout_s)
+        finally:
+            with self._lock:
+                self._waiting -= 1
+        if not got:
+            raise HashingBusy()
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+
+def device_email_hash(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+
+
+def _serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt="medius-known-device")
+
+
+def device_cookie(secret_key: str, email: str) -> str:
+    """The signed value of the known-device cookie for ``email``."""
+    return _serializer(secret_key).dumps(device_email_hash(email))
+
+
+def device_email_of(secret_key: str, cookie: str | None) -> str | None:
+    """The e-mail hash a genuine known-device cookie carries, else None."""
+    if not cookie or len(cookie) > 300:
+        return None
+    try:
+        return str(_serializer(secret_key).loads(cookie, max_age=DEVICE_MAX_AGE_S))
+    except BadSignature:
+        return None
