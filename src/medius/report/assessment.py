@@ -46,9 +46,22 @@ def render_assessment_html(
     """The assessment as one self-contained HTML page (no external files, scripts or fonts)."""
     doc = outcome.document
     name = person_name if person_name is not None else doc["person"].get("name")
+    from medius.report.findings_view import (
+        findings_for_people,
+        questionnaire_rows,
+        red_flag_screen,
+        source_names,
+        strength_rows,
+    )
+
     return template_environment().get_template("assessment.html.j2").render(
         title="Knee and hip assessment",
         doc=doc,
+        people=findings_for_people(doc),
+        screen=red_flag_screen(doc),
+        strength=strength_rows(doc),
+        questionnaires=questionnaire_rows(doc),
+        source_names=source_names,
         person_name=name,
         program_html=_program_html(outcome, name) if include_program else None,
         version=__version__,

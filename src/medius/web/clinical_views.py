@@ -229,7 +229,29 @@ def findings_page(
     visit = get_visit(db, principal.clinic_id, visit_id)
     if not visit.findings:
         raise HTTPException(404, "No findings yet: enter the assessment first.")
-    return render(request, "findings.html", {"visit": visit, "patient": visit.patient, "doc": visit.findings})
+    from medius.report.findings_view import (
+        findings_for_people,
+        questionnaire_rows,
+        red_flag_screen,
+        source_names,
+        strength_rows,
+    )
+
+    doc = visit.findings
+    return render(
+        request,
+        "findings.html",
+        {
+            "visit": visit,
+            "patient": visit.patient,
+            "doc": doc,
+            "people": findings_for_people(doc),
+            "screen": red_flag_screen(doc),
+            "strength": strength_rows(doc),
+            "questionnaires": questionnaire_rows(doc),
+            "source_names": source_names,
+        },
+    )
 
 
 # ------------------------------------------------------------------------------ program
