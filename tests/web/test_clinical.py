@@ -168,10 +168,55 @@ def test_progress_charts_with_measurement_error_bands(app, north, synthetic_trc)
         {"date": "2026-02-20", "value": 3.0},
     ]
     page = north.get(f"/patients/{p['id']}/progress").text
-    assert page.count('class="chart"') == len(series)
+    # one chart per measure with both sides, inline (one request for the page)
+    assert page.count('class="chart"') == len({s["measure"] for s in series.values()}) < len(series)
+    assert page.count("<svg") == page.count('class="chart"') and '<img src="/patients' not in page
     svg = north.get(f"/patients/{p['id']}/progress/{fppa['key']}.svg")
     assert svg.status_code == 200 and svg.content.lstrip().startswith(b"<?xml") and b"<svg" in svg.content
     assert north.get(f"/patients/{p['id']}/progress/nothing.svg").status_code == 404
+    # the relative measurement error of dynamometry (5 % of the value) in the measure's own unit
+    first = strength[0]["points"][0]["value"]
+    assert strength[0]["band"] == pytest.approx(first * 0.05, rel=1e-6)
+    assert strength[0]["band"] < 5.0 and strength[0]["verdict"] == "improved"
+
+
+def test_progress_verdicts_agree_with_medius_compare(north, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from medius.cli import app as cli_app
+
+    p = new_patient(north, sex="female", birth_date="1991-06-01")
+    files = []
+    for k, (day, right, nprs) in enumerate((("2026-01-10", "110", "6"), ("2026-02-20", "132", "2"))):
+        v = new_visit(north, p["id"], visit_date=day)
+        north.form(f"/visits/{v['id']}/assessment", {**FORM, "strength.hip_abduction.right.0.force": right,
+                                                     "questionnaires.nprs.score": nprs})
+        path = tmp_path / f"v{k}.json"
+        path.write_text(json.dumps(north.get(f"/api/visits/{v['id']}").json()["assessment"]))
+        files.append(path)
+    res = CliRunner().invoke(cli_app, ["compare", *map(str, files), "--out", str(tmp_path / "cmp")])
+    assert res.exit_code == 0, res.output
+    changes = json.loads((tmp_path / "cmp" / "progress.json").read_text())["changes"]
+    series = north.get(f"/api/patients/{p['id']}/progress").json()
+    clinic = {(s["measure"], s["side"]): s for s in series if s["key"].startswith("clinic-")}
+    assert len(clinic) >= 3
+    words = {"no_real_change": "unchanged"}
+    matched = 0
+    for c in changes:
+        s = next((s for (m, side), s in clinic.items() if m.endswith(c["name"].replace(".", "-").replace("_", "-"))
+                  and side == c["side"]), None)
+        if s is None:
+            continue
+        matched += 1
+        assert s["verdict"] == words.get(c["direction"], c["direction"].split(" ")[0]), (c["name"], c["side"])
+    assert matched >= 3
+    abd = clinic[next(k for k in clinic if "abduction" in k[0] and k[1] == "right")]
+    # 110 -> 132 N is +20 %: beyond the 5 % error, as compare says, not "within measurement error"
+    assert abd["verdict"] == "improved" and "beyond the measurement error" in abd["verdict_text"]
+    pain = clinic[next(k for k in clinic if "nprs" in k[0])]
+    assert pain["verdict"] == "improved" and "minimal important difference" in pain["verdict_text"]
 
 
 def test_program_edited_and_given_through_the_api(north, south):

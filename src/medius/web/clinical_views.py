@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -31,6 +31,7 @@ from medius.web.clinical_forms import (
 from medius.web.deps import CsrfChecked, CurrentUser, SessionDep, SettingsDep, render
 from medius.web.models import Job, Patient, ProgramSession, Recording, Visit
 from medius.web.patients.service import get_patient
+from medius.web.progress_view import group_measures, measure_svg, verdict_words
 from medius.web.results.service import load_result
 from medius.web.visits.service import get_visit
 
@@ -464,6 +465,11 @@ class Series:
     points: list[tuple[date, float]] = field(default_factory=list)
     band: float | None = None  #: ± around the first value (same unit), the measurement error
     band_label: str = ""
+    measure: str = ""  #: the chart this side's line belongs to (both sides of one measure)
+    measure_title: str = ""
+    side: str | None = None
+    verdict: str = ""  #: improved / unchanged / worse / changed, first visit against the last
+    verdict_text: str = ""
 
 
 def _slug(*parts: Any) -> str:
@@ -503,6 +509,9 @@ def progress_series(db: Session, settings: Any, patient: Patient) -> list[Series
                             key,
                             f"{summ.get('task_label')}: {meta.get('label')} ({side})",
                             meta.get("unit_symbol") or "",
+                            measure=_slug("movement", summ.get("task"), metric),
+                            measure_title=f"{summ.get('task_label')}: {meta.get('label')}",
+                            side=side,
                         ),
                     )
                     if metric in mdc and s.band is None:
@@ -511,6 +520,11 @@ def progress_series(db: Session, settings: Any, patient: Patient) -> list[Series
                             f"MDC {mdc[metric]['mdc']:g} ({mdc[metric].get('source') or 'registry'})"
                         )
                     s.points.append((v.visit_date, float(mean)))
+    for s in series.values():
+        # as medius compare judges a movement metric: changed only beyond its MDC
+        if len(s.points) >= 2 and s.band is not None:
+            beyond = abs(s.points[-1][1] - s.points[0][1]) > s.band
+            s.verdict, s.verdict_text = verdict_words("changed" if beyond else "no_real_change", None, None)
     # clinical measurements: the library's comparison of each later visit with the first
     assessed = [v for v in visits if v.assessment]
     if clinical.available() and len(assessed) >= 2:
@@ -525,16 +539,27 @@ def progress_series(db: Session, settings: Any, patient: Patient) -> list[Series
                 key = _slug("clinic", ch.name, ch.side)
                 s = series.get(key)
                 if s is None:
-                    s = series[key] = Series(key, ch.label + (f" ({ch.side})" if ch.side else ""), ch.unit)
+                    plain = ch.label[len(ch.side) + 1 :] if ch.side and ch.label.startswith(ch.side + " ") else ch.label
+                    s = series[key] = Series(
+                        key,
+                        ch.label + (f" ({ch.side})" if ch.side else ""),
+                        ch.unit,
+                        measure=_slug("clinic", ch.name),
+                        measure_title=plain[:1].upper() + plain[1:],
+                        side=ch.side,
+                    )
                     s.points.append((assessed[0].visit_date, ch.before))
                     if ch.measurement_error is not None:
-                        rel = ch.measurement_error_unit == "%" and ch.unit != "%"
+                        # a relative error (hand-held dynamometry: % of the value) is taken of the value
+                        rel = ch.measurement_error_unit in ("%", "pct_change") and ch.unit not in ("%", "pct")
                         s.band = abs(ch.before) * ch.measurement_error / 100 if rel else ch.measurement_error
                         s.band_label = (
                             f"measurement error {ch.measurement_error:g} {ch.measurement_error_unit or ''}"
                             f" ({ch.measurement_error_source or 'registry'})"
                         )
                 s.points.append((v.visit_date, ch.after))
+                # the last visit's comparison with the first: the verdict medius compare gives
+                s.verdict, s.verdict_text = verdict_words(ch.direction, ch.exceeds_mcid, ch.mcid)
     # the program's session log: pain and effort per session
     sessions = [s for s, _ in patient_session_log(db, patient)]
     pain = Series("sessions-pain", "Pain during the program sessions (NPRS)", "/10")
@@ -613,14 +638,19 @@ def render_series_svg(s: Series) -> bytes:
 def progress_page(
     request: Request, patient_id: uuid.UUID, principal: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> HTMLResponse:
+    from medius.report.findings_view import unit_words
+
     patient = get_patient(db, principal.clinic_id, patient_id)
     log = patient_session_log(db, patient)
+    series = progress_series(db, settings, patient)
+    measures = group_measures(series, unit_words)
     return render(
         request,
         "progress.html",
         {
             "patient": patient,
-            "series": progress_series(db, settings, patient),
+            "series": series,
+            "measures": [(m, measure_svg(m)) for m in measures],
             "sessions": log,
             "sessions_done": sum(1 for s, _ in log if s.completed),
         },
@@ -631,11 +661,16 @@ def progress_page(
 def progress_chart(
     patient_id: uuid.UUID, key: str, principal: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> Response:
+    from medius.report.findings_view import unit_words
+
     patient = get_patient(db, principal.clinic_id, patient_id)
-    for s in progress_series(db, settings, patient):
-        if s.key == key:
+    series = progress_series(db, settings, patient)
+    for m in group_measures(series, unit_words) + group_measures(
+        [replace(s, measure=s.key, measure_title=s.title) for s in series], unit_words
+    ):
+        if m.key == key:
             return Response(
-                render_series_svg(s),
+                str(measure_svg(m, standalone=True)).encode("utf-8"),
                 media_type="image/svg+xml",
                 headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox"},
             )
@@ -655,6 +690,10 @@ def api_progress(
             "unit": s.unit,
             "band": s.band,
             "band_label": s.band_label,
+            "measure": s.measure or s.key,
+            "side": s.side,
+            "verdict": s.verdict,
+            "verdict_text": s.verdict_text,
             "points": [{"date": d.isoformat(), "value": v} for d, v in s.points],
         }
         for s in progress_series(db, settings, patient)
