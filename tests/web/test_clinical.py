@@ -259,3 +259,16 @@ def test_a_blocked_program_cannot_be_edited_or_given(north):
     assert program["blocked_by_red_flags"]
     assert north.api("PUT", f"/api/visits/{v['id']}/program", json=program).status_code == 409
     assert north.api("POST", f"/api/visits/{v['id']}/program/give").status_code == 409
+
+
+def test_patient_program_page_and_sheet(north, south):
+    p, v = _assessed_visit(north)
+    page = north.get(f"/visits/{v['id']}/program/patient")
+    assert page.status_code == 200 and "Your home exercises" in page.text
+    assert p["family_name"] in page.text and "How to know it is too much" in page.text
+    assert 'name="viewport"' in page.text and page.text.count('class="card"') >= 3
+    pdf = north.get(f"/visits/{v['id']}/program/patient.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert len(PdfReader(io.BytesIO(pdf.content)).pages) <= 2
+    assert south.get(f"/visits/{v['id']}/program/patient").status_code == 404
+    assert 'id="patient-program"' in north.get(f"/visits/{v['id']}/program").text

@@ -96,10 +96,24 @@ def write_assessment_outputs(
             files["pdf"] = "assessment.pdf"
             if outcome.program is not None and not outcome.program.blocked_by_red_flags:
                 files["program_pdf"] = "program.pdf"
+        if outcome.program is not None and not outcome.program.blocked_by_red_flags:
+            files["patient_program"] = "patient_program.html"
+            if pdf:
+                files["patient_program_pdf"] = "patient_program.pdf"
         doc["files"] = files
         (tmp / "findings.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         html_text = render_assessment_html(outcome, person_name=person_name)
         (tmp / "assessment.html").write_text(html_text, encoding="utf-8")
+        patient_html = None
+        if outcome.program is not None and not outcome.program.blocked_by_red_flags:
+            from medius.report.patient_program import render_patient_program_html
+
+            name = person_name if person_name is not None else doc["person"].get("name")
+            contact = (doc.get("visit") or {}).get("clinician")
+            patient_html = render_patient_program_html(
+                outcome.program, person_name=name, contact=f"your physiotherapist ({contact})" if contact else None
+            )
+            (tmp / "patient_program.html").write_text(patient_html, encoding="utf-8")
         if pdf:
             printable = render_assessment_html(outcome, person_name=person_name, include_program=False)
             (tmp / "assessment.pdf").write_bytes(_pdf_bytes(printable))
@@ -107,6 +121,11 @@ def write_assessment_outputs(
                 from medius.report.program import write_program_pdf
 
                 write_program_pdf(outcome.program, tmp / "program.pdf", person_name=person_name)
+            if patient_html is not None:
+                from medius.report.patient_program import render_patient_program_pdf
+
+                assert outcome.program is not None
+                (tmp / "patient_program.pdf").write_bytes(render_patient_program_pdf(outcome.program, html=patient_html))
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise OutputError(f"cannot write the outputs ({exc.strerror or exc})", path=out) from None

@@ -379,6 +379,48 @@ def program_pdf(visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> 
     )
 
 
+def _patient_program_args(visit: Visit, principal: Any) -> dict[str, Any]:
+    user = principal.user
+    who = (getattr(user, "name", "") or "").strip()
+    contact = ", ".join(x for x in (who, user.email) if x)
+    return {
+        "person_name": f"{visit.patient.given_name or ''} {visit.patient.family_name}".strip(),
+        "clinic": user.clinic.name if getattr(user, "clinic", None) else None,
+        "contact": contact or None,
+    }
+
+
+@router.get("/visits/{visit_id}/program/patient", name="patient_program_page")
+def patient_program_page(visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> HTMLResponse:
+    """The patient's program: this phase's exercises in plain words, one column on a phone."""
+    _require_library()
+    from medius.clinic.program import Program
+    from medius.report.patient_program import render_patient_program_html
+
+    visit = get_visit(db, principal.clinic_id, visit_id)
+    program = Program.model_validate(_program_or_404(visit))
+    return HTMLResponse(
+        render_patient_program_html(program, **_patient_program_args(visit, principal)),
+        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"},
+    )
+
+
+@router.get("/visits/{visit_id}/program/patient.pdf", name="patient_program_pdf")
+def patient_program_pdf(visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> Response:
+    """The patient's program on one or two A4 pages (PDF)."""
+    _require_library()
+    from medius.clinic.program import Program
+    from medius.report.patient_program import render_patient_program_pdf
+
+    visit = get_visit(db, principal.clinic_id, visit_id)
+    program = Program.model_validate(_program_or_404(visit))
+    return Response(
+        render_patient_program_pdf(program, **_patient_program_args(visit, principal)),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="home-exercises-{visit.visit_date}.pdf"'},
+    )
+
+
 class ProgramState(BaseModel):
     program: dict[str, Any] = Field(description="the library's Program JSON")
     status: str | None = Field(description="draft (editable) or given (frozen)")
