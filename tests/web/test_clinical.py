@@ -272,3 +272,51 @@ def test_patient_program_page_and_sheet(north, south):
     assert len(PdfReader(io.BytesIO(pdf.content)).pages) <= 2
     assert south.get(f"/visits/{v['id']}/program/patient").status_code == 404
     assert 'id="patient-program"' in north.get(f"/visits/{v['id']}/program").text
+
+
+def test_program_editor_timed_doses_add_remove_reorder(north):
+    p, v = _assessed_visit(north)
+    program = north.get(f"/api/visits/{v['id']}/program").json()["program"]
+    first = program["phases"][0]
+    names = [e["name"] for e in first["exercises"]]
+    page = north.get(f"/visits/{v['id']}/program").text
+    timed = [i for i, e in enumerate(first["exercises"]) if e["dosage"]["time_s"] is not None]
+    for i in timed:  # a timed dose shows its seconds, not an empty Hold (s)
+        assert f'name="ex.0.{i}.time_s" value="{first["exercises"][i]["dosage"]["time_s"]}' in page
+    assert 'id="add-0"' in page and 'value="clamshell"' in page
+    form = {"ex.0.0.order": "3", "ex.0.1.order": "1", "ex.0.2.order": "2", "ex.0.2.remove": "on",
+            "add.0": "monster-walk"}
+    if timed:
+        form[f"ex.0.{timed[0]}.time_s"] = "45"
+    r = north.form(f"/visits/{v['id']}/program", form)
+    assert r.status_code == 303, r.text
+    saved = north.get(f"/api/visits/{v['id']}/program").json()["program"]["phases"][0]["exercises"]
+    order = [e["name"] for e in saved]
+    assert order[:2] == [names[1], names[0]] and names[2] not in order[:2]
+    assert order[-1] == "Monster walk" and saved[-1]["phase"] == first["id"]
+    if timed:
+        assert next(e for e in saved if e["name"] == names[timed[0]])["dosage"]["time_s"] == 45.0
+    bad = north.form(f"/visits/{v['id']}/program", {"add.0": "no-such-exercise"})
+    assert bad.status_code == 422 and "cannot add" in bad.text
+
+
+def test_red_flag_override_with_a_reason_is_recorded_and_shown(north):
+    p, v = _assessed_visit(north, **{"red_flags.fever": "on"})
+    page = north.get(f"/visits/{v['id']}/program").text
+    assert 'id="override-form"' in page and "physiotherapist" not in page.split('id="program"')[1]
+    short = north.form(f"/visits/{v['id']}/program/override", {"assessed": "on", "reason": "ok"})
+    assert short.status_code == 422
+    assert north.get(f"/api/visits/{v['id']}/program").json()["program"]["blocked_by_red_flags"]
+    reason = "Fever resolved 2 weeks ago; GP letter seen, no infection."
+    r = north.form(f"/visits/{v['id']}/program/override", {"assessed": "on", "reason": reason})
+    assert r.status_code == 303, r.text
+    program = north.get(f"/api/visits/{v['id']}/program").json()["program"]
+    assert not program["blocked_by_red_flags"] and program["phases"]
+    assert reason in program["notes"][0]
+    for url in (f"/visits/{v['id']}/program", f"/visits/{v['id']}/findings"):
+        assert reason in html.unescape(north.get(url).text), url
+    report = PdfReader(io.BytesIO(north.get(f"/visits/{v['id']}/report.pdf").content))
+    assert "overridden" in " ".join(pg.extract_text() for pg in report.pages)
+    # saving the assessment again keeps the override of the same red flags
+    north.form(f"/visits/{v['id']}/assessment", {**FORM, "red_flags.fever": "on", "notes": "again"})
+    assert not north.get(f"/api/visits/{v['id']}/program").json()["program"]["blocked_by_red_flags"]

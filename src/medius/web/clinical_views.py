@@ -88,11 +88,37 @@ def _evaluate(settings: Any, visit: Visit, assessment: Any) -> None:
 
     outcome = evaluate_assessment(assessment, _movement_results(settings, visit))
     document = {k: v for k, v in outcome.document.items() if k not in ("assessment", "program")}
+    previous = (visit.findings or {}).get("red_flag_override")
     visit.assessment = assessment.model_dump(mode="json")
     visit.findings = document
     if visit.program_status != "given":
         visit.program = outcome.program.model_dump(mode="json") if outcome.program is not None else None
         visit.program_status = "draft" if outcome.program is not None else None
+    # a reasoned override of the same red flags stays in force when the assessment is saved again
+    if previous and sorted(previous.get("flags") or []) == sorted(_red_flag_labels(document)):
+        _apply_override(visit, previous)
+
+
+def _red_flag_labels(findings: dict[str, Any]) -> list[str]:
+    return [str(f.get("label") or "") for f in findings.get("red_flags") or [] if isinstance(f, dict)]
+
+
+def _apply_override(visit: Visit, override: dict[str, Any]) -> None:
+    """The program without the red flags, with the clinician's override recorded in it and the findings."""
+    from medius.clinic.program import Program, generate_program
+
+    visit.findings = {**(visit.findings or {}), "red_flag_override": override}
+    if visit.program_status == "given" or not visit.program or not visit.program.get("blocked_by_red_flags"):
+        return
+    request = Program.model_validate(visit.program).request.model_copy(update={"red_flags": []})
+    program = generate_program(request)
+    note = (
+        f"Red flags ({'; '.join(override['flags'])}) overridden by {override['by']} on {override['date']}: "
+        f"{override['reason']}"
+    )
+    program.notes = [note, *program.notes]
+    visit.program = program.model_dump(mode="json")
+    visit.program_status = "draft"
 
 
 @router.get("/visits/{visit_id}/assessment", name="assessment_page")
@@ -261,6 +287,7 @@ EDITABLE = {
     "reps_min": int,
     "reps_max": int,
     "hold_s": float,
+    "time_s": float,
     "load_kg": float,
     "frequency_per_week": int,
 }
@@ -272,6 +299,28 @@ def _program_or_404(visit: Visit) -> dict[str, Any]:
     return visit.program
 
 
+def _library_choices() -> list[tuple[str, str]]:
+    from medius.clinic.exercises import load_exercise_library
+
+    lib = load_exercise_library()
+    return sorted(((e.id, e.name) for e in lib.exercises.values()), key=lambda t: t[1].lower())
+
+
+def _new_exercise(program: dict[str, Any], phase: dict[str, Any], exercise_id: str) -> dict[str, Any]:
+    """A library exercise dosed for ``phase`` (the program's emphasised side and sessions a week)."""
+    from medius.clinic.program import build_program_exercise
+
+    request = program.get("request") or {}
+    side = request.get("affected_side") if request.get("affected_side") in ("left", "right") else "both"
+    ex = build_program_exercise(
+        exercise_id,
+        str(phase.get("id")),
+        side=side,
+        frequency_per_week=int(program.get("frequency_per_week") or 3),
+    )
+    return ex.model_dump(mode="json")
+
+
 @router.get("/visits/{visit_id}/program", name="program_page")
 def program_page(
     request: Request, visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep
@@ -280,7 +329,8 @@ def program_page(
     return render(
         request,
         "program.html",
-        {"visit": visit, "patient": visit.patient, "program": _program_or_404(visit), "errors": []},
+        {"visit": visit, "patient": visit.patient, "program": _program_or_404(visit), "errors": [],
+         "exercises": _library_choices() if clinical.available() else []},
     )
 
 
@@ -308,7 +358,9 @@ async def edit_program_page(request: Request, visit_id: uuid.UUID, principal: Cs
                     key = f"ex.{pi}.{ei}."
                     if form.get(key + "remove") == "on":
                         continue
-                    ex = {**ex, "dosage": dict(ex["dosage"])}
+                    order_text = (form.get(key + "order") or "").strip()
+                    order = float(order_text) if re.fullmatch(r"\d+(\.\d+)?", order_text) else float(ei + 1)
+                    ex = {**ex, "dosage": dict(ex["dosage"]), "_order": order}
                     for name, kind in EDITABLE.items():
                         text = form.get(key + name)
                         if text is None:
@@ -324,6 +376,14 @@ async def edit_program_page(request: Request, visit_id: uuid.UUID, principal: Cs
                                 f"{ex['name']}: {name.replace('_', ' ')} must be {what}, got {text!r}"
                             )
                     kept.append(ex)
+                kept.sort(key=lambda e: e["_order"])  # stable: equal numbers keep their order
+                kept = [{k: v for k, v in e.items() if k != "_order"} for e in kept]
+                added = (form.get(f"add.{pi}") or "").strip()
+                if added:
+                    try:
+                        kept.append(_new_exercise(program, phase, added))
+                    except (KeyError, ValueError) as exc:
+                        errors.append(f"{phase.get('label')}: cannot add {added!r} ({exc})")
                 phases.append({**phase, "exercises": kept})
             program["phases"] = phases
             note = form.get("note", "").strip()
@@ -339,12 +399,50 @@ async def edit_program_page(request: Request, visit_id: uuid.UUID, principal: Cs
                 return render(
                     request,
                     "program.html",
-                    {"visit": visit, "patient": visit.patient, "program": visit.program, "errors": errors},
+                    {"visit": visit, "patient": visit.patient, "program": visit.program, "errors": errors,
+                     "exercises": _library_choices()},
                     status_code=422,
                 )
             visit.program = program
             if form.get("give") == "on":
                 visit.program_status = "given"
+            db.commit()
+            return RedirectResponse(f"/visits/{visit.id}/program", status_code=303)
+
+    return await run_in_threadpool(save)
+
+
+@router.post("/visits/{visit_id}/program/override", name="override_red_flags")
+async def override_red_flags(request: Request, visit_id: uuid.UUID, principal: CsrfChecked) -> Response:
+    """The clinician has assessed the red flags: a program is made, and the reason is recorded and shown
+    on the findings, the program and the visit report from now on."""
+    _require_library()
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+
+    def save() -> Response:
+        with request.app.state.sessionmaker() as db:
+            visit = get_visit(db, principal.clinic_id, visit_id)
+            program = _program_or_404(visit)
+            if not program.get("blocked_by_red_flags") or visit.program_status == "given":
+                raise HTTPException(409, "The program is not blocked by red flags.")
+            reason = " ".join(form.get("reason", "").split())[:2000]
+            if len(reason) < 10 or form.get("assessed") != "on":
+                return render(
+                    request,
+                    "program.html",
+                    {"visit": visit, "patient": visit.patient, "program": program, "exercises": [],
+                     "errors": ["To override, confirm that you assessed the red flags and give the reason "
+                                "(at least 10 characters)."]},
+                    status_code=422,
+                )
+            user = principal.user
+            override = {
+                "by": (getattr(user, "name", "") or user.email).strip(),
+                "date": date.today().isoformat(),
+                "reason": reason,
+                "flags": _red_flag_labels(visit.findings or {}) or list(program.get("red_flags") or []),
+            }
+            _apply_override(visit, override)
             db.commit()
             return RedirectResponse(f"/visits/{visit.id}/program", status_code=303)
 
