@@ -265,6 +265,7 @@ def findings_page(
     )
 
     doc = visit.findings
+    screen_doc = {**doc, "assessment": visit.assessment or {}}
     return render(
         request,
         "findings.html",
@@ -273,7 +274,7 @@ def findings_page(
             "patient": visit.patient,
             "doc": doc,
             "people": findings_for_people(doc),
-            "screen": red_flag_screen(doc),
+            "screen": red_flag_screen(screen_doc),
             "strength": strength_rows(doc),
             "questionnaires": questionnaire_rows(doc),
             "source_names": source_names,
