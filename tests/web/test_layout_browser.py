@@ -23,6 +23,9 @@ pytestmark = pytest.mark.browser
 LAYOUT = ARTIFACTS / "layout"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 WIDTHS = (1280, 390)
+#: the pages whose screenshots are committed under docs/screenshots/ (MEDIUS_SCREENSHOTS=1)
+DOC_SHOTS = {"result-walk", "result-single-leg-squat", "findings", "progress", "program", "patient-program",
+             "visit-upload", "report-walk", "assessment"}
 
 
 def _csrf(page: Any, base: str) -> str:
@@ -146,7 +149,7 @@ def test_every_page_fits_the_window_and_opens_with_the_summary(clinic, width):
             assert _first_section_is(page, summary), (name, width)
         shot = LAYOUT / f"{name}-{width}.jpg"
         page.screenshot(path=str(shot), full_page=True, type="jpeg", quality=60)
-        if os.environ.get("MEDIUS_SCREENSHOTS"):
+        if os.environ.get("MEDIUS_SCREENSHOTS") and name in DOC_SHOTS:
             DOCS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(shot, DOCS / shot.name)
     assert too_wide == [], f"pages wider than {width} px: {too_wide}"
@@ -170,3 +173,43 @@ def test_every_value_of_the_analysis_is_on_its_result_page(clinic, which):
     if which == "walk":
         key = page.inner_text("#key-summary")
         assert "Trendelenburg pattern" in key and key.index("Left stance") < key.index("Right stance")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_standalone_reports_fit_the_window(clinic, width, tmp_path):
+    """The self-contained reports (movement, assessment, patient program) at 1280 and 390 px."""
+    from medius.clinic.findings import evaluate_assessment, read_movement_results
+    from medius.clinic.records import read_assessment
+    from medius.report.assessment import render_assessment_html
+    from medius.report.html import render_html_report
+    from medius.report.patient_program import render_patient_program_html
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "assessments"
+    assessment = read_assessment(examples / "pfp_right_visit1.yaml")
+    outcome = evaluate_assessment(assessment, read_movement_results(assessment, examples))
+    docs = {
+        "report-walk": render_html_report(clinic["results"]["walk"]),
+        "report-single-leg-squat": render_html_report(clinic["results"]["squat"]),
+        "assessment": render_assessment_html(outcome, include_program=False),
+        "patient-program-sheet": render_patient_program_html(outcome.program, person_name="Dana Demo",
+                                                             clinic="Demo clinic", contact="0123 456 789"),
+    }
+    page = clinic["page"].context.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    too_wide = []
+    for name, text in docs.items():
+        path = tmp_path / f"{name}.html"
+        path.write_text(text, encoding="utf-8")
+        page.goto(path.as_uri())
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        if overflow > 1:
+            too_wide.append((name, overflow))
+        if name.startswith("report-"):
+            assert page.evaluate("document.querySelector('main section').id") == "key-summary", name
+        shot = LAYOUT / f"{name}-{width}.jpg"
+        page.screenshot(path=str(shot), full_page=True, type="jpeg", quality=60)
+        if os.environ.get("MEDIUS_SCREENSHOTS") and name in DOC_SHOTS:
+            DOCS.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(shot, DOCS / shot.name)
+    page.close()
+    assert too_wide == [], f"pages wider than {width} px: {too_wide}"
