@@ -12,7 +12,7 @@ import re
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -312,7 +312,8 @@ def _new_exercise(program: dict[str, Any], phase: dict[str, Any], exercise_id: s
     from medius.clinic.program import build_program_exercise
 
     request = program.get("request") or {}
-    side = request.get("affected_side") if request.get("affected_side") in ("left", "right") else "both"
+    affected = request.get("affected_side")
+    side: Literal["left", "right", "both"] = affected if affected in ("left", "right") else "both"
     ex = build_program_exercise(
         exercise_id,
         str(phase.get("id")),
@@ -661,11 +662,11 @@ def progress_series(db: Session, settings: Any, patient: Patient) -> list[Series
                             f"MDC {mdc[metric]['mdc']:g} ({mdc[metric].get('source') or 'registry'})"
                         )
                     s.points.append((v.visit_date, float(mean)))
-    for s in series.values():
+    for line in series.values():
         # as medius compare judges a movement metric: changed only beyond its MDC
-        if len(s.points) >= 2 and s.band is not None:
-            beyond = abs(s.points[-1][1] - s.points[0][1]) > s.band
-            s.verdict, s.verdict_text = verdict_words("changed" if beyond else "no_real_change", None, None)
+        if len(line.points) >= 2 and line.band is not None:
+            beyond = abs(line.points[-1][1] - line.points[0][1]) > line.band
+            line.verdict, line.verdict_text = verdict_words("changed" if beyond else "no_real_change", None, None)
     # clinical measurements: the library's comparison of each later visit with the first
     assessed = [v for v in visits if v.assessment]
     if clinical.available() and len(assessed) >= 2:
