@@ -114,7 +114,7 @@ def _single_leg_lines(result: Mapping[str, Any]) -> dict[str, Any]:
                         f"{side.capitalize()} {_lower_first(label)}: within the range of {_group(o)} ({o.get('source')}); "
                         "an association with that group, not a diagnosis."
                     )
-        if not lines and not also:
+        if not lines and not also:  # nothing measured on this leg
             lines.append(
                 {"text": "no complete reps on this leg", "flag": False, "more": [], "more_label": ""}
             )
@@ -134,6 +134,31 @@ def _single_leg_lines(result: Mapping[str, Any]) -> dict[str, Any]:
             "hip-focused exercise on its own.",
         ]
     return {"sides": sides, "associations": associations, "next": next_steps}
+
+
+def _asymmetries(result: Mapping[str, Any]) -> list[str]:
+    """Left − right differences against the metric's MDC (only metrics with a published MDC)."""
+    summary = result.get("summary") or {}
+    out = []
+    seen: set[str] = set()
+    for e in result.get("interpretation") or []:
+        metric = str(e.get("metric") or "")
+        err = e.get("measurement_error") if isinstance(e, Mapping) else None
+        if metric in seen or not isinstance(err, Mapping) or not _finite(err.get("mdc")):
+            continue
+        seen.add(metric)
+        diff = ((summary.get("difference") or {}).get(metric) or {}).get("left_minus_right")
+        if not _finite(diff):
+            continue
+        unit = metric_unit(result, metric)
+        larger = "left" if diff > 0 else "right"
+        beyond = abs(diff) >= err["mdc"]
+        out.append(
+            f"{metric_label(result, metric)}: {larger} {format_value(abs(diff), 1, unit)} larger than the other side, "
+            + ("beyond" if beyond else "within")
+            + f" the measurement error (MDC {format_value(err['mdc'], 1, unit)}, {err.get('source')})."
+        )
+    return out
 
 
 def _gait_lines(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -157,7 +182,8 @@ def _gait_lines(result: Mapping[str, Any]) -> dict[str, Any]:
             lines.append(
                 {
                     "text": f"Trendelenburg pattern: {'yes' if flag else 'no'}. Pelvic drop at mid-stance "
-                    f"{format_value(entry['value'], 1, symbol)}{_pm(errors.get('pelvic_drop_deg'), symbol)}, "
+                    f"{format_value(entry['value'], 1, symbol)}"
+                    f"{_pm(errors.get('pelvic_drop_deg'), symbol) or ' (no published measurement error)'}, "
                     f"{'at or above' if flag else 'below'} the cut-off {cutoff}"
                     + (" (provisional rule)" if rule.get("provisional") else ""),
                     "flag": flag,
@@ -210,10 +236,12 @@ def key_summary(result: Mapping[str, Any]) -> dict[str, Any]:
             "judgeable": False,
             "sides": [],
             "associations": [],
+            "compared": [],
             "reasons": list(quality.get("reasons") or []),
             "next": ["Film again following the checklist below; this recording gives no movement values."],
         }
     out = _gait_lines(result) if is_gait(result) else _single_leg_lines(result)
+    out["compared"] = _asymmetries(result)
     out["judgeable"] = True
     out["reasons"] = []
     return out
