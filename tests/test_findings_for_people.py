@@ -74,3 +74,32 @@ def test_red_flag_screen_states_positive_flags_and_an_override():
     screen = red_flag_screen(doc)
     assert screen["positive"] and "fever" in screen["text"]
     assert "Overridden by A. Physio on 2026-12-06: fever was 2 weeks ago" in screen["text"]
+
+
+def test_a_reasoned_red_flag_override_in_the_assessment_file(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from medius.cli import app
+
+    data = yaml.safe_load((EXAMPLES / "knee_injury_red_flags.yaml").read_text())
+    data["red_flag_override"] = {"by": "A. Physio", "reason": "MRI and orthopaedic review: no fracture, cleared"}
+    path = tmp_path / "visit.yaml"
+    path.write_text(yaml.safe_dump(data))
+    res = CliRunner().invoke(app, ["assess", str(path), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    import json
+
+    doc = json.loads((tmp_path / "o" / "findings.json").read_text())
+    assert doc["red_flag_override"]["by"] == "A. Physio" and doc["red_flag_override"]["date"] == "2025-03-10"
+    assert not doc["program"]["blocked_by_red_flags"] and doc["program"]["phases"]
+    assert "overridden by A. Physio" in doc["program"]["notes"][0]
+    html = _text((tmp_path / "o" / "assessment.html").read_text())
+    assert "Overridden by A. Physio on 2025-03-10" in html
+    assert "Overridden by A. Physio on 2025-03-10: MRI and orthopaedic review" in html
+    assert (tmp_path / "o" / "patient_program.html").is_file()
+    # too short a reason is refused with one line (exit 4)
+    data["red_flag_override"]["reason"] = "ok"
+    path.write_text(yaml.safe_dump(data))
+    res = CliRunner().invoke(app, ["assess", str(path), "--out", str(tmp_path / "o2")])
+    assert res.exit_code == 4 and not (tmp_path / "o2").exists()
