@@ -201,6 +201,10 @@ def analyze(
             try:
                 oc = _run_one(v, base / v.stem, as_json, **kw)
                 summ = oc.result.get("summary", {})
+                guess = ((oc.result.get("provenance") or {}).get("options") or {}).get("task_guessed") or ""
+                if guess and ": not known" not in guess:
+                    err.print(f"medius: {v.name}: no --task given; the movement looks like {guess}",
+                              markup=False, highlight=False, soft_wrap=True)
                 rows.append((v.name, oc.result["status"], oc.exit_code, summ, str(oc.report_path), ""))
                 worst = max(worst, oc.exit_code)
             except MediusError as exc:
