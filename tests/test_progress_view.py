@@ -36,3 +36,22 @@ def test_verdict_words():
     assert verdict_words("no_real_change", None, None)[0] == "unchanged"
     assert verdict_words("worse", None, None)[1] == (
         "worse beyond the measurement error, no minimal important difference published")
+
+
+def test_medius_compare_page_states_the_verdicts_first(tmp_path):
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from medius.cli import app
+
+    ex = Path(__file__).resolve().parents[1] / "examples" / "assessments"
+    res = CliRunner().invoke(app, ["compare", str(ex / "pfp_right_visit1.yaml"), str(ex / "pfp_right_visit2.yaml"),
+                                   "--out", str(tmp_path / "p")])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "p" / "progress.html").read_text()
+    body = re.sub(r"<[^>]+>", " ", html.split("<body>", 1)[1])
+    assert body.index("Summary") < body.index("Every measurement")
+    # the 20 % hip abductor gain (24.4 -> 29.7 % of body weight) is improved beyond the 5 % error
+    assert "right hip abductor strength (24.4 → 29.7 % of body weight)" in body
+    assert "improved beyond the measurement error" in body and "pct_bw" not in body

@@ -21,6 +21,7 @@ __all__ = [
     "source_names",
     "strength_rows",
     "unit_words",
+    "verdict_words",
 ]
 
 #: unit codes as words (``pct_bw`` and friends never reach a page)
@@ -285,3 +286,21 @@ def questionnaire_rows(doc: Mapping[str, Any]) -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+def verdict_words(direction: str, exceeds_mcid: bool | None, mcid: float | None) -> tuple[str, str]:
+    """``(class, words)`` for a change's direction from :func:`medius.clinic.progress.compare_visits`."""
+    base = direction.split(" ")[0]
+    if direction == "no_real_change":
+        return "unchanged", "unchanged: within the measurement error"
+    if "error unknown" in direction:
+        return base, f"{base}, but no sourced measurement error to tell it from noise"
+    if base == "changed":
+        return "changed", "changed beyond the measurement error"
+    if mcid is None:
+        tail = "no minimal important difference published"
+    elif exceeds_mcid:
+        tail = "and beyond the minimal important difference"
+    else:
+        tail = "but less than the minimal important difference"
+    return base, f"{base} beyond the measurement error, {tail}"

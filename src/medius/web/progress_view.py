@@ -17,6 +17,8 @@ from typing import Any
 
 from markupsafe import Markup
 
+from medius.report.findings_view import verdict_words
+
 __all__ = ["Line", "Measure", "group_measures", "measure_svg", "verdict_words"]
 
 SIDE_COLOURS = {"left": "#0072B2", "right": "#D55E00", None: "#1d2433"}
@@ -38,24 +40,6 @@ class Measure:
     unit: str
     band_label: str
     lines: list[Line] = field(default_factory=list)
-
-
-def verdict_words(direction: str, exceeds_mcid: bool | None, mcid: float | None) -> tuple[str, str]:
-    """``(class, words)`` for a change's direction from :func:`medius.clinic.progress.compare_visits`."""
-    base = direction.split(" ")[0]
-    if direction == "no_real_change":
-        return "unchanged", "unchanged: within the measurement error"
-    if "error unknown" in direction:
-        return base, f"{base}, but no sourced measurement error to tell it from noise"
-    if base == "changed":
-        return "changed", "changed beyond the measurement error"
-    if mcid is None:
-        tail = "no minimal important difference published"
-    elif exceeds_mcid:
-        tail = "and beyond the minimal important difference"
-    else:
-        tail = "but less than the minimal important difference"
-    return base, f"{base} beyond the measurement error, {tail}"
 
 
 def group_measures(series: list[Any], unit_words: Any = None) -> list[Measure]:
