@@ -114,7 +114,11 @@ def _pages(c: dict[str, Any]) -> list[tuple[str, str, str | None]]:
     p, v, rec = c["patient"]["id"], c["visits"][0]["id"], c["recordings"]
     return [
         ("patients", "/patients", None),
+        ("patient-new", "/patients/new", None),
         ("patient", f"/patients/{p}", None),
+        ("patient-edit", f"/patients/{p}/edit", None),
+        ("users", "/users", None),
+        ("assessment-form", f"/visits/{v}/assessment", None),
         ("visit-upload", f"/visits/{v}", None),
         ("result-single-leg-squat", f"/recordings/{rec['squat']['recording']['id']}", "#key-summary"),
         ("result-walk", f"/recordings/{rec['walk']['recording']['id']}", "#key-summary"),
@@ -153,6 +157,14 @@ def test_every_page_fits_the_window_and_opens_with_the_summary(clinic, width):
             DOCS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(shot, DOCS / shot.name)
     assert too_wide == [], f"pages wider than {width} px: {too_wide}"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_sign_in_page_fits_the_window(live_server, browser, width):  # noqa: F811 - the imported fixtures
+    page = browser.new_page(viewport={"width": width, "height": 800})
+    page.goto(live_server + "/login")
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    page.close()
 
 
 @pytest.mark.parametrize("which", ["squat", "walk"])
