@@ -23,11 +23,13 @@ def test_assess_example_writes_findings_and_html(tmp_path):
     out = tmp_path / "v1"
     r = _run("assess", EXAMPLES / "pfp_right_visit1.yaml", "--out", out)
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in out.iterdir()) == ["assessment.html", "findings.json", "program.html", "program.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "assessment.html", "findings.json", "patient_program.html", "program.html", "program.json"
+    ]
     doc = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     assert doc["headline"] is None
     assert doc["files"] == {"findings": "findings.json", "report": "assessment.html", "program": "program.json",
-                            "program_html": "program.html"}
+                            "program_html": "program.html", "patient_program": "patient_program.html"}
     assert any(f["id"] == "sls_poor_with_abductor_weakness.right" for f in doc["findings"])
     assert {"kujala_score", "lefs_score", "pain_level"} <= {f["id"] for f in doc["findings"]}
     assert doc["program"]["phases"] and not doc["program"]["blocked_by_red_flags"]

@@ -119,7 +119,11 @@ def analyze(
             show_default=False,
         ),
     ],
-    task: Annotated[TaskName, typer.Option(help="The movement filmed.")] = TaskName.single_leg_squat,
+    task: Annotated[
+        TaskName | None,
+        typer.Option(help="The movement filmed. Without it medius guesses from the movement (steps or single-leg "
+                     "reps) and says so, or asks for it (exit 2); lab trials need it."),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Output folder (default: medius-<input name> beside the input)."),
@@ -171,7 +175,7 @@ def analyze(
 
     size = _parse_size(image_size)
     kw: dict[str, Any] = dict(
-        task=task.value,
+        task=task.value if task is not None else "auto",
         side=side.value,
         force=force,
         blur_faces=not no_blur,
@@ -197,6 +201,10 @@ def analyze(
             try:
                 oc = _run_one(v, base / v.stem, as_json, **kw)
                 summ = oc.result.get("summary", {})
+                guess = ((oc.result.get("provenance") or {}).get("options") or {}).get("task_guessed") or ""
+                if guess and ": not known" not in guess:
+                    err.print(f"medius: {v.name}: no --task given; the movement looks like {guess}",
+                              markup=False, highlight=False, soft_wrap=True)
                 rows.append((v.name, oc.result["status"], oc.exit_code, summ, str(oc.report_path), ""))
                 worst = max(worst, oc.exit_code)
             except MediusError as exc:
@@ -221,6 +229,10 @@ def analyze(
 
     out_dir = out or input.absolute().with_name(f"medius-{input.stem}")
     oc = _run_one(input, out_dir, as_json, **kw)
+    guessed = ((oc.result.get("provenance") or {}).get("options") or {}).get("task_guessed")
+    if guessed and ": not known" not in guessed:
+        err.print(f"medius: no --task given; the movement looks like {guessed} (give --task to override)",
+                  markup=False, highlight=False, soft_wrap=True)
     if as_json:
         print(json.dumps(oc.result, indent=2, ensure_ascii=False))
     else:
@@ -380,7 +392,8 @@ def _hide_native_logs() -> None:
 
 # Commands that live beside this module (clinic, web app, batch): each module has ``register(app)``.
 _COMMAND_MODULES = (
-    "medius.cli_clinic", "medius.cli_program", "medius.web.cli", "medius.batch.cli", "medius.validation.cli",
+    "medius.cli_clinic", "medius.cli_program", "medius.cli_guide", "medius.web.cli", "medius.batch.cli",
+    "medius.validation.cli",
 )
 
 

@@ -94,7 +94,12 @@ def _assess(
         console.print(f"[bold red]{doc['headline']}[/bold red]")
         for f in doc["red_flags"]:
             console.print(f"  - {f['label']}", markup=False)
-        console.print("No exercise program was generated.")
+        override = doc.get("red_flag_override")
+        if override:
+            console.print(f"Overridden by {override['by']} on {override['date']}: {override['reason']}; "
+                          "a program was generated.", markup=False, soft_wrap=True)
+        else:
+            console.print("No exercise program was generated.")
     findings = [f for f in outcome.findings if f.kind != "red_flag"]
     console.print(f"{len(findings)} finding(s); written to {out}", markup=False)
     for f in findings:

@@ -37,6 +37,7 @@ __all__ = [
     "MediusError",
     "NotJudgeableError",
     "OutputError",
+    "UsageError",
 ]
 
 
@@ -79,6 +80,12 @@ class NotJudgeableError(MediusError):
         super().__init__(message, path=path)
         self.reasons = list(reasons or [message])
         self.advice = list(advice or [])
+
+
+class UsageError(MediusError):
+    """The command line is missing something it needs (exit code 2, as a usage error)."""
+
+    exit_code = 2
 
 
 class OutputError(MediusError):

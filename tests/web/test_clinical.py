@@ -168,10 +168,55 @@ def test_progress_charts_with_measurement_error_bands(app, north, synthetic_trc)
         {"date": "2026-02-20", "value": 3.0},
     ]
     page = north.get(f"/patients/{p['id']}/progress").text
-    assert page.count('class="chart"') == len(series)
+    # one chart per measure with both sides, inline (one request for the page)
+    assert page.count('class="chart"') == len({s["measure"] for s in series.values()}) < len(series)
+    assert page.count("<svg") == page.count('class="chart"') and '<img src="/patients' not in page
     svg = north.get(f"/patients/{p['id']}/progress/{fppa['key']}.svg")
     assert svg.status_code == 200 and svg.content.lstrip().startswith(b"<?xml") and b"<svg" in svg.content
     assert north.get(f"/patients/{p['id']}/progress/nothing.svg").status_code == 404
+    # the relative measurement error of dynamometry (5 % of the value) in the measure's own unit
+    first = strength[0]["points"][0]["value"]
+    assert strength[0]["band"] == pytest.approx(first * 0.05, rel=1e-6)
+    assert strength[0]["band"] < 5.0 and strength[0]["verdict"] == "improved"
+
+
+def test_progress_verdicts_agree_with_medius_compare(north, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from medius.cli import app as cli_app
+
+    p = new_patient(north, sex="female", birth_date="1991-06-01")
+    files = []
+    for k, (day, right, nprs) in enumerate((("2026-01-10", "110", "6"), ("2026-02-20", "132", "2"))):
+        v = new_visit(north, p["id"], visit_date=day)
+        north.form(f"/visits/{v['id']}/assessment", {**FORM, "strength.hip_abduction.right.0.force": right,
+                                                     "questionnaires.nprs.score": nprs})
+        path = tmp_path / f"v{k}.json"
+        path.write_text(json.dumps(north.get(f"/api/visits/{v['id']}").json()["assessment"]))
+        files.append(path)
+    res = CliRunner().invoke(cli_app, ["compare", *map(str, files), "--out", str(tmp_path / "cmp")])
+    assert res.exit_code == 0, res.output
+    changes = json.loads((tmp_path / "cmp" / "progress.json").read_text())["changes"]
+    series = north.get(f"/api/patients/{p['id']}/progress").json()
+    clinic = {(s["measure"], s["side"]): s for s in series if s["key"].startswith("clinic-")}
+    assert len(clinic) >= 3
+    words = {"no_real_change": "unchanged"}
+    matched = 0
+    for c in changes:
+        s = next((s for (m, side), s in clinic.items() if m.endswith(c["name"].replace(".", "-").replace("_", "-"))
+                  and side == c["side"]), None)
+        if s is None:
+            continue
+        matched += 1
+        assert s["verdict"] == words.get(c["direction"], c["direction"].split(" ")[0]), (c["name"], c["side"])
+    assert matched >= 3
+    abd = clinic[next(k for k in clinic if "abduction" in k[0] and k[1] == "right")]
+    # 110 -> 132 N is +20 %: beyond the 5 % error, as compare says, not "within measurement error"
+    assert abd["verdict"] == "improved" and "beyond the measurement error" in abd["verdict_text"]
+    pain = clinic[next(k for k in clinic if "nprs" in k[0])]
+    assert pain["verdict"] == "improved" and "minimal important difference" in pain["verdict_text"]
 
 
 def test_program_edited_and_given_through_the_api(north, south):
@@ -214,3 +259,64 @@ def test_a_blocked_program_cannot_be_edited_or_given(north):
     assert program["blocked_by_red_flags"]
     assert north.api("PUT", f"/api/visits/{v['id']}/program", json=program).status_code == 409
     assert north.api("POST", f"/api/visits/{v['id']}/program/give").status_code == 409
+
+
+def test_patient_program_page_and_sheet(north, south):
+    p, v = _assessed_visit(north)
+    page = north.get(f"/visits/{v['id']}/program/patient")
+    assert page.status_code == 200 and "Your home exercises" in page.text
+    assert p["family_name"] in page.text and "How to know it is too much" in page.text
+    assert 'name="viewport"' in page.text and page.text.count('class="card"') >= 3
+    pdf = north.get(f"/visits/{v['id']}/program/patient.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert len(PdfReader(io.BytesIO(pdf.content)).pages) <= 2
+    assert south.get(f"/visits/{v['id']}/program/patient").status_code == 404
+    assert 'id="patient-program"' in north.get(f"/visits/{v['id']}/program").text
+
+
+def test_program_editor_timed_doses_add_remove_reorder(north):
+    p, v = _assessed_visit(north)
+    program = north.get(f"/api/visits/{v['id']}/program").json()["program"]
+    first = program["phases"][0]
+    names = [e["name"] for e in first["exercises"]]
+    page = north.get(f"/visits/{v['id']}/program").text
+    timed = [i for i, e in enumerate(first["exercises"]) if e["dosage"]["time_s"] is not None]
+    for i in timed:  # a timed dose shows its seconds, not an empty Hold (s)
+        assert f'name="ex.0.{i}.time_s" value="{first["exercises"][i]["dosage"]["time_s"]}' in page
+    assert 'id="add-0"' in page and 'value="clamshell"' in page
+    form = {"ex.0.0.order": "3", "ex.0.1.order": "1", "ex.0.2.order": "2", "ex.0.2.remove": "on",
+            "add.0": "monster-walk"}
+    if timed:
+        form[f"ex.0.{timed[0]}.time_s"] = "45"
+    r = north.form(f"/visits/{v['id']}/program", form)
+    assert r.status_code == 303, r.text
+    saved = north.get(f"/api/visits/{v['id']}/program").json()["program"]["phases"][0]["exercises"]
+    order = [e["name"] for e in saved]
+    assert order[:2] == [names[1], names[0]] and names[2] not in order[:2]
+    assert order[-1] == "Monster walk" and saved[-1]["phase"] == first["id"]
+    if timed:
+        assert next(e for e in saved if e["name"] == names[timed[0]])["dosage"]["time_s"] == 45.0
+    bad = north.form(f"/visits/{v['id']}/program", {"add.0": "no-such-exercise"})
+    assert bad.status_code == 422 and "cannot add" in bad.text
+
+
+def test_red_flag_override_with_a_reason_is_recorded_and_shown(north):
+    p, v = _assessed_visit(north, **{"red_flags.fever": "on"})
+    page = north.get(f"/visits/{v['id']}/program").text
+    assert 'id="override-form"' in page and "physiotherapist" not in page.split('id="program"')[1]
+    short = north.form(f"/visits/{v['id']}/program/override", {"assessed": "on", "reason": "ok"})
+    assert short.status_code == 422
+    assert north.get(f"/api/visits/{v['id']}/program").json()["program"]["blocked_by_red_flags"]
+    reason = "Fever resolved 2 weeks ago; GP letter seen, no infection."
+    r = north.form(f"/visits/{v['id']}/program/override", {"assessed": "on", "reason": reason})
+    assert r.status_code == 303, r.text
+    program = north.get(f"/api/visits/{v['id']}/program").json()["program"]
+    assert not program["blocked_by_red_flags"] and program["phases"]
+    assert reason in program["notes"][0]
+    for url in (f"/visits/{v['id']}/program", f"/visits/{v['id']}/findings"):
+        assert reason in html.unescape(north.get(url).text), url
+    report = PdfReader(io.BytesIO(north.get(f"/visits/{v['id']}/report.pdf").content))
+    assert "overridden" in " ".join(pg.extract_text() for pg in report.pages)
+    # saving the assessment again keeps the override of the same red flags
+    north.form(f"/visits/{v['id']}/assessment", {**FORM, "red_flags.fever": "on", "notes": "again"})
+    assert not north.get(f"/api/visits/{v['id']}/program").json()["program"]["blocked_by_red_flags"]

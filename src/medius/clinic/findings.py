@@ -658,11 +658,28 @@ def evaluate_assessment(
         assessment, movement, red_flags=flags, strength=strength, clinical=clinical, questionnaires=questionnaires
     )
     request = build_program_request(assessment, findings, questionnaires=questionnaires)
+    override = None
+    if flags and assessment.red_flag_override is not None:
+        o = assessment.red_flag_override
+        override = {
+            "by": o.by,
+            "date": (o.date or assessment.date).isoformat() if (o.date or assessment.date) else None,
+            "reason": o.reason,
+            "flags": [f.label for f in flags],
+        }
     program = None
     if with_program:
         from medius.clinic.program import ProgramRequest, generate_program
 
-        program = generate_program(ProgramRequest.model_validate(request))
+        program = generate_program(
+            ProgramRequest.model_validate({**request, "red_flags": []} if override else request)
+        )
+        if override:
+            program.notes = [
+                f"Red flags ({'; '.join(override['flags'])}) overridden by {override['by']} on "
+                f"{override['date'] or 'the visit date'}: {override['reason']}",
+                *program.notes,
+            ]
     document = {
         "schema_version": "1.0",
         "kind": "medius-assessment",
@@ -674,6 +691,7 @@ def evaluate_assessment(
         },
         "person": assessment.person.model_dump(mode="json"),
         "red_flags": [f.as_dict() for f in flags],
+        **({"red_flag_override": override} if override else {}),
         "findings": [f.model_dump(mode="json") for f in findings],
         "measurements": {
             "strength": [s.as_dict() for s in strength],

@@ -435,8 +435,9 @@ def generate_program(request: ProgramRequest) -> Program:
         return Program(
             blocked_by_red_flags=True,
             message=(
-                f"No exercise program: red flags need a clinician's assessment first ({flags}). Please see a "
-                "doctor or physiotherapist before starting exercise."
+                f"No exercise program yet: red flags need a clinician's assessment first ({flags}). Assess them, "
+                "or refer to a doctor (urgently where marked), before any exercise; a clinician who has assessed "
+                "them can record a reasoned override."
             ),
             red_flags=list(request.red_flags),
             targets=list(dict.fromkeys(t.target for t in request.targets)),

@@ -52,6 +52,7 @@ __all__ = [
     "Person",
     "Questionnaires",
     "RangeOfMotion",
+    "RedFlagOverride",
     "RedFlagScreen",
     "SingleLegSquatRating",
     "StrengthTest",
@@ -381,6 +382,14 @@ class MovementResultRef(_Model):
     label: str | None = None
 
 
+class RedFlagOverride(_Model):
+    """The clinician assessed the red flags and judged exercise safe: who, when and why (kept with the visit)."""
+
+    reason: str = Field(min_length=10, max_length=2000)
+    by: str = Field(min_length=1, max_length=200)
+    date: _dt.date | None = None
+
+
 class Assessment(_Model):
     """One assessment visit."""
 
@@ -395,6 +404,8 @@ class Assessment(_Model):
     questionnaires: Questionnaires = Questionnaires()
     movement_results: list[MovementResultRef] = []
     notes: str | None = None
+    #: a reasoned override of a positive red-flag screen: the program is made, the reason shown everywhere
+    red_flag_override: RedFlagOverride | None = None
 
 
 def parse_assessment(data: Any, *, path: str | Path | None = None) -> Assessment:

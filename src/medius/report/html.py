@@ -38,6 +38,7 @@ from medius.report._common import (
     stance_labels,
     unit_symbol,
 )
+from medius.report._key import key_summary
 from medius.report._templates import template_environment
 
 __all__ = ["REPORT_TITLE_TASKS", "build_report_context", "render_html_report", "write_html_report"]
@@ -854,7 +855,16 @@ def build_report_context(
     ]
     ranges = interpretation_ranges(result)
     gait = is_gait(result)
+    checks = _checks(result)
+    filming = None
+    if not judgeable:
+        from medius.report.filming import render_filming_guide_html
+
+        wanted = (task,) if task in ("single-leg-squat", "walk", "run") else ("single-leg-squat",)
+        filming = Markup(render_filming_guide_html(standalone=False, tasks=wanted))
     return {
+        "key": key_summary(result),
+        "filming_guide": filming,
         "gait": _gait_context(result) if gait and judgeable else None,
         "is_gait": gait,
         "input_kind": info.get("kind") or "",
@@ -870,7 +880,8 @@ def build_report_context(
             "view": quality.get("view") or "unknown",
             "people_in_view": quality.get("people_in_view"),
             "swaps": quality.get("left_right_swaps_corrected"),
-            "checks": _checks(result),
+            "checks": checks,
+            "n_failed": sum(1 for c in checks if c["passed"] is False),
             "warnings": list(quality.get("warnings") or []),
             "reasons": list(quality.get("reasons") or []),
             "advice": list(quality.get("advice") or []),

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from medius import __version__
-from medius.errors import InputNotFoundError, InvalidInputError, NotJudgeableError
+from medius.errors import InputNotFoundError, InvalidInputError, NotJudgeableError, UsageError
 from medius.io import KEYPOINTS, Keypoints2D
 from medius.io._motion import CameraMotionTracker
 from medius.io.force_plates import ForcePlates, read_c3d_trial
@@ -80,6 +80,7 @@ from medius.report.annotate import (
 )
 from medius.report.html import write_html_report
 from medius.report.plots import write_gait_plots, write_plots
+from medius.report.task_guess import TaskGuess, guess_task
 
 __all__ = [
     "KEYPOINT_SUFFIXES",
@@ -244,7 +245,7 @@ def analyze_path(
     """
     path = Path(path)
     out_dir = Path(out_dir)
-    if task not in TASKS:
+    if task not in TASKS and task != "auto":
         raise InvalidInputError(f"unknown task {task!r}; allowed: {', '.join(TASKS)}")
     if events not in EVENT_SOURCES:
         raise InvalidInputError(f"unknown event source {events!r}; allowed: {', '.join(EVENT_SOURCES)}")
@@ -258,6 +259,8 @@ def analyze_path(
     if flip_test and kind != "video":
         raise InvalidInputError("the flip test (--flip-test) applies only to videos: it runs the pose model", path=path)
     if kind in MARKER_KINDS:
+        if task == "auto":
+            raise UsageError(f"say which movement this lab trial is: --task {' | '.join(TASKS)}", path=path)
         return _analyze_markers(
             path, kind=kind, task=task, out_dir=out_dir, force=force, static=static, marker_set=marker_set,
             events=events, sex=sex, annotated_video=annotated_video, gait_params=gait_params, params=params,
@@ -354,6 +357,8 @@ def analyze_path(
             facing_depth=facing_depth,
         )
         analysis, kp_sel, selection, side_check = outcome
+        if task == "auto":
+            task = analysis.task
         t = kp_sel.time_s
         info.setdefault("n_frames", int(kp_sel.n_frames))
         info["n_frames_analysed"] = int(kp_sel.n_frames)
@@ -380,6 +385,7 @@ def analyze_path(
                 "image_size": list(image_size) if image_size else None,
                 "sex": sex,
                 "flip_test": flip_test,
+                **({"task_guessed": selection.get("task_guessed")} if selection.get("task_guessed") else {}),
             },
         )
         say("writing outputs", 0, None)
@@ -639,6 +645,18 @@ def _analyze_people(
     else:
         # keypoint files: several people per frame, choose and track here
         kp, sel = select_person(people)
+    guessed: str | None = None
+    if task == "auto":
+        guess = guess_task(kp.position, kp.time_s, kp.keypoint_names)
+        if guess.task is None and not guess.enough_data:
+            # nothing to judge whatever the task: the single-leg analysis reports why (exit 5)
+            guess = TaskGuess("single-leg-squat", f"not known ({guess.reason})")
+        if guess.task is None:
+            raise UsageError(
+                f"cannot tell the movement from the recording ({guess.reason}); say it with --task "
+                + " | ".join(TASKS)
+            )
+        task, guessed = guess.task, f"{guess.task}: {guess.reason}"
     if task in GAIT_TASKS:
         # walking and running are filmed from behind unless the evidence or the user says otherwise;
         # a view the user declared (--view) wins over the evidence
@@ -657,7 +675,7 @@ def _analyze_people(
             image_size_known=image_size_known,
             params=gait_params,
         )
-        return gait, kp, sel.as_dict(), sides.as_dict()
+        return gait, kp, _with_guess(sel.as_dict(), guessed), sides.as_dict()
     kp, sides = correct_left_right(kp, expected_facing="camera", depth=facing_depth)
     analysis = analyze_single_leg(
         kp,
@@ -670,7 +688,11 @@ def _analyze_people(
         image_size_known=image_size_known,
         params=params,
     )
-    return analysis, kp, sel.as_dict(), sides.as_dict()
+    return analysis, kp, _with_guess(sel.as_dict(), guessed), sides.as_dict()
+
+
+def _with_guess(selection: dict[str, Any], guessed: str | None) -> dict[str, Any]:
+    return {**selection, "task_guessed": guessed} if guessed else selection
 
 
 def _gait_definitions(analysis: GaitAnalysis) -> dict[str, Any]:

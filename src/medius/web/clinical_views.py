@@ -10,9 +10,9 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -31,6 +31,7 @@ from medius.web.clinical_forms import (
 from medius.web.deps import CsrfChecked, CurrentUser, SessionDep, SettingsDep, render
 from medius.web.models import Job, Patient, ProgramSession, Recording, Visit
 from medius.web.patients.service import get_patient
+from medius.web.progress_view import group_measures, measure_svg, verdict_words
 from medius.web.results.service import load_result
 from medius.web.visits.service import get_visit
 
@@ -87,11 +88,37 @@ def _evaluate(settings: Any, visit: Visit, assessment: Any) -> None:
 
     outcome = evaluate_assessment(assessment, _movement_results(settings, visit))
     document = {k: v for k, v in outcome.document.items() if k not in ("assessment", "program")}
+    previous = (visit.findings or {}).get("red_flag_override")
     visit.assessment = assessment.model_dump(mode="json")
     visit.findings = document
     if visit.program_status != "given":
         visit.program = outcome.program.model_dump(mode="json") if outcome.program is not None else None
         visit.program_status = "draft" if outcome.program is not None else None
+    # a reasoned override of the same red flags stays in force when the assessment is saved again
+    if previous and sorted(previous.get("flags") or []) == sorted(_red_flag_labels(document)):
+        _apply_override(visit, previous)
+
+
+def _red_flag_labels(findings: dict[str, Any]) -> list[str]:
+    return [str(f.get("label") or "") for f in findings.get("red_flags") or [] if isinstance(f, dict)]
+
+
+def _apply_override(visit: Visit, override: dict[str, Any]) -> None:
+    """The program without the red flags, with the clinician's override recorded in it and the findings."""
+    from medius.clinic.program import Program, generate_program
+
+    visit.findings = {**(visit.findings or {}), "red_flag_override": override}
+    if visit.program_status == "given" or not visit.program or not visit.program.get("blocked_by_red_flags"):
+        return
+    request = Program.model_validate(visit.program).request.model_copy(update={"red_flags": []})
+    program = generate_program(request)
+    note = (
+        f"Red flags ({'; '.join(override['flags'])}) overridden by {override['by']} on {override['date']}: "
+        f"{override['reason']}"
+    )
+    program.notes = [note, *program.notes]
+    visit.program = program.model_dump(mode="json")
+    visit.program_status = "draft"
 
 
 @router.get("/visits/{visit_id}/assessment", name="assessment_page")
@@ -229,7 +256,30 @@ def findings_page(
     visit = get_visit(db, principal.clinic_id, visit_id)
     if not visit.findings:
         raise HTTPException(404, "No findings yet: enter the assessment first.")
-    return render(request, "findings.html", {"visit": visit, "patient": visit.patient, "doc": visit.findings})
+    from medius.report.findings_view import (
+        findings_for_people,
+        questionnaire_rows,
+        red_flag_screen,
+        source_names,
+        strength_rows,
+    )
+
+    doc = visit.findings
+    screen_doc = {**doc, "assessment": visit.assessment or {}}
+    return render(
+        request,
+        "findings.html",
+        {
+            "visit": visit,
+            "patient": visit.patient,
+            "doc": doc,
+            "people": findings_for_people(doc),
+            "screen": red_flag_screen(screen_doc),
+            "strength": strength_rows(doc),
+            "questionnaires": questionnaire_rows(doc),
+            "source_names": source_names,
+        },
+    )
 
 
 # ------------------------------------------------------------------------------ program
@@ -238,6 +288,7 @@ EDITABLE = {
     "reps_min": int,
     "reps_max": int,
     "hold_s": float,
+    "time_s": float,
     "load_kg": float,
     "frequency_per_week": int,
 }
@@ -249,6 +300,29 @@ def _program_or_404(visit: Visit) -> dict[str, Any]:
     return visit.program
 
 
+def _library_choices() -> list[tuple[str, str]]:
+    from medius.clinic.exercises import load_exercise_library
+
+    lib = load_exercise_library()
+    return sorted(((e.id, e.name) for e in lib.exercises.values()), key=lambda t: t[1].lower())
+
+
+def _new_exercise(program: dict[str, Any], phase: dict[str, Any], exercise_id: str) -> dict[str, Any]:
+    """A library exercise dosed for ``phase`` (the program's emphasised side and sessions a week)."""
+    from medius.clinic.program import build_program_exercise
+
+    request = program.get("request") or {}
+    affected = request.get("affected_side")
+    side: Literal["left", "right", "both"] = affected if affected in ("left", "right") else "both"
+    ex = build_program_exercise(
+        exercise_id,
+        str(phase.get("id")),
+        side=side,
+        frequency_per_week=int(program.get("frequency_per_week") or 3),
+    )
+    return ex.model_dump(mode="json")
+
+
 @router.get("/visits/{visit_id}/program", name="program_page")
 def program_page(
     request: Request, visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep
@@ -257,7 +331,8 @@ def program_page(
     return render(
         request,
         "program.html",
-        {"visit": visit, "patient": visit.patient, "program": _program_or_404(visit), "errors": []},
+        {"visit": visit, "patient": visit.patient, "program": _program_or_404(visit), "errors": [],
+         "exercises": _library_choices() if clinical.available() else []},
     )
 
 
@@ -285,7 +360,9 @@ async def edit_program_page(request: Request, visit_id: uuid.UUID, principal: Cs
                     key = f"ex.{pi}.{ei}."
                     if form.get(key + "remove") == "on":
                         continue
-                    ex = {**ex, "dosage": dict(ex["dosage"])}
+                    order_text = (form.get(key + "order") or "").strip()
+                    order = float(order_text) if re.fullmatch(r"\d+(\.\d+)?", order_text) else float(ei + 1)
+                    ex = {**ex, "dosage": dict(ex["dosage"]), "_order": order}
                     for name, kind in EDITABLE.items():
                         text = form.get(key + name)
                         if text is None:
@@ -301,6 +378,14 @@ async def edit_program_page(request: Request, visit_id: uuid.UUID, principal: Cs
                                 f"{ex['name']}: {name.replace('_', ' ')} must be {what}, got {text!r}"
                             )
                     kept.append(ex)
+                kept.sort(key=lambda e: e["_order"])  # stable: equal numbers keep their order
+                kept = [{k: v for k, v in e.items() if k != "_order"} for e in kept]
+                added = (form.get(f"add.{pi}") or "").strip()
+                if added:
+                    try:
+                        kept.append(_new_exercise(program, phase, added))
+                    except (KeyError, ValueError) as exc:
+                        errors.append(f"{phase.get('label')}: cannot add {added!r} ({exc})")
                 phases.append({**phase, "exercises": kept})
             program["phases"] = phases
             note = form.get("note", "").strip()
@@ -316,12 +401,50 @@ async def edit_program_page(request: Request, visit_id: uuid.UUID, principal: Cs
                 return render(
                     request,
                     "program.html",
-                    {"visit": visit, "patient": visit.patient, "program": visit.program, "errors": errors},
+                    {"visit": visit, "patient": visit.patient, "program": visit.program, "errors": errors,
+                     "exercises": _library_choices()},
                     status_code=422,
                 )
             visit.program = program
             if form.get("give") == "on":
                 visit.program_status = "given"
+            db.commit()
+            return RedirectResponse(f"/visits/{visit.id}/program", status_code=303)
+
+    return await run_in_threadpool(save)
+
+
+@router.post("/visits/{visit_id}/program/override", name="override_red_flags")
+async def override_red_flags(request: Request, visit_id: uuid.UUID, principal: CsrfChecked) -> Response:
+    """The clinician has assessed the red flags: a program is made, and the reason is recorded and shown
+    on the findings, the program and the visit report from now on."""
+    _require_library()
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+
+    def save() -> Response:
+        with request.app.state.sessionmaker() as db:
+            visit = get_visit(db, principal.clinic_id, visit_id)
+            program = _program_or_404(visit)
+            if not program.get("blocked_by_red_flags") or visit.program_status == "given":
+                raise HTTPException(409, "The program is not blocked by red flags.")
+            reason = " ".join(form.get("reason", "").split())[:2000]
+            if len(reason) < 10 or form.get("assessed") != "on":
+                return render(
+                    request,
+                    "program.html",
+                    {"visit": visit, "patient": visit.patient, "program": program, "exercises": [],
+                     "errors": ["To override, confirm that you assessed the red flags and give the reason "
+                                "(at least 10 characters)."]},
+                    status_code=422,
+                )
+            user = principal.user
+            override = {
+                "by": (getattr(user, "name", "") or user.email).strip(),
+                "date": date.today().isoformat(),
+                "reason": reason,
+                "flags": _red_flag_labels(visit.findings or {}) or list(program.get("red_flags") or []),
+            }
+            _apply_override(visit, override)
             db.commit()
             return RedirectResponse(f"/visits/{visit.id}/program", status_code=303)
 
@@ -353,6 +476,48 @@ def program_pdf(visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> 
         render_program_pdf(program, person_name=name),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="program-{visit.visit_date}.pdf"'},
+    )
+
+
+def _patient_program_args(visit: Visit, principal: Any) -> dict[str, Any]:
+    user = principal.user
+    who = (getattr(user, "name", "") or "").strip()
+    contact = ", ".join(x for x in (who, user.email) if x)
+    return {
+        "person_name": f"{visit.patient.given_name or ''} {visit.patient.family_name}".strip(),
+        "clinic": user.clinic.name if getattr(user, "clinic", None) else None,
+        "contact": contact or None,
+    }
+
+
+@router.get("/visits/{visit_id}/program/patient", name="patient_program_page")
+def patient_program_page(visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> HTMLResponse:
+    """The patient's program: this phase's exercises in plain words, one column on a phone."""
+    _require_library()
+    from medius.clinic.program import Program
+    from medius.report.patient_program import render_patient_program_html
+
+    visit = get_visit(db, principal.clinic_id, visit_id)
+    program = Program.model_validate(_program_or_404(visit))
+    return HTMLResponse(
+        render_patient_program_html(program, **_patient_program_args(visit, principal)),
+        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"},
+    )
+
+
+@router.get("/visits/{visit_id}/program/patient.pdf", name="patient_program_pdf")
+def patient_program_pdf(visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep) -> Response:
+    """The patient's program on one or two A4 pages (PDF)."""
+    _require_library()
+    from medius.clinic.program import Program
+    from medius.report.patient_program import render_patient_program_pdf
+
+    visit = get_visit(db, principal.clinic_id, visit_id)
+    program = Program.model_validate(_program_or_404(visit))
+    return Response(
+        render_patient_program_pdf(program, **_patient_program_args(visit, principal)),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="home-exercises-{visit.visit_date}.pdf"'},
     )
 
 
@@ -442,6 +607,11 @@ class Series:
     points: list[tuple[date, float]] = field(default_factory=list)
     band: float | None = None  #: ± around the first value (same unit), the measurement error
     band_label: str = ""
+    measure: str = ""  #: the chart this side's line belongs to (both sides of one measure)
+    measure_title: str = ""
+    side: str | None = None
+    verdict: str = ""  #: improved / unchanged / worse / changed, first visit against the last
+    verdict_text: str = ""
 
 
 def _slug(*parts: Any) -> str:
@@ -481,6 +651,9 @@ def progress_series(db: Session, settings: Any, patient: Patient) -> list[Series
                             key,
                             f"{summ.get('task_label')}: {meta.get('label')} ({side})",
                             meta.get("unit_symbol") or "",
+                            measure=_slug("movement", summ.get("task"), metric),
+                            measure_title=f"{summ.get('task_label')}: {meta.get('label')}",
+                            side=side,
                         ),
                     )
                     if metric in mdc and s.band is None:
@@ -489,6 +662,11 @@ def progress_series(db: Session, settings: Any, patient: Patient) -> list[Series
                             f"MDC {mdc[metric]['mdc']:g} ({mdc[metric].get('source') or 'registry'})"
                         )
                     s.points.append((v.visit_date, float(mean)))
+    for line in series.values():
+        # as medius compare judges a movement metric: changed only beyond its MDC
+        if len(line.points) >= 2 and line.band is not None:
+            beyond = abs(line.points[-1][1] - line.points[0][1]) > line.band
+            line.verdict, line.verdict_text = verdict_words("changed" if beyond else "no_real_change", None, None)
     # clinical measurements: the library's comparison of each later visit with the first
     assessed = [v for v in visits if v.assessment]
     if clinical.available() and len(assessed) >= 2:
@@ -503,16 +681,27 @@ def progress_series(db: Session, settings: Any, patient: Patient) -> list[Series
                 key = _slug("clinic", ch.name, ch.side)
                 s = series.get(key)
                 if s is None:
-                    s = series[key] = Series(key, ch.label + (f" ({ch.side})" if ch.side else ""), ch.unit)
+                    plain = ch.label[len(ch.side) + 1 :] if ch.side and ch.label.startswith(ch.side + " ") else ch.label
+                    s = series[key] = Series(
+                        key,
+                        ch.label + (f" ({ch.side})" if ch.side else ""),
+                        ch.unit,
+                        measure=_slug("clinic", ch.name),
+                        measure_title=plain[:1].upper() + plain[1:],
+                        side=ch.side,
+                    )
                     s.points.append((assessed[0].visit_date, ch.before))
                     if ch.measurement_error is not None:
-                        rel = ch.measurement_error_unit == "%" and ch.unit != "%"
+                        # a relative error (hand-held dynamometry: % of the value) is taken of the value
+                        rel = ch.measurement_error_unit in ("%", "pct_change") and ch.unit not in ("%", "pct")
                         s.band = abs(ch.before) * ch.measurement_error / 100 if rel else ch.measurement_error
                         s.band_label = (
                             f"measurement error {ch.measurement_error:g} {ch.measurement_error_unit or ''}"
                             f" ({ch.measurement_error_source or 'registry'})"
                         )
                 s.points.append((v.visit_date, ch.after))
+                # the last visit's comparison with the first: the verdict medius compare gives
+                s.verdict, s.verdict_text = verdict_words(ch.direction, ch.exceeds_mcid, ch.mcid)
     # the program's session log: pain and effort per session
     sessions = [s for s, _ in patient_session_log(db, patient)]
     pain = Series("sessions-pain", "Pain during the program sessions (NPRS)", "/10")
@@ -591,14 +780,19 @@ def render_series_svg(s: Series) -> bytes:
 def progress_page(
     request: Request, patient_id: uuid.UUID, principal: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> HTMLResponse:
+    from medius.report.findings_view import unit_words
+
     patient = get_patient(db, principal.clinic_id, patient_id)
     log = patient_session_log(db, patient)
+    series = progress_series(db, settings, patient)
+    measures = group_measures(series, unit_words)
     return render(
         request,
         "progress.html",
         {
             "patient": patient,
-            "series": progress_series(db, settings, patient),
+            "series": series,
+            "measures": [(m, measure_svg(m)) for m in measures],
             "sessions": log,
             "sessions_done": sum(1 for s, _ in log if s.completed),
         },
@@ -609,11 +803,16 @@ def progress_page(
 def progress_chart(
     patient_id: uuid.UUID, key: str, principal: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> Response:
+    from medius.report.findings_view import unit_words
+
     patient = get_patient(db, principal.clinic_id, patient_id)
-    for s in progress_series(db, settings, patient):
-        if s.key == key:
+    series = progress_series(db, settings, patient)
+    for m in group_measures(series, unit_words) + group_measures(
+        [replace(s, measure=s.key, measure_title=s.title) for s in series], unit_words
+    ):
+        if m.key == key:
             return Response(
-                render_series_svg(s),
+                str(measure_svg(m, standalone=True)).encode("utf-8"),
                 media_type="image/svg+xml",
                 headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox"},
             )
@@ -633,6 +832,10 @@ def api_progress(
             "unit": s.unit,
             "band": s.band,
             "band_label": s.band_label,
+            "measure": s.measure or s.key,
+            "side": s.side,
+            "verdict": s.verdict,
+            "verdict_text": s.verdict_text,
             "points": [{"date": d.isoformat(), "value": v} for d, v in s.points],
         }
         for s in progress_series(db, settings, patient)

@@ -52,7 +52,15 @@ def render_visit_pdf(
         from medius.web.clinical import program_html_fragment
 
         program_html = program_html_fragment(visit.program, patient)
+    from medius.report._key import key_summary
+    from medius.report.findings_view import findings_for_people, red_flag_screen
+
+    for a in analyses:
+        a["key"] = key_summary(a["result"]) if a["result"] else None
+    findings = visit.findings or {}
     html = env.get_template("visit_report.html").render(
+        people=findings_for_people(findings) if findings else [],
+        screen=red_flag_screen({**findings, "assessment": visit.assessment or {}}) if findings else None,
         patient=patient,
         visit=visit,
         analyses=analyses,

@@ -34,6 +34,28 @@ PDF_RESPONSE: dict[str, Any] = {
 }
 
 
+_SCALAR_LABELS = {
+    "stance_time_s": ("Stance time", "s"),
+    "step_time_s": ("Step time", "s"),
+    "step_width_pct": ("Step width", "% of hip width"),
+    "step_width_cm": ("Step width", "cm"),
+}
+
+
+def _scalar_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-side summary values that are not angle metrics (gait times and widths)."""
+    summary = result.get("summary") or {}
+    metrics = result.get("metrics") or {}
+    names: list[str] = []
+    for side in ("left", "right"):
+        names += [m for m in summary.get(side) or {} if m not in metrics and m not in names]
+    rows = []
+    for m in names:
+        label, unit = _SCALAR_LABELS.get(m, (m.replace("_", " ").capitalize(), ""))
+        rows.append({"metric": m, "label": label, "unit": unit})
+    return rows
+
+
 @router.get("/recordings/{recording_id}", name="recording_page")
 def recording_page(
     request: Request, recording_id: uuid.UUID, principal: CurrentUser, db: SessionDep, settings: SettingsDep
@@ -41,6 +63,19 @@ def recording_page(
     rec = get_recording(db, principal.clinic_id, recording_id)
     result = load_result(settings, rec) if rec.job and rec.job.finished else None
     has_video = bool(result and result_file(settings, rec, "annotated.mp4"))
+    key = filming = None
+    scalars: list[dict[str, Any]] = []
+    if result:
+        from markupsafe import Markup
+
+        from medius.report._key import key_summary
+        from medius.report.filming import render_filming_guide_html
+
+        key = key_summary(result)
+        scalars = _scalar_rows(result)
+        if result.get("status") != "ok":
+            task = rec.task if rec.task in ("single-leg-squat", "walk", "run") else "single-leg-squat"
+            filming = Markup(render_filming_guide_html(standalone=False, tasks=(task,)))
     return render(
         request,
         "recording.html",
@@ -53,6 +88,9 @@ def recording_page(
             "plots": plot_names(settings, rec, result) if result else [],
             "has_video": has_video,
             "tasks": available_tasks(),
+            "key": key,
+            "filming": filming,
+            "scalars": scalars,
         },
     )
 

@@ -29,6 +29,14 @@ from medius.web.visits.service import (
 router = APIRouter(include_in_schema=False)
 
 
+def _filming_guide() -> Any:
+    from markupsafe import Markup
+
+    from medius.report.filming import render_filming_guide_html
+
+    return Markup(render_filming_guide_html(standalone=False))
+
+
 def visit_context(db: Session, settings: Any, visit: Visit, **extra: Any) -> dict[str, Any]:
     from medius.web import clinical
 
@@ -42,6 +50,7 @@ def visit_context(db: Session, settings: Any, visit: Visit, **extra: Any) -> dic
         "errors": {},
         "form": {},
         "session_errors": {},
+        "filming_guide": _filming_guide(),
     }
     ctx.update(extra)
     return ctx

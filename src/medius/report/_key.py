@@ -1,0 +1,253 @@
+"""The 30-second summary that opens every movement report and result page.
+
+Per stance leg: the judgement (value ± its measurement error, against the reference that matters:
+the healthy group of the same task first, the patient group after), what such a value is
+associated with, and what to do next. Reads the ``result`` dict only; computes nothing new.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from medius.report._common import (
+    SIDES,
+    format_value,
+    is_gait,
+    is_judgeable,
+    metric_label,
+    metric_unit,
+    unit_symbol,
+)
+
+__all__ = ["key_summary"]
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _pm(err: Mapping[str, Any] | None, unit: str, measured: Mapping[str, Any] | None = None) -> str:
+    """`` (± 6.2° measured by medius)`` from medius' own measured error for this kind of recording
+    (the validation grid, :mod:`medius.registry.measured`), else `` (± 3.0°)`` from the literature's
+    SEM, or nothing."""
+    if measured and _finite(measured.get("value")):
+        return f" (± {format_value(measured['value'], 1, unit)} measured by medius)"
+    if not err or not _finite(err.get("sem")):
+        return ""
+    u = unit_symbol(err.get("unit")) if err.get("unit") else unit
+    return f" (± {format_value(err['sem'], 1, u)})"
+
+
+def _lower_first(label: str) -> str:
+    """``"Knee FPPA"`` -> ``"knee FPPA"``; an acronym first word stays as it is."""
+    if len(label) > 1 and label[1].isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
+def _range_text(entry: Mapping[str, Any], unit: str) -> str:
+    rng = entry.get("reference_range") or entry.get("band")
+    if isinstance(rng, list | tuple) and len(rng) == 2 and _finite(rng[0]) and _finite(rng[1]):
+        return f"{format_value(rng[0], 1, unit)} to {format_value(rng[1], 1, unit)}"
+    return ""
+
+
+def _group(entry: Mapping[str, Any]) -> str:
+    """A short population name from the registry text: "30 asymptomatic women" and the like."""
+    text = str(entry.get("text") or "")
+    src = str(entry.get("source") or "")
+    if src and f"of {src} (" in text:
+        inner = text.split(f"of {src} (", 1)[1]
+        return inner.split(";")[0].split(")")[0].strip()
+    return "the reference group"
+
+
+_VERDICT_WORD = {"above": "above", "below": "below", "within": "within", "uncertain": "uncertain"}
+
+
+def _single_leg_lines(result: Mapping[str, Any]) -> dict[str, Any]:
+    entries = [e for e in result.get("interpretation") or [] if isinstance(e, Mapping)]
+    summary = result.get("summary") or {}
+    sides: list[dict[str, Any]] = []
+    associations: list[str] = []
+    flagged_any = False
+    for side in SIDES:
+        lines: list[dict[str, Any]] = []
+        also: list[str] = []
+        by_metric: dict[str, list[Mapping[str, Any]]] = {}
+        for e in entries:
+            if e.get("side") == side and e.get("metric"):
+                by_metric.setdefault(str(e["metric"]), []).append(e)
+        for metric, items in by_metric.items():
+            unit = metric_unit(result, metric)
+            mean = ((summary.get(side) or {}).get(metric) or {}).get("mean")
+            value = mean if _finite(mean) else items[0].get("value")
+            judged = [e for e in items if e.get("verdict") in _VERDICT_WORD]
+            label = metric_label(result, metric)
+            if not judged:
+                if _finite(value):
+                    also.append(f"{_lower_first(label)} {format_value(value, 1, unit)}")
+                continue
+            # the comparison that matters: the healthy group of the same task, then the rest
+            judged.sort(
+                key=lambda e: (e.get("task_match") not in (None, "same"), e.get("cohort") != "healthy")
+            )
+            main, others = judged[0], judged[1:]
+            verdict = str(main.get("verdict"))
+            flagged = verdict != "within"
+            flagged_any = flagged_any or flagged
+            rng = _range_text(main, unit)
+            text = (
+                f"{label} {format_value(value, 1, unit)}"
+                f"{_pm(main.get('measurement_error'), unit, main.get('measured_error'))}: "
+                + (f"too close to the edge of the range of {_group(main)} to tell within medius' measured error"
+                   if verdict == "uncertain" else f"{verdict} the range of {_group(main)}")
+                + (f" ({rng}, {main.get('source')})" if rng else f" ({main.get('source')})")
+            )
+            lines.append(
+                {
+                    "text": text,
+                    "flag": flagged,
+                    "more": [str(o.get("text") or "") for o in others],
+                    "more_label": "other references",
+                }
+            )
+            for o in others:
+                if o.get("cohort") == "patient" and o.get("verdict") == "within" and flagged:
+                    associations.append(
+                        f"{side.capitalize()} {_lower_first(label)}: within the range of {_group(o)} ({o.get('source')}); "
+                        "an association with that group, not a diagnosis."
+                    )
+        if not lines and not also:  # nothing measured on this leg
+            lines.append(
+                {"text": "no complete reps on this leg", "flag": False, "more": [], "more_label": ""}
+            )
+        elif not any(ln["flag"] for ln in lines) and lines:
+            pass
+        sides.append({"side": side, "lines": lines, "also": also})
+    if flagged_any:
+        next_steps = [
+            "Check hip abductor and external rotator strength (hand-held dynamometer) and rate the single-leg squat "
+            "clinically (Crossley criteria): a knee that moves inwards is often linked to weak or late hip muscles.",
+            "Film the same task again after 4 to 6 weeks of exercise: only a change larger than the measurement error "
+            "(MDC) counts.",
+        ]
+    else:
+        next_steps = [
+            "Nothing outside the healthy reference ranges in this task; the movement screen adds no reason for "
+            "hip-focused exercise on its own.",
+        ]
+    return {"sides": sides, "associations": associations, "next": next_steps}
+
+
+def _asymmetries(result: Mapping[str, Any]) -> list[str]:
+    """Left − right differences against the metric's MDC (only metrics with a published MDC)."""
+    summary = result.get("summary") or {}
+    out = []
+    seen: set[str] = set()
+    for e in result.get("interpretation") or []:
+        metric = str(e.get("metric") or "")
+        err = e.get("measurement_error") if isinstance(e, Mapping) else None
+        if metric in seen or not isinstance(err, Mapping) or not _finite(err.get("mdc")):
+            continue
+        seen.add(metric)
+        diff = ((summary.get("difference") or {}).get(metric) or {}).get("left_minus_right")
+        if not _finite(diff):
+            continue
+        unit = metric_unit(result, metric)
+        larger = "left" if diff > 0 else "right"
+        beyond = abs(diff) >= err["mdc"]
+        out.append(
+            f"{metric_label(result, metric)}: {larger} {format_value(abs(diff), 1, unit)} larger than the other side, "
+            + ("beyond" if beyond else "within")
+            + f" the measurement error (MDC {format_value(err['mdc'], 1, unit)}, {err.get('source')})."
+        )
+    return out
+
+
+def _gait_lines(result: Mapping[str, Any]) -> dict[str, Any]:
+    tr = result.get("trendelenburg") or {}
+    rule = tr.get("rule") if isinstance(tr.get("rule"), Mapping) else {}
+    summary = result.get("summary") or {}
+    errors: dict[str, Mapping[str, Any]] = {}
+    for e in result.get("interpretation") or []:
+        if isinstance(e, Mapping) and isinstance(e.get("measurement_error"), Mapping):
+            errors.setdefault(str(e.get("metric")), e["measurement_error"])
+    symbol = unit_symbol(rule.get("unit")) if rule else "°"
+    sides: list[dict[str, Any]] = []
+    flagged_any = False
+    for side in SIDES:
+        lines: list[dict[str, Any]] = []
+        entry = tr.get(side) or {}
+        if rule and _finite(entry.get("value")):
+            flag = entry.get("flag") is True
+            flagged_any = flagged_any or flag
+            cutoff = format_value(rule.get("cutoff"), 1, symbol)
+            lines.append(
+                {
+                    "text": f"Trendelenburg pattern: {'yes' if flag else 'no'}. Pelvic drop at mid-stance "
+                    f"{format_value(entry['value'], 1, symbol)}"
+                    f"{_pm(errors.get('pelvic_drop_deg'), symbol) or ' (no published measurement error)'}, "
+                    f"{'at or above' if flag else 'below'} the cut-off {cutoff}"
+                    + (" (provisional rule)" if rule.get("provisional") else ""),
+                    "flag": flag,
+                    "more": [str(rule.get("text") or "")],
+                    "more_label": "the rule and its source",
+                }
+            )
+        also = []
+        for metric in ("hip_adduction_deg", "trunk_lean_deg", "fppa_deg"):
+            mean = ((summary.get(side) or {}).get(metric) or {}).get("mean")
+            if _finite(mean):
+                also.append(
+                    f"{_lower_first(metric_label(result, metric))} {format_value(mean, 1, metric_unit(result, metric))}"
+                )
+        if not lines:
+            lines.append(
+                {
+                    "text": "Trendelenburg pattern: not measured (too few stances)",
+                    "flag": False,
+                    "more": [],
+                    "more_label": "",
+                }
+            )
+        sides.append({"side": side, "lines": lines, "also": also})
+    associations = []
+    if flagged_any:
+        associations.append(
+            "A pelvis that drops on the swing-leg side in single support is linked to weak or poorly controlled hip "
+            "abductors, among other reasons; the clinical Trendelenburg sign agrees only weakly with measured pelvic "
+            "motion, so this is a pattern to examine, not a diagnosis."
+        )
+        next_steps = [
+            "Test hip abductor strength (hand-held dynamometer, side-lying) and the Trendelenburg test in standing on "
+            "the flagged side.",
+            "If abductor weakness is confirmed, start hip abductor strengthening and film again after 4 to 6 weeks.",
+        ]
+    else:
+        next_steps = [
+            "No Trendelenburg pattern in this recording; no gait-specific follow-up from this screen."
+        ]
+    return {"sides": sides, "associations": associations, "next": next_steps}
+
+
+def key_summary(result: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"judgeable", "sides": [{"side", "lines": [{"text", "flag", "more"}], "also"}], "associations",
+    "next", "reasons"}`` for the top of a report (formatted text, nothing computed)."""
+    if not is_judgeable(result):
+        quality = result.get("quality") or {}
+        return {
+            "judgeable": False,
+            "sides": [],
+            "associations": [],
+            "compared": [],
+            "reasons": list(quality.get("reasons") or []),
+            "next": ["Film again following the checklist below; this recording gives no movement values."],
+        }
+    out = _gait_lines(result) if is_gait(result) else _single_leg_lines(result)
+    out["compared"] = _asymmetries(result)
+    out["judgeable"] = True
+    out["reasons"] = []
+    return out
