@@ -242,3 +242,5 @@ def test_an_unjudgeable_recording_says_why_and_what_to_film(app, north, tmp_path
     for text in (*result["quality"]["reasons"], *result["quality"]["advice"]):
         assert html.escape(text) in section
     assert "What to film instead" in section and 'id="reps"' not in page
+    # the filming checklist of the task, where filming is decided
+    assert 'id="filming-guide"' in section and "tripod" in section and "Single-leg squat (from the front)" in section

@@ -151,6 +151,8 @@ def test_every_page_fits_the_window_and_opens_with_the_summary(clinic, width):
             too_wide.append((name, overflow))
         if summary:
             assert _first_section_is(page, summary), (name, width)
+        if name == "visit-upload":  # the filming guide where the recording is uploaded
+            assert page.locator("#upload-form").count() == 1 and page.locator("#filming-guide").count() == 1
         shot = LAYOUT / f"{name}-{width}.jpg"
         page.screenshot(path=str(shot), full_page=True, type="jpeg", quality=60)
         if os.environ.get("MEDIUS_SCREENSHOTS") and name in DOC_SHOTS:

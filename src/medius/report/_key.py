@@ -124,8 +124,6 @@ def _single_leg_lines(result: Mapping[str, Any]) -> dict[str, Any]:
             lines.append(
                 {"text": "no complete reps on this leg", "flag": False, "more": [], "more_label": ""}
             )
-        elif not any(ln["flag"] for ln in lines) and lines:
-            pass
         sides.append({"side": side, "lines": lines, "also": also})
     if flagged_any:
         next_steps = [
