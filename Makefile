@@ -46,7 +46,7 @@ demo: install
 		--out $(DEMO)/synthetic-walk-video --force
 	@echo "== 5/6 clinical assessment (example visit: weak right hip abductors, knee valgus) -> findings and program"
 	@$(PY) -m medius.cli assess examples/assessments/pfp_right_visit1.yaml --out $(DEMO)/assessment --pdf --force
-	@echo "== 6/6 clinic web app: demo clinic, admin and patient in $(DEMO)/web-data"
+	@echo "== 6/6 clinic web app: demo clinic, admin and patient (two assessed visits, the rendered squat queued for analysis) in $(DEMO)/web-data"
 	@MEDIUS_DATA_DIR=$(CURDIR)/$(DEMO)/web-data $(PY) -m medius.cli demo-data
 	@echo
 	@echo "Reports:"

@@ -164,3 +164,20 @@ def test_settings_from_the_environment(tmp_path: Path, monkeypatch):
         raise AssertionError("no error")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert default_data_dir() == tmp_path / "xdg" / "medius" or os.name == "nt"
+
+
+def test_demo_data_gives_the_demo_patient_two_assessed_visits_and_a_queued_rendered_video(tmp_path, monkeypatch):
+    """make demo's clinic: findings, a program and progress over two visits, and the rendered
+    single-leg squat queued for the app's worker (issue 21)."""
+    import sqlite3
+
+    from medius.web.cli import create_demo_data
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("MEDIUS_DATA_DIR", str(tmp_path))
+    create_demo_data(tmp_path, "correct-horse-battery-42")
+    db = sqlite3.connect(tmp_path / "medius.sqlite3")
+    visits = db.execute("select assessment is not null, findings is not null, program_status from visits").fetchall()
+    assert len(visits) == 2 and all(v[0] and v[1] and v[2] == "draft" for v in visits)
+    assert db.execute("select task from recordings").fetchall() == [("single-leg-squat",)]
+    assert db.execute("select status from jobs").fetchall() == [("queued",)]

@@ -220,6 +220,58 @@ def user_end_sessions(email: Email, data_dir: DataDir = None) -> None:
     _say(_with_user(data_dir, email, act))
 
 
+#: the example visits of the demo patient (the repository's examples; absent from an installed wheel)
+_EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "assessments"
+#: the rendered single-leg squat of the validation clips, analysed by the app's worker once served
+_DEMO_VIDEO = Path(__file__).resolve().parents[3] / "tests" / "data" / "validation" / "quick-sls-front" / "video.mp4"
+
+
+def _demo_visits(db: Any, settings: Any, clinic_id: int, patient_id: Any, admin_id: int) -> None:
+    """Two visits six weeks apart with the example assessments (findings, program, progress) and,
+    on the first, the rendered single-leg squat video queued for analysis."""
+    import datetime as dt
+    import hashlib
+    import shutil
+    import uuid
+
+    from medius.web.models import Recording, Visit
+
+    today = dt.date.today()
+    visits = []
+    for days, reason in ((42, "first visit: anterior knee pain, right"), (0, "review after six weeks of the program")):
+        v = Visit(clinic_id=clinic_id, patient_id=patient_id, visit_date=today - dt.timedelta(days=days),
+                  reason=reason, clinician_id=admin_id)
+        db.add(v)
+        db.flush()
+        visits.append(v)
+    for v, example in zip(visits, ("pfp_right_visit1.yaml", "pfp_right_visit2.yaml"), strict=True):
+        path = _EXAMPLES / example
+        if not path.is_file():
+            continue
+        from medius.clinic.records import read_assessment
+        from medius.web.clinical_views import _evaluate
+
+        assessment = read_assessment(path).model_copy(update={"visit_id": str(v.id), "date": v.visit_date})
+        _evaluate(settings, v, assessment)
+    if _DEMO_VIDEO.is_file():
+        from medius.web.media.jobs import enqueue_job
+
+        rid = uuid.uuid4()
+        folder = settings.media_dir / str(rid)
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_DEMO_VIDEO, folder / "input.mp4")
+        data = (folder / "input.mp4").read_bytes()
+        rec = Recording(
+            id=rid, clinic_id=clinic_id, visit_id=visits[0].id, kind="video", task="single-leg-squat", side="auto",
+            original_name="rendered-single-leg-squat.mp4", stored_name="input.mp4", size_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(), media_info={"note": "RENDERED (a CC0 human, not a person)"},
+            created_by=admin_id,
+        )
+        db.add(rec)
+        db.flush()
+        enqueue_job(db, rec, {"annotated_video": True, "blur_faces": True})
+
+
 def create_demo_data(data_dir: Path | None, password: str) -> tuple[str, bool]:
     """A demo clinic, admin and patient with one visit (idempotent). Returns the admin's e-mail
     and whether the admin was created now."""
@@ -243,6 +295,7 @@ def create_demo_data(data_dir: Path | None, password: str) -> tuple[str, bool]:
             if db.scalars(select(Patient).where(Patient.clinic_id == c.id)).first() is None:
                 import datetime as dt
 
+                admin = db.scalars(select(User).where(User.email == DEMO_EMAIL)).one()
                 p = Patient(
                     clinic_id=c.id,
                     family_name="Demo",
@@ -255,9 +308,7 @@ def create_demo_data(data_dir: Path | None, password: str) -> tuple[str, bool]:
                 )
                 db.add(p)
                 db.flush()
-                db.add(
-                    Visit(clinic_id=c.id, patient_id=p.id, visit_date=dt.date.today(), reason="first visit")
-                )
+                _demo_visits(db, settings, c.id, p.id, admin.id)
             db.commit()
     finally:
         engine.dispose()
