@@ -279,7 +279,7 @@ def create_demo_data(data_dir: Path | None, password: str) -> tuple[str, bool]:
 
     from medius.web.auth.service import create_user, get_or_create_clinic
     from medius.web.db import create_db_engine, make_sessionmaker, upgrade_database
-    from medius.web.models import Patient, User, Visit
+    from medius.web.models import Patient, User
 
     settings = _settings(data_dir)
     engine = create_db_engine(settings.database_url)
