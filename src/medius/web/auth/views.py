@@ -6,7 +6,6 @@ import math
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -115,12 +114,12 @@ async def login(
     factory = request.app.state.sessionmaker
 
     def check() -> tuple[User | None, str]:
-        with throttle.hashing(known=known), factory() as db:
+        with factory() as db:
             user = authenticate(db, settings, email, password, known_device=known)
             return user, (create_session(db, settings, user) if user is not None else "")
 
     try:
-        user, token = await run_in_threadpool(check)
+        user, token = await throttle.run(check, known=known)
     except HashingBusy:
         throttle.record_failure(client)  # a try the server had no room for counts against the address
         resp = _login_page(
