@@ -290,3 +290,35 @@ def test_api_docs_are_local_and_behind_sign_in(app, north):
     assert north.get("/api/docs/assets/..%2Fapp.py").status_code == 404
     assert north.get("/api/docs/assets/LICENSE").status_code == 404
     assert north.get("/api/openapi.json").json()["info"]["title"] == "medius clinic"
+
+
+def test_sign_in_checks_run_on_bounded_low_priority_threads():
+    import asyncio
+    import os
+
+    throttle = SignInThrottle(hashing=2)
+    seen: list[tuple[int, int]] = []
+    inside, peak = [0], [0]
+    lock = threading.Lock()
+
+    def check() -> int:
+        with lock:
+            inside[0] += 1
+            peak[0] = max(peak[0], inside[0])
+        time.sleep(0.05)
+        seen.append((threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+        with lock:
+            inside[0] -= 1
+        return 1
+
+    async def flood() -> tuple[int, int]:
+        results = await asyncio.gather(*(throttle.run(check) for _ in range(20)), return_exceptions=True)
+        done = sum(r == 1 for r in results)
+        busy = sum(isinstance(r, HashingBusy) for r in results)
+        known = await throttle.run(check, known=True)
+        return done + known, busy
+
+    done, busy = asyncio.run(flood())
+    assert peak[0] == 2 and done == 11 and busy == 10  # 2 running + 8 waiting, the rest turned away; + the known one
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert {p for _, p in seen} == {min(19, mine + 10)} and len({t for t, _ in seen}) == 2

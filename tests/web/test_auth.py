@@ -123,9 +123,13 @@ def test_per_client_throttle_answers_429_without_checking_the_password(make_app)
     b = Browser(a)
     for i in range(3):
         assert b.sign_in(f"nobody{i}@north.example", "wrong password!").status_code == 401
-    r = b.sign_in("x@north.example")  # even the right password: the address must wait first
+    r = b.client.get("/login")  # the address must wait first: a small page, no form
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
-    assert "Too many failed sign-ins from this address" in r.text
+    assert "Too many failed sign-ins from this address" in r.text and "csrf_token" not in r.text
+    r = b.client.post(  # even the right password
+        "/login", data={"email": "x@north.example", "password": PASSWORD, "csrf_token": "stale"}
+    )
+    assert r.status_code == 429 and "Too many failed sign-ins from this address" in r.text
     with a.state.sessionmaker() as db:  # the account was not touched
         assert db.scalars(select(User.failed_logins)).one() == 0
     a.state.signin_throttle.record_success("testclient")  # (the wait is over)

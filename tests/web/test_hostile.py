@@ -22,7 +22,7 @@ def test_crashing_c3d_upload_is_refused_and_leaves_nothing(app, north, tmp_path)
     assert r.status_code == 422, r.text
     detail = r.json()["detail"]
     assert (
-        detail.startswith("The file could not be read safely") and "crashed" in detail and "\n" not in detail
+        detail.startswith("Not a marker or keypoint file") and "crashed" in detail and "\n" not in detail
     )
     assert list(Path(app.state.settings.media_dir).iterdir()) == []
     assert north.get("/api/me").status_code == 200  # the app (this very process) is alive

@@ -11,20 +11,28 @@
   ``MEDIUS_LOCKOUT_MINUTES``; a browser that has signed in to the account before (a signed
   ``medius_device`` cookie) is not held by the account's delay, so a stranger cannot lock the
   clinician out of their own computer. An administrator clears it (``medius user unlock``).
-* **Hashing**: at most ``MEDIUS_SIGNIN_HASHING`` Argon2 verifications run at once (64 MiB and
-  four threads each), at most four times as many wait; more are answered 503 with
-  ``Retry-After``, except a known browser (the ``medius_device`` cookie), which always queues.
+* **Hashing**: the password checks run on ``MEDIUS_SIGNIN_HASHING`` dedicated threads at a lower
+  priority (nice 10; Argon2's own threads inherit it), so at most that many Argon2 verifications
+  (64 MiB and four threads each) run at once and the signed-in clinicians' requests get the
+  processor first; at most four times as many wait; more are answered 503 with ``Retry-After``,
+  except a known browser (the ``medius_device`` cookie), which always queues. (:meth:`hashing` is
+  the same bound for code that runs on its own threads.)
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -33,6 +41,17 @@ __all__ = ["DEVICE_COOKIE", "HashingBusy", "SignInThrottle", "device_cookie", "d
 DEVICE_COOKIE = "medius_device"
 DEVICE_MAX_AGE_S = 365 * 24 * 3600
 _FORGET_S = 3600.0
+
+
+T = TypeVar("T")
+#: niceness of the threads that check passwords (Argon2's own threads inherit it): under a flood the
+#: signed-in clinicians' requests get the processor first
+HASHING_NICE = 10
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICE)
 
 
 class HashingBusy(Exception):
@@ -67,6 +86,9 @@ class SignInThrottle:
         self._slots = threading.BoundedSemaphore(max(1, hashing))
         self._max_waiting = 4 * max(1, hashing)
         self._waiting = 0
+        self._executor: ThreadPoolExecutor | None = None
+        self._hashing = max(1, hashing)
+        self._pending = 0
 
     def _now(self) -> float:
         return float(self._clock())  # type: ignore[operator]
@@ -122,6 +144,26 @@ class SignInThrottle:
             yield
         finally:
             self._slots.release()
+
+
+    async def run(self, fn: Callable[[], T], *, known: bool = False) -> T:
+        """``fn()`` (a password check) on one of the ``hashing`` sign-in threads, which run at a
+        lower priority (:data:`HASHING_NICE`); :class:`HashingBusy` at once when the threads are busy
+        and four times as many checks wait, except for a ``known`` browser, which always queues."""
+        with self._lock:
+            if self._pending >= 5 * self._hashing and not known:
+                raise HashingBusy()
+            self._pending += 1
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    self._hashing, thread_name_prefix="medius-signin", initializer=_lower_priority
+                )
+            executor = self._executor
+        try:
+            return await asyncio.wrap_future(executor.submit(fn))
+        finally:
+            with self._lock:
+                self._pending -= 1
 
 
 def device_email_hash(email: str) -> str:

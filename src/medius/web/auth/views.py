@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -70,8 +70,23 @@ def _login_page(
     return resp
 
 
+def _throttled(wait_s: float, message: str, status_code: int = 429) -> HTMLResponse:
+    """A small page for an address that must wait (no template, no new cookie: it is what a flood
+    gets, so it must cost the server next to nothing)."""
+    seconds = max(1, math.ceil(wait_s))
+    text = html.escape(message.format(seconds=seconds))
+    body = (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Sign in</title></head>"
+        f'<body><p role=alert>{text}</p><p><a href="/login">Sign in</a></p></body></html>'
+    )
+    return HTMLResponse(body, status_code=status_code, headers={"Retry-After": str(seconds)})
+
+
 @router.get("/login", name="login_page")
-def login_page(request: Request, settings: SettingsDep, next: str = "/patients") -> HTMLResponse:
+async def login_page(request: Request, settings: SettingsDep, next: str = "/patients") -> HTMLResponse:
+    wait_s = request.app.state.signin_throttle.client_wait_s(client_address(request))
+    if wait_s > 0:
+        return _throttled(wait_s, messages.SIGN_IN_THROTTLED)
     return _login_page(request, settings, next_url=next)
 
 
@@ -91,43 +106,30 @@ async def login(
 ) -> Response:
     # async: a refused or throttled try is answered on the event loop, without taking one of the
     # worker threads the signed-in clinicians' pages need; only the password check goes to a thread
-    if not check_login_csrf(settings.secret_key, request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
-        return _login_page(
-            request, settings, error=messages.CSRF_FAILED, next_url=next, email=email, status_code=403
-        )
     throttle: SignInThrottle = request.app.state.signin_throttle
     client = client_address(request)
     wait_s = throttle.client_wait_s(client)
     if wait_s > 0:
-        resp = _login_page(
-            request,
-            settings,
-            error=messages.SIGN_IN_THROTTLED.format(seconds=math.ceil(wait_s)),
-            next_url=next,
-            email=email,
-            status_code=429,
+        return _throttled(wait_s, messages.SIGN_IN_THROTTLED)
+    if not check_login_csrf(settings.secret_key, request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
+        return _login_page(
+            request, settings, error=messages.CSRF_FAILED, next_url=next, email=email, status_code=403
         )
-        resp.headers["Retry-After"] = str(math.ceil(wait_s))
-        return resp
     known = device_email_of(settings.secret_key, request.cookies.get(DEVICE_COOKIE)) == device_email_hash(
         email
     )
     factory = request.app.state.sessionmaker
 
     def check() -> tuple[User | None, str]:
-        with throttle.hashing(known=known), factory() as db:
+        with factory() as db:
             user = authenticate(db, settings, email, password, known_device=known)
             return user, (create_session(db, settings, user) if user is not None else "")
 
     try:
-        user, token = await run_in_threadpool(check)
+        user, token = await throttle.run(check, known=known)
     except HashingBusy:
         throttle.record_failure(client)  # a try the server had no room for counts against the address
-        resp = _login_page(
-            request, settings, error=messages.SIGN_IN_BUSY, next_url=next, email=email, status_code=503
-        )
-        resp.headers["Retry-After"] = "5"
-        return resp
+        return _throttled(5, messages.SIGN_IN_BUSY, 503)
     if user is None:
         throttle.record_failure(client)
         return _login_page(
