@@ -170,7 +170,8 @@ def test_cohort_tables_hold_every_rep_and_a_row_per_person(batch):
     assert len(records) == n_expected > 0
     assert {r["site"] for r in records} == {"Oslo", "Bergen"}
     first = records[0]
-    assert (first["person_id"], first["record"], first["unit"], first["value_field"]) == ("P1", "rep", "deg", "peak")
+    # the headline value of a rep is the statistic the summary uses (at the deepest point, schema 2.0)
+    assert (first["person_id"], first["record"], first["unit"], first["value_field"]) == ("P1", "rep", "deg", "at_bottom")
     summary = {r["person_id"]: r for r in csv.DictReader((out / "cohort-summary.csv").open())}
     assert sorted(summary) == ["P1", "P2", "P3", "P4", "P5"]
     p2 = json.loads((out / batch["run"].outcomes[1].out_dir / "result.json").read_text())["summary"]

@@ -215,7 +215,7 @@ def test_a_turned_camera_refuses_frontal_metrics_from_the_front_and_warns_from_b
     assert sq.passed and not fatal
     checks, *_rest, fatal = run_capture_checks(kp, facing="camera", selection=None, side_check=None, image_size_known=True, camera={**base, "trunk_yaw_deg": -22.0})
     sq = next(c for c in checks if c.id == "camera_square_on")
-    assert sq.passed is False and sq.fatal and fatal and "22°" in sq.message
+    assert sq.passed is False and sq.fatal and fatal and sq.value == -22.0 and "turned away" in sq.message
     checks, *_rest, fatal = run_capture_checks(kp.mirrored(), facing="away", selection=None, side_check=None, image_size_known=True, camera={**base, "trunk_yaw_deg": -22.0})
     sq = next(c for c in checks if c.id == "camera_square_on")
     assert sq.passed is False and not sq.fatal

@@ -65,10 +65,12 @@ def _num(v: Any) -> float | None:
 def iter_result_rows(result: dict[str, Any]) -> Iterable[dict[str, Any]]:
     """Tidy rows (record and metric columns only) of one ``result.json``: ``reps`` then ``stances``.
 
-    The headline ``value`` of a metric is its ``peak`` if it has one, else ``value``, else ``mean``
-    (``value_field`` says which); a bare number is taken as is.
+    The headline ``value`` of a metric is the statistic the result summarises it by
+    (``summary_statistic``, e.g. ``at_bottom`` for single-leg reps since schema 2.0), else its
+    ``peak``, else ``value``, else ``mean`` (``value_field`` says which); a bare number is taken as is.
     """
     defs = result.get("metrics") or {}
+    stat_of = result.get("summary_statistic") or {}
     for record in ("rep", "stance"):
         for pos, r in enumerate(result.get(f"{record}s") or [], start=1):
             number = r.get(record, r.get("index", pos))
@@ -85,7 +87,7 @@ def iter_result_rows(result: dict[str, Any]) -> Iterable[dict[str, Any]]:
                 row = {**base, "metric": m, "label": d.get("label", m), "unit": d.get("unit", ""),
                        "value": None, "value_field": "", "peak_s": None, "at_bottom": None}
                 if isinstance(v, dict):
-                    for f in ("peak", "value", "mean"):
+                    for f in (stat_of.get(m, "peak"), "peak", "value", "mean"):
                         if f in v:
                             row["value"], row["value_field"] = _num(v[f]), f
                             break
@@ -389,7 +391,7 @@ def _cohort_html(
         f"<h1>{e(title)}</h1>",
         f"<p>{len(outcomes)} items: {counts['ok']} analysed, {counts['not_judgeable']} not judgeable, "
         f"{counts['failed']} failed. Distributions show every complete rep or stance (the value of each "
-        "record: its peak; the boxes use every value, the points are a random sample where a box has "
+        "record: its headline value (the statistic the summary uses); the boxes use every value, the points are a random sample where a box has "
         f"more than {MAX_POINTS}); shaded bands are reference ranges from the medius registry (mean ± 1 SD or a "
         "range, with their source and population; provisional ones say so). This is a screening summary, "
         "not a diagnosis.</p>",

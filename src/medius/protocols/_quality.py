@@ -327,8 +327,8 @@ def check_capture(
                 t["max_trunk_yaw_deg"],
                 "degrees (median turn of the hip and shoulder lines, pose model's 3D estimate)",
                 ("the hips and shoulders face the camera squarely" if square else
-                 f"the person is turned about {abs(yaw):.0f}° away from the camera (the pose model's 3D estimate): "
-                 "frontal-plane angles are distorted"),
+                 "the person is turned away from the camera (the pose model's 3D estimate of the hips and "
+                 "shoulders; the angle is in the check's value): frontal-plane angles are distorted"),
                 fatal=refuse,
                 advice="Place the phone straight in front of (or behind) the person, square to the hips, "
                 "not off to one side.",

@@ -244,7 +244,9 @@ def analyze_single_leg(
                 if ok.sum() >= 3:
                     ankles[a] = np.interp(t[s : e + 1], kp.time_s[ok], raw_y[ok], left=np.nan, right=np.nan)
         stance, evidence = detect_stance_side(
-            ankles["left"], ankles["right"], ref_leg, lower_is_stance=task != "step-down"
+            # a step-down's free foot hovers at the step, then reaches below it: which foot is the
+            # higher one over a rep says little there, so only the single-leg squat uses the height
+            ankles["left"], ankles["right"], ref_leg, lower_is_stance=True if task == "single-leg-squat" else None
         )
         status = rep.status
         notes = [rep.note] if rep.note else []
