@@ -19,7 +19,10 @@ def test_interrupt_then_rerun_runs_only_the_unfinished_items(tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-c", "from medius.cli import main; main()", "batch", str(data), "--out", str(out),
            "--workers", "1", "--fps", "30", "--image-size", "1080x1920", "--no-video"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C's default action in the child, even when this test runs in a background job (a
+    # non-interactive shell starts those with SIGINT ignored, and children inherit that)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     ledger = Ledger(out)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
