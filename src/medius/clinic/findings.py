@@ -663,7 +663,7 @@ def evaluate_assessment(
         o = assessment.red_flag_override
         override = {
             "by": o.by,
-            "date": (o.date or assessment.date).isoformat() if (o.date or assessment.date) else None,
+            "date": on.isoformat() if (on := o.date or assessment.date) else None,
             "reason": o.reason,
             "flags": [f.label for f in flags],
         }
@@ -676,7 +676,7 @@ def evaluate_assessment(
         )
         if override:
             program.notes = [
-                f"Red flags ({'; '.join(override['flags'])}) overridden by {override['by']} on "
+                f"Red flags ({'; '.join(str(f) for f in override['flags'] or [])}) overridden by {override['by']} on "
                 f"{override['date'] or 'the visit date'}: {override['reason']}",
                 *program.notes,
             ]

@@ -154,6 +154,7 @@ def _asymmetries(result: Mapping[str, Any]) -> list[str]:
         diff = ((summary.get("difference") or {}).get(metric) or {}).get("left_minus_right")
         if not _finite(diff):
             continue
+        diff = float(diff)
         unit = metric_unit(result, metric)
         larger = "left" if diff > 0 else "right"
         beyond = abs(diff) >= err["mdc"]

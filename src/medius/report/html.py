@@ -231,15 +231,16 @@ def _summary_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
         stat = ((summary.get("left") or {}).get(metric) or (summary.get("right") or {}).get(metric) or {}).get(
             "statistic") or (result.get("summary_statistic") or {}).get(metric, "peak")
         measured = ((result.get("measured_error") or {}).get(metric) or {}).get(stat) or {}
-        own = measured.get("value")
-        if _finite(diff) and _finite(own) and abs(float(diff)) <= float(own):
+        own = float(measured["value"]) if _finite(measured.get("value")) else None
+        dv = float(diff) if _finite(diff) else None
+        if dv is not None and own is not None and abs(dv) <= own:
             diff_note = "within medius' measured error"
-        elif _finite(diff) and _finite(mdc):
-            diff_note = "within measurement error" if abs(diff) < mdc else "exceeds the MDC"
+        elif dv is not None and mdc is not None and _finite(mdc):
+            diff_note = "within measurement error" if abs(dv) < float(mdc) else "exceeds the MDC"
         else:
             diff_note = ""
         lit = _error_text(err, unit_symbol(err.get("unit")) if err and err.get("unit") else unit)
-        if _finite(own):
+        if own is not None:
             error_text = (f"± {format_value(own, 1, unit)} measured by medius for this kind of recording "
                           f"(95 % of {measured.get('n')} rendered test values)")
             error_text += f"; literature {lit}" if lit else ""

@@ -714,7 +714,8 @@ def temper_by_measured_error(
     out = []
     for e in interpretation:
         e = dict(e)
-        me = ((measured.get(e.get("metric")) or {}).get(stat_of.get(e.get("metric"), "peak")) or {})
+        metric = str(e.get("metric"))
+        me = ((measured.get(metric) or {}).get(stat_of.get(metric, "peak")) or {})
         err = me.get("value")
         e["measured_error"] = me or None
         band = e.get("band") or [None, None]

@@ -56,7 +56,8 @@ def render_visit_pdf(
     from medius.report.findings_view import findings_for_people, red_flag_screen
 
     for a in analyses:
-        a["key"] = key_summary(a["result"]) if a["result"] else None
+        res = a["result"]
+        a["key"] = key_summary(res) if isinstance(res, dict) and res else None
     findings = visit.findings or {}
     html = env.get_template("visit_report.html").render(
         people=findings_for_people(findings) if findings else [],
