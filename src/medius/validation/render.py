@@ -75,7 +75,7 @@ class Scene:
     def options(self, props: list[dict[str, Any]], markers: list[dict[str, Any]] | None = None,
                 hide_body: bool = False) -> dict[str, Any]:
         cam = self.camera
-        wall_z = float(-cam.position[2] * 0 + (-4.0 if cam.position[2] > 0 else 4.0))
+        wall_z = -4.0 if cam.position[2] > 0 else 4.0  # the back wall, behind the person as seen from the camera
         return {
             "width": cam.width,
             "height": cam.height,
