@@ -56,7 +56,7 @@ __all__ = [
     "score_questionnaires",
 ]
 
-SIDES = ("left", "right")
+SIDES: tuple[Literal["left"], Literal["right"]] = ("left", "right")
 
 
 class Measurement(BaseModel):

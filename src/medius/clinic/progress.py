@@ -96,7 +96,7 @@ def _strength_changes(a: Assessment, b: Assessment) -> list[Change]:
             label = f"{side} {MUSCLE_LABELS[s2.group]} strength"
             text = f"{label}: {v1:.1f} → {v2:.1f} % BW ({_fmt(pct)}%)"
             if mdc is not None:
-                text += f", {'beyond' if exceeds else 'within'} the measurement error ({mdc:g}%, {err['source']})"
+                text += f", {'beyond' if exceeds else 'within'} the measurement error ({mdc:g}%, {(err or {}).get('source')})"
             else:
                 text += ", no sourced measurement error for this test"
             if not same_protocol:

@@ -371,8 +371,8 @@ def _decide(
         assert ex.load_step_kg is not None
         if last_load is None or last_load <= 0:
             return change("keep", f"{why} Log the load in kg to get the next weight step.", pe, rule_ids)
-        new_load = increase_load_kg(last_load, ex.load_step_kg, low_pct=inc_lo, high_pct=inc_hi)
-        if new_load is None:
+        raised = increase_load_kg(last_load, ex.load_step_kg, low_pct=inc_lo, high_pct=inc_hi)
+        if raised is None:
             return change(
                 "keep",
                 f"{why} But the next weight step ({ex.load_step_kg:g} kg) would add more than {inc_hi:g} % to "
@@ -381,6 +381,7 @@ def _decide(
                 rule_ids + [rules.load_increase.ref],
             )
         new = pe.model_copy(deep=True)
+        new_load = raised
         new.dosage.load_kg = new_load
         pct = 100 * (new_load - last_load) / last_load
         return change(

@@ -23,7 +23,7 @@ with :func:`questionnaire_thresholds`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from medius.registry import Reference, load_registry
 
@@ -41,8 +41,8 @@ __all__ = [
     "score_nprs",
 ]
 
-KUJALA_VERSION = "kujala1993"
-LEFS_VERSION = "lefs1999"
+KUJALA_VERSION: Final = "kujala1993"
+LEFS_VERSION: Final = "lefs1999"
 
 #: registry task of each questionnaire
 QUESTIONNAIRE_TASKS: dict[str, str] = {"kujala": "kujala-akps", "lefs": "lefs", "nprs": "nprs"}

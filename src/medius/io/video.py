@@ -418,7 +418,7 @@ def _read_orientation(frame: Any, stream: Any, p: Path) -> tuple[int, bool]:
     """(clockwise rotation in degrees, mirrored) from the display matrix or ``rotate`` tag."""
     matrix = None
     for sd in frame.side_data:
-        if sd.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
+        if sd.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:  # type: ignore[attr-defined]  # not in the stubs
             raw = bytes(sd)
             if len(raw) >= 36:
                 matrix = struct.unpack("=9i", raw[:36])
@@ -812,6 +812,7 @@ class VideoWriter:
         try:
             rate = Fraction(fps_hint).limit_denominator(1001)
             stream = self._container.add_stream(codec, rate=rate)
+            assert isinstance(stream, av.video.stream.VideoStream)  # a video codec gives a video stream
             swap = rotation_deg in (90, 270)
             stream.width, stream.height = (self.height, self.width) if swap else (self.width, self.height)
             stream.pix_fmt = "yuv420p"
@@ -859,7 +860,7 @@ class VideoWriter:
         """
         if self._closed:
             raise ValueError(f"{self.path}: VideoWriter is closed")
-        img = np.asarray(image_rgb)
+        img: np.ndarray[Any, np.dtype[np.uint8]] = np.asarray(image_rgb)
         allowed = {(self.input_height, self.input_width, 3), (self.height, self.width, 3)}
         if img.dtype != np.uint8 or img.shape not in allowed:
             raise ValueError(
@@ -881,9 +882,10 @@ class VideoWriter:
             img = np.rot90(img, k=self.rotation_deg // 90)  # displayed -> stored
         if self._i420:
             # convert here (OpenCV, threaded) rather than in the encoder's swscale: ~3x cheaper
-            frame = av.VideoFrame.from_ndarray(cv2.cvtColor(img, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
+            yuv = np.asarray(cv2.cvtColor(img, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)  # no copy
+            frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         else:
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img, dtype=np.uint8), format="rgb24")
         frame.pts = pts
         frame.time_base = _WRITER_TIME_BASE
         try:

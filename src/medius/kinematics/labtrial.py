@@ -487,7 +487,8 @@ def prepare_lab_trial(
                 src, offsets[joint][side] = f"chord, offset from the {joint} width", width_offsets[joint][side]
             else:
                 src, offsets[joint][side] = "none", None
-            centres[key] = {"from": src, "offset_m": None if offsets[joint][side] is None else round(offsets[joint][side], 5)}
+            off = offsets[joint][side]
+            centres[key] = {"from": src, "offset_m": None if off is None else round(off, 5)}
     for side in ("left", "right"):
         if centres[f"{side}_knee"]["from"] == "none" or (
             centres[f"{side}_knee"]["from"].startswith("chord") and not model_set.has(f"{side}_thigh")

@@ -369,7 +369,8 @@ def _parse_marker_set(doc: Any, path: Path | None, source: str) -> MarkerSet:
                 raise bad(f"subject_parameters.{key} must be a number of millimetres (0 < value < 1000), got {value!r}")
             subject[SUBJECT_YAML_KEYS[key]] = float(value) / 1000.0
     return MarkerSet(
-        name=name, markers=mapped, description=desc.strip(), source=source, clusters=clusters, anatomical=anatomical,
+        name=name, markers=mapped, description=desc.strip(), source=source, clusters={k: tuple(v) for k, v in clusters.items()},
+        anatomical={k: tuple(v) for k, v in anatomical.items()},
         subject=subject,
     )
 

@@ -122,10 +122,10 @@ def check_capture(
         ambiguous = bool(selection.get("ambiguous"))
         several = float(selection.get("several_people_fraction", 0.0))
         agreement = selection.get("tracking_agreement")
-        lost = agreement is not None and agreement < 0.7
+        lost = agreement is not None and float(agreement) < 0.7
         msg = (
             "several people are in view and the pose model followed another person than the "
-            f"largest, most central one (in {1 - agreement:.0%} of the checked frames); "
+            f"largest, most central one (in {1 - float(agreement or 0.0):.0%} of the checked frames); "
             "cannot tell who is being tested"
             if lost
             else "several people of similar size are in view; cannot tell who is being tested"

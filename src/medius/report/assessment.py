@@ -117,7 +117,7 @@ def write_assessment_outputs(
         if pdf:
             printable = render_assessment_html(outcome, person_name=person_name, include_program=False)
             (tmp / "assessment.pdf").write_bytes(_pdf_bytes(printable))
-            if "program_pdf" in files:
+            if "program_pdf" in files and outcome.program is not None:
                 from medius.report.program import write_program_pdf
 
                 write_program_pdf(outcome.program, tmp / "program.pdf", person_name=person_name)

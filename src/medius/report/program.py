@@ -43,7 +43,7 @@ _MUSCLE_METRICS = (
 def _activation(exercise_id: str) -> list[dict[str, Any]]:
     """One line per muscle with a published value for this exercise (best entry first)."""
     reg = load_registry()
-    out = []
+    out: list[dict[str, Any]] = []
     if exercise_id not in reg.tasks:
         return out
     for metric, label in _MUSCLE_METRICS:
@@ -100,7 +100,7 @@ def render_program_html(program: Program, *, person_name: str | None = None, mad
     """
     reg = load_registry()
     cards = {ph.id: [_card(e) for e in ph.exercises] for ph in program.phases}
-    sources = []
+    sources: list[Any] = []
     for sid in program.sources:
         try:
             r = reg.get(sid)

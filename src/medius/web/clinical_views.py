@@ -526,7 +526,7 @@ class ProgramState(BaseModel):
     status: str | None = Field(description="draft (editable) or given (frozen)")
 
 
-_PROGRAM_409 = {409: {"description": "the program was already given, or is blocked by red flags"}}
+_PROGRAM_409: dict[int | str, dict[str, Any]] = {409: {"description": "the program was already given, or is blocked by red flags"}}
 
 
 @api.get(
@@ -679,8 +679,10 @@ def progress_series(db: Session, settings: Any, patient: Patient) -> list[Series
                 if ch.name.startswith("movement"):  # drawn above, from every analysis
                     continue
                 key = _slug("clinic", ch.name, ch.side)
-                s = series.get(key)
-                if s is None:
+                found = series.get(key)
+                if found is not None:
+                    s = found
+                else:
                     plain = ch.label[len(ch.side) + 1 :] if ch.side and ch.label.startswith(ch.side + " ") else ch.label
                     s = series[key] = Series(
                         key,
@@ -763,7 +765,7 @@ def render_series_svg(s: Series) -> bytes:
             lw=0,
             label=f"first value ± {s.band_label}",
         )
-    ax.plot(xs, ys, "o-", color="#1d2433", lw=1.5, ms=5)
+    ax.plot(xs, ys, "o-", color="#1d2433", lw=1.5, ms=5)  # type: ignore[arg-type]  # matplotlib plots dates
     ax.set_title(s.title, fontsize=10, loc="left")
     ax.set_ylabel(s.unit, fontsize=9)
     ax.tick_params(labelsize=8)

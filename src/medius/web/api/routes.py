@@ -49,8 +49,8 @@ from medius.web.visits.service import (
 )
 
 router = APIRouter(prefix="/api")
-_404 = {404: {"description": messages.NOT_FOUND}}
-_403 = {403: {"description": messages.CSRF_FAILED}}
+_404: dict[int | str, dict[str, Any]] = {404: {"description": messages.NOT_FOUND}}
+_403: dict[int | str, dict[str, Any]] = {403: {"description": messages.CSRF_FAILED}}
 
 
 @router.get("/me", response_model=Me, tags=["auth"])

@@ -169,6 +169,8 @@ async def _upload(request: Request, visit_id: uuid.UUID, principal: Any, *, as_j
             raise UploadRefused(messages.UNKNOWN_TASK.format(task=task[:50], allowed=", ".join(tasks)))
         if upload.fields.get("side", "auto") not in SIDES:
             raise UploadRefused(f"invalid side {upload.fields.get('side')!r}; allowed: {', '.join(SIDES)}")
+        if upload.path is None:  # the form had no file part (refused above); for the type checker
+            raise UploadRefused("no file in the upload")
         kind, suffix, info = await run_in_threadpool(check_media_content, upload.path)
         check_upload_limits(settings, info)
         rec, job = await run_in_threadpool(
