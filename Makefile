@@ -85,8 +85,10 @@ validate-quick: install
 redteam: install
 	$(PY) benchmarks/redteam.py
 
+## lint: ruff over the whole tree and mypy over src (web strict), as CI runs them
 lint: install
-	.venv/bin/ruff check src tests benchmarks
+	.venv/bin/ruff check .
+	.venv/bin/mypy src
 
 clean:
 	rm -rf .venv .tools $(DEMO) .pytest_cache

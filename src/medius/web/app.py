@@ -232,8 +232,8 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
     templates.env.filters["num"] = format_value
     app.state.templates = templates
 
-    app.add_middleware(SecurityHeaders)  # type: ignore[arg-type]
-    app.add_middleware(TrustedHosts, hosts=settings.trusted_hosts)  # type: ignore[arg-type]
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(TrustedHosts, hosts=settings.trusted_hosts)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     from medius.web.api.routes import router as api_router

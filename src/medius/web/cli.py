@@ -7,12 +7,15 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from medius._cli_common import console, guarded
 from medius.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from medius.web.settings import Settings
 
 __all__ = ["register"]
 
@@ -31,7 +34,7 @@ DEMO_EMAIL = "demo@clinic.example"
 DEMO_CLINIC = "Demo clinic"
 
 
-def _settings(data_dir: Path | None):  # noqa: ANN202 - medius.web.settings.Settings
+def _settings(data_dir: Path | None) -> Settings:
     from medius.web.settings import Settings
 
     return Settings.from_env(data_dir=data_dir).resolved()

@@ -96,7 +96,8 @@ def form_to_assessment_data(
         for side, test in list(data.get("clinical_tests", {}).get(side_tests, {}).items()):
             if not test:
                 del data["clinical_tests"][side_tests][side]
-    return _prune(data)
+    pruned: dict[str, Any] = _prune(data)
+    return pruned
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, str]:

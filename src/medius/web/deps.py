@@ -79,7 +79,8 @@ class Principal:
 
 
 async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
@@ -143,8 +144,9 @@ def get_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Pr
         clinic_id=clinic_id,
         clinic=ClinicView(id=clinic_id, name=clinic_name),
     )
-    request.state.principal = Principal(user=user, csrf_token=csrf, token_hash=token_hash)
-    return request.state.principal
+    principal = Principal(user=user, csrf_token=csrf, token_hash=token_hash)
+    request.state.principal = principal
+    return principal
 
 
 CurrentUser = Annotated[Principal, Depends(get_principal)]
@@ -189,4 +191,5 @@ def render(
         "csrf_token": principal.csrf_token if principal else "",
     }
     ctx.update(context or {})
-    return request.app.state.templates.TemplateResponse(request, template, ctx, status_code=status_code)
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(request, template, ctx, status_code=status_code)
+    return response

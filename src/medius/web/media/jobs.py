@@ -159,6 +159,11 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE touched (a ``CursorResult``; ``Session.execute`` is typed as a plain ``Result``)."""
+    return int(result.rowcount)
+
+
 class JobQueue:
     """Claims and runs the queued jobs of one app process: ``settings.workers`` worker threads,
     each running one analysis (in its own child process) at a time."""
@@ -221,7 +226,7 @@ class JobQueue:
                         ),
                     )
                 )
-                n += res.rowcount
+                n += _rowcount(res)
             db.commit()
         self._last_recover = time.monotonic()
         return n
@@ -295,7 +300,7 @@ class JobQueue:
                     )
                 )
                 db.commit()
-                if res.rowcount == 1:
+                if _rowcount(res) == 1:
                     return job_id
             return None
 
@@ -319,7 +324,7 @@ class JobQueue:
                     .values(**values)
                 )
                 db.commit()
-            return res.rowcount == 1  # gone (patient deleted) or taken over: stop
+            return _rowcount(res) == 1  # gone (patient deleted) or taken over: stop
 
         return progress
 
@@ -341,7 +346,7 @@ class JobQueue:
         except Exception as exc:  # the runner itself failed: record it, keep the worker alive
             _log.exception("analysis runner failed")
             outcome = {"status": "failed", "error": f"internal error: {type(exc).__name__}: {exc}"}
-        status = outcome.get("status", "failed")
+        status = str(outcome.get("status", "failed"))
         with self.factory() as db:
             if status == "cancelled":
                 if self._shutting_down:  # graceful stop: back in the queue, attempt not counted
@@ -369,7 +374,7 @@ class JobQueue:
                 )
             )
             db.commit()
-            if res.rowcount != 1:
+            if _rowcount(res) != 1:
                 if db.get(Job, job_id) is None:  # deleted meanwhile: leave nothing on disk
                     shutil.rmtree(out_dir.parent, ignore_errors=True)
                 return "discarded"

@@ -186,7 +186,7 @@ async def receive_upload(
 
     parser = MultipartParser(
         params[b"boundary"],
-        {  # type: ignore[arg-type]
+        {
             "on_part_begin": on_part_begin,
             "on_part_data": on_part_data,
             "on_part_end": on_part_end,

@@ -102,7 +102,8 @@ def get_recording(db: Any, clinic_id: int, recording_id: uuid.UUID | str) -> Rec
     ).one_or_none()
     if rec is None:
         raise HTTPException(404, messages.RECORDING_NOT_FOUND)
-    return rec
+    found: Recording = rec
+    return found
 
 
 def _create_recording(
@@ -233,7 +234,8 @@ def _job_of(db: Any, clinic_id: int, job_id: uuid.UUID) -> Job:
     job = db.scalars(select(Job).where(Job.id == job_id, Job.clinic_id == clinic_id)).one_or_none()
     if job is None:
         raise HTTPException(404, messages.JOB_NOT_FOUND)
-    return job
+    found: Job = job
+    return found
 
 
 @api.get(

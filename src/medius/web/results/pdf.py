@@ -74,4 +74,5 @@ def render_visit_pdf(
     if program_html:  # the library's printable program, appended as its own pages
         prog = HTML(string=program_html).render()
         doc = doc.copy([*doc.pages, *prog.pages])
-    return doc.write_pdf()
+    pdf: bytes = doc.write_pdf()
+    return pdf

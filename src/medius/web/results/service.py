@@ -34,7 +34,8 @@ def load_result(settings: Settings, rec: Recording) -> dict[str, Any] | None:
     path = result_dir(settings, rec) / "result.json"
     if not path.is_file():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
 
 
 def result_file(settings: Settings, rec: Recording, name: str) -> Path | None:
