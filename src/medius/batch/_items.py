@@ -335,7 +335,8 @@ def read_manifest(path: str | Path, defaults: ItemSettings) -> list[BatchItem]:
     ``right``: the stance leg filmed, as ``medius analyze --side``), ``group``, ``sex``, ``fps``,
     ``image_size`` (``WIDTHxHEIGHT``), and those of :data:`OPTION_COLUMNS` that the installed
     analysis accepts (``view``, ``events``, ``marker_set``, ``static``, ``marker_units`` (``mm`` or
-    ``m``), ``marker_rate_hz`` (also spelled ``marker_rate``; Hz, ≥ 0.1)). Empty cells take the
+    ``m``), ``marker_rate_hz`` (also spelled ``marker_rate``; Hz, ≥ 0.1), ``flip_test`` (``yes``/``no``),
+    ``max_side_px`` (px, ≥ 16)). Empty cells take the
     value of ``defaults``. Any other column is carried through to the cohort tables.
 
     The same input with the same settings may appear on several rows for different people (each

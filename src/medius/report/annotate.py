@@ -19,7 +19,7 @@ Face blurring is on by default and covers everyone in the picture, from two sour
   no face point the last head region is blurred for up to ``0.5 s``; after that, if both
   shoulders are known, the head region is estimated above the shoulders. This works when the
   face is turned away from the camera.
-* every face a face detector finds (:class:`FaceDetector`: MediaPipe Face Detection, run
+* every face a face detector finds (:class:`medius.analysis.faces.FaceDetector`: MediaPipe Face Detection, run
   offline from the models inside the mediapipe wheel), bystanders included: the face box
   enlarged 1.6 times (hair, ears, chin), held for ``0.3 s`` after the detector last saw it.
   Frames are written about a second late (36 frames at 1280 x 720) so that a face found for
@@ -34,7 +34,8 @@ Face blurring is on by default and covers everyone in the picture, from two sour
   the tested person's own head region is left to that region, so the tested person's body is
   not blurred.
 
-The analysis pipeline writes the video at :data:`ANNOTATED_MAX_SIDE_PX` (960 px). Decoding
+The analysis keeps its frame copy at
+:data:`medius.analysis.video_pass.ANNOTATED_MAX_SIDE_PX` (960 px), and the video is written at that size. Decoding
 (its thread), face detection and optical flow (the calling thread) and blurring, drawing and
 encoding (a worker thread) overlap.
 """
@@ -79,7 +80,6 @@ from medius.report._common import (
 )
 
 __all__ = [
-    "ANNOTATED_MAX_SIDE_PX",
     "CENSUS_HEAD_MARGIN",
     "FACE_HOLD_S",
     "compute_census_heads",
@@ -89,10 +89,6 @@ __all__ = [
 
 #: how long the last known head region stays blurred when the face points disappear
 FACE_HOLD_S = 0.5
-#: long side (px) at which the analysis pipeline writes the annotated video: 960 x 540 for a
-#: 16:9 video costs about 15 ms less CPU a frame than 1280 x 720 (drawing, blurring, encoding)
-#: and is still sharp enough to read the overlay and judge the movement
-ANNOTATED_MAX_SIDE_PX = 960
 #: x264 preset of the annotated video. At 960 x 540 (the sample's frames, crf 23, 2 threads)
 #: "ultrafast" takes 3.0 ms of CPU a frame against 4.9 for "superfast" and 8.3 for "veryfast",
 #: for a file 1.7 times the size of superfast's (6.1 against 3.7 MB for 20 s; PSNR 36.5 against
@@ -922,8 +918,8 @@ def render_annotated_video(
         blur every face in every frame (default True).
     max_side_px
         decode size, as in :func:`medius.io.video.iter_frames` (keypoints are scaled with
-        ``frame.scale``); the video is written at this size. The analysis pipeline writes its
-        annotated video at :data:`ANNOTATED_MAX_SIDE_PX`.
+        ``frame.scale``); the video is written at this size. The analysis writes its
+        annotated video at :data:`medius.analysis.video_pass.ANNOTATED_MAX_SIDE_PX`.
     census
         everyone the pose layer's census saw (displayed-frame px; matched to decoded frames by
         ``frame_index``, else by timestamp); used only when ``blur_faces`` is True.
