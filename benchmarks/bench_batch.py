@@ -25,12 +25,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from medius.analysis import AnalysisRequest
 from medius.batch import BatchItem, ItemSettings, run_batch, usable_cores
 from medius.io.keypoint_files import write_trc
 from medius.io.samples import sample_path
 from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats, write_marker
 from medius.io.video import VideoWriter, iter_frames
-from medius.report.pipeline import analyze_path
+from medius.report.outputs import run_analysis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_video import back_and_forth  # noqa: E402
@@ -59,7 +60,7 @@ def write_clips(folder: Path, *, n_clips: int, n_frames: int, width: int) -> lis
 def time_sequential(items: list[BatchItem], out: Path) -> float:
     t0 = time.perf_counter()
     for i, it in enumerate(items):
-        analyze_path(it.path, out_dir=out / f"{i}", **it.settings.as_kwargs())
+        run_analysis(AnalysisRequest(it.path, out_dir=out / f"{i}", **it.settings.as_kwargs()))
     return time.perf_counter() - t0
 
 

@@ -10,14 +10,14 @@ C3D:
 2. **analysis**: read, gap filling, low-pass filter, the ISB model, Zeni events and the per-stance
    metrics (3D and frontal 2D), called directly (``read`` + ``prepare_lab_trial`` + events +
    ``analyze_gait_lab``);
-3. **analysis + outputs**: the whole ``analyze_path(..., annotated_video=False)``, which also
+3. **analysis + outputs**: the whole ``run_analysis(AnalysisRequest(..., annotated_video=False))``, which also
    writes ``result.json``, ``stances.csv``, the three gait plots and ``report.html``: what
    ``medius analyze TRIAL.c3d --no-video`` costs once medius is imported. It is split at its
    ``"writing outputs"`` progress mark into its *analysis* part (reading, force plates, model,
    events, protocol, result) and its *outputs*, and the three plots (``write_gait_plots``) are
    timed inside the outputs.
 
-Before timing, one whole ``analyze_path`` runs untimed (its first call imports matplotlib and the
+Before timing, one whole ``run_analysis`` runs untimed (its first call imports matplotlib and the
 report templates, about 0.4 s, printed as ``cold first call``), so every timed run is a warm one.
 Each stage runs ``--repeats`` times; the best run (the least disturbed by whatever else the
 machine does) and the median are reported in wall-clock seconds and as a fraction of the trial's
@@ -39,13 +39,14 @@ from pathlib import Path
 
 import numpy as np
 
+from medius.analysis import AnalysisRequest
 from medius.io.markers import Markers3D, read_c3d, write_c3d
 from medius.kinematics.filtering3d import fill_gaps
 from medius.kinematics.labtrial import prepare_lab_trial
 from medius.kinematics.synthetic_gait import GaitSpec, make_gait_trial
 from medius.protocols import GaitParameters, analyze_gait_lab
-from medius.report import pipeline
-from medius.report.pipeline import analyze_path
+from medius.report import outputs
+from medius.report.outputs import run_analysis
 
 TARGET_FRACTION = 0.05
 
@@ -76,10 +77,10 @@ def time_analysis_only(path: Path) -> tuple[float, float]:
 
 
 def time_analyze_path(path: Path, out_dir: Path) -> dict[str, float]:
-    """Stage 3: the whole ``analyze_path``, split at its "writing outputs" mark; the plots inside it."""
+    """Stage 3: the whole ``run_analysis``, split at its "writing outputs" mark; the plots inside it."""
     marks: dict[str, float] = {}
     plots = {"s": 0.0}
-    real_plots = pipeline.write_gait_plots
+    real_plots = outputs.write_gait_plots
 
     def timed_plots(*args, **kwargs):  # the pipeline's own call, timed
         t = time.perf_counter()
@@ -91,13 +92,13 @@ def time_analyze_path(path: Path, out_dir: Path) -> dict[str, float]:
     def progress(stage: str, done: int, total: int | None) -> None:
         marks.setdefault(stage, time.perf_counter())
 
-    pipeline.write_gait_plots = timed_plots
+    outputs.write_gait_plots = timed_plots
     try:
         t0, c0 = time.perf_counter(), time.process_time()
-        analyze_path(path, task="run", out_dir=out_dir, annotated_video=False, force=True, progress=progress)
+        run_analysis(AnalysisRequest(path, task="run", out_dir=out_dir, annotated_video=False, force=True), progress=progress)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     finally:
-        pipeline.write_gait_plots = real_plots
+        outputs.write_gait_plots = real_plots
     split = marks.get("writing outputs", t0 + wall) - t0
     return {"wall_s": wall, "cpu_s": cpu, "analysis_part_s": split, "outputs_s": wall - split, "plots_s": plots["s"]}
 
@@ -115,7 +116,7 @@ def main() -> None:
         folder = Path(tmp)
         path, trial = build_trial(folder, args.duration_s, args.rate_hz, args.markers)
         duration = float(trial.time_s[-1] - trial.time_s[0]) + 1.0 / trial.rate_hz
-        # warm-up (imports, caches): the analysis, then one whole untimed analyze_path
+        # warm-up (imports, caches): the analysis, then one whole untimed run_analysis
         time_analysis_only(path)
         cold = time_analyze_path(path, folder / "cold")
         read_s, analysis, whole = [], [], []

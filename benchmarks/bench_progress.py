@@ -24,17 +24,18 @@ PASSWORD = "bench password 1"
 
 
 def _summary(tmp: Path) -> dict:
+    from medius.analysis import AnalysisRequest
     from medius.io.keypoint_files import write_openpose_json
     from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
-    from medius.report.pipeline import analyze_path
+    from medius.report.outputs import run_analysis
     from medius.web.media._child import summarize_result
 
     left = [SyntheticRep("left", fppa_deg=8.0, pelvic_drop_deg=3.0, trunk_lean_deg=4.0, depth_pct=15.0)] * 5
     right = [SyntheticRep("right", fppa_deg=16.0, pelvic_drop_deg=7.0, trunk_lean_deg=9.0, depth_pct=12.0)] * 5
     kp, _ = make_single_leg_squats(SyntheticSquats(reps=tuple(left + right)))
     write_openpose_json(kp, tmp / "kp", prefix="clip")
-    oc = analyze_path(tmp / "kp", task="single-leg-squat", out_dir=tmp / "out", fps=30.0,
-                      image_size=(1080, 1920), annotated_video=False)
+    oc = run_analysis(AnalysisRequest(tmp / "kp", task="single-leg-squat", out_dir=tmp / "out", fps=30.0,
+                      image_size=(1080, 1920), annotated_video=False))
     return summarize_result(oc.result)
 
 

@@ -7,7 +7,7 @@ default the bundled Sports2D demo clip) and on the very same frames, three stage
 1. **bare inference**: ``BlazePoseBackend().detect(image, time_s)`` over frames decoded
    beforehand into memory at the size the analysis uses (``iter_frames(path, max_side_px=1280)``),
    so decoding is not counted;
-2. **analysis**: ``analyze_path(..., annotated_video=False)``: probe, decode on its thread,
+2. **analysis**: ``run_analysis(AnalysisRequest(..., annotated_video=False))``: probe, decode on its thread,
    inference and the rest of the pose pass (camera-motion tracking, multi-person census),
    person selection, left/right correction, filtering, the protocol and the report;
 3. **analysis + video**: the same with the annotated video (a second decode, face detection
@@ -56,10 +56,11 @@ from typing import Any
 import av
 import cv2
 
+from medius.analysis import AnalysisRequest
 from medius.io.samples import sample_path
 from medius.io.video import Frame, VideoWriter, iter_frames, probe_video
 from medius.pose import BlazePoseBackend
-from medius.report.pipeline import analyze_path
+from medius.report.outputs import run_analysis
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JSON = REPO_ROOT / "build" / "bench" / "bench-results.json"
@@ -235,15 +236,13 @@ def time_analysis(video: Path, out_dir: Path, *, annotated_video: bool, flip_tes
             marks.setdefault("outputs", now)
 
     t0, c0 = time.perf_counter(), time.process_time()
-    outcome = analyze_path(
+    outcome = run_analysis(AnalysisRequest(
         video,
         task=TASK,
         out_dir=out_dir,
         annotated_video=annotated_video,
         force=True,
-        progress=progress,
-        flip_test=flip_test,
-    )
+        flip_test=flip_test), progress=progress)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     if n_pose == 0:
         raise RuntimeError(f"{video}: the analysis reported no pose frame; cannot compute its fps")
@@ -583,9 +582,8 @@ def memory_child_main(video: str, out_dir: str, annotated: str) -> int:
     sampler.start()
     t0 = time.perf_counter()
     try:
-        outcome = analyze_path(
-            video, task=TASK, out_dir=out_dir, annotated_video=annotated == "1", force=True, progress=progress
-        )
+        outcome = run_analysis(AnalysisRequest(
+            video, task=TASK, out_dir=out_dir, annotated_video=annotated == "1", force=True), progress=progress)
     finally:
         stop.set()
         sampler.join()

@@ -124,9 +124,10 @@ class PgServer:
 # ------------------------------------------------------------------------------ seeding
 def analysed_folder(cache: Path) -> Path:
     """One real analysis output of a SYNTHETIC single-leg squat (made once per run)."""
+    from medius.analysis import AnalysisRequest
     from medius.io.keypoint_files import write_trc
     from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
-    from medius.report.pipeline import analyze_path
+    from medius.report.outputs import run_analysis
 
     out = cache / "result"
     if (out / "result.json").is_file():
@@ -141,7 +142,7 @@ def analysed_folder(cache: Path) -> Path:
     )
     kp, _ = make_single_leg_squats(spec)
     trc = write_trc(kp, cache / "synthetic_px.trc")
-    analyze_path(trc, task="single-leg-squat", out_dir=out, annotated_video=True, max_side_px=480)
+    run_analysis(AnalysisRequest(trc, task="single-leg-squat", out_dir=out, annotated_video=True, max_side_px=480))
     return out
 
 

@@ -24,27 +24,27 @@ BATCH_OPTS = ("--workers", "1", "--fps", "30", "--image-size", "1080x1920", "--n
 KILLER = '''
 import os, signal
 from pathlib import Path
-import medius.report.pipeline as pipeline
+import medius.report.outputs as outputs
 
-_real = getattr(pipeline, "_real_analyze_path", pipeline.analyze_path)  # the preload may run twice
-pipeline._real_analyze_path = _real
+_real = getattr(outputs, "_real_run_analysis", outputs.run_analysis)  # the preload may run twice
+outputs._real_run_analysis = _real
 
 
 def _deep(n):
     return _deep(n + 1)
 
 
-def analyze_path(path, **kw):
-    if Path(path).name == "dies.trc":
+def run_analysis(request, **kw):
+    if request.input.name == "dies.trc":
         with open({counter!r}, "a") as fh:
             fh.write(f"{{os.getpid()}}\\n")
         os.kill(os.getpid(), signal.SIGKILL)
-    if Path(path).name == "recurses.trc":
+    if request.input.name == "recurses.trc":
         _deep(0)
-    return _real(path, **kw)
+    return _real(request, **kw)
 
 
-pipeline.analyze_path = analyze_path
+outputs.run_analysis = run_analysis
 '''
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from medius.analysis import AnalysisRequest
 from medius.batch import ItemSettings, Ledger
-from medius.report.pipeline import analyze_path
+from medius.report.outputs import run_analysis
 from test_batch_local import assert_same_outputs, write_recording
 
 DASK = Path(sys.executable).with_name("dask")
@@ -99,8 +100,8 @@ def test_batch_on_separate_processes_survives_a_killed_worker(cluster, tmp_path)
     # the cluster result is the single-run result
     rec = records[0]
     single = tmp_path / "single"
-    analyze_path(rec["input"], out_dir=single, **ItemSettings(fps=30.0, image_size=(1080, 1920),
-                                                                annotated_video=False).as_kwargs())
+    run_analysis(AnalysisRequest(rec["input"], out_dir=single, **ItemSettings(fps=30.0, image_size=(1080, 1920),
+                                                                annotated_video=False).as_kwargs()))
     got = out / rec["out_dir"]
     assert_same_outputs(got, single)  # every file, report.html included, apart from the creation time
     assert "ok" in stdout and json.loads((got / "result.json").read_text())["status"] == "ok"

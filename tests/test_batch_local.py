@@ -13,6 +13,7 @@ from pathlib import Path
 import av
 import pytest
 
+from medius.analysis import AnalysisRequest
 from medius.batch import (
     ItemSettings,
     Ledger,
@@ -26,7 +27,7 @@ from medius.batch import (
 from medius.io.keypoint_files import write_openpose_json, write_trc
 from medius.io.samples import sample_path
 from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats, write_marker
-from medius.report.pipeline import analyze_path
+from medius.report.outputs import run_analysis
 
 SETTINGS = ItemSettings(fps=30.0, image_size=(1080, 1920), annotated_video=False)
 
@@ -152,7 +153,7 @@ def test_batch_outputs_equal_single_runs(batch, tmp_path):
         if not o.done:
             continue
         single = tmp_path / o.item.person_id
-        oc = analyze_path(o.item.path, out_dir=single, **o.item.settings.as_kwargs())
+        oc = run_analysis(AnalysisRequest(o.item.path, out_dir=single, **o.item.settings.as_kwargs()))
         assert oc.exit_code == o.exit_code
         assert_same_outputs(batch["out"] / o.out_dir, single)
         compared |= {p.name for p in single.iterdir()}

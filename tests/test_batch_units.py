@@ -383,12 +383,12 @@ def test_cohort_outputs_grow_by_a_few_bytes_per_row_and_never_reread_the_table(t
 def test_a_bug_in_the_analysis_leaves_the_worker_as_one_small_exception(monkeypatch, tmp_path):
     """Raised again (so Dask retries it) without the original traceback or context: a deep one, a
     RecursionError's, does not survive the trip to the driver and left the batch waiting for ever."""
-    import medius.report.pipeline as pipeline
+    import medius.report.outputs as outputs
 
     def deep(n):
         return deep(n + 1)
 
-    monkeypatch.setattr(pipeline, "analyze_path", lambda path, **kw: deep(0))
+    monkeypatch.setattr(outputs, "run_analysis", lambda request, **kw: deep(0))
     f = _touch(tmp_path / "a.trc")
     with pytest.raises(UnexpectedItemError) as info:
         analyze_item({"key": "k", "path": str(f), "out_dir": str(tmp_path / "o"), "settings": ItemSettings().as_kwargs()})

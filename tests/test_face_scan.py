@@ -12,9 +12,9 @@ import contextlib
 import numpy as np
 import pytest
 
+from medius.analysis.faces import _LOOKBACK_CYCLES, FaceDetector, FaceScan
 from medius.io.samples import sample_path
 from medius.io.video import iter_frames
-from medius.report.annotate import _LOOKBACK_CYCLES, FaceDetector, FaceScan
 
 pytestmark = pytest.mark.video
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medius.report.task_guess import guess_task
+from medius.analysis.task_guess import guess_task
 from tests.conftest import five_and_five, run_medius, write_synthetic
 
 UQAM = Path(__file__).parent / "data" / "uqam"

@@ -194,12 +194,13 @@ def test_describe_names_the_flip_test_and_close_closes_both_models():
 
 
 def test_flip_test_on_keypoint_input_is_refused(tmp_path):
-    from medius.report.pipeline import analyze_path
+    from medius.analysis import AnalysisRequest
+    from medius.report.outputs import run_analysis
 
     trc = tmp_path / "points.trc"
     trc.write_text("not read\n")
     with pytest.raises(InvalidInputError, match="flip test"):
-        analyze_path(trc, out_dir=tmp_path / "out", flip_test=True)
+        run_analysis(AnalysisRequest(trc, out_dir=tmp_path / "out", flip_test=True))
     assert not (tmp_path / "out").exists()
 
 

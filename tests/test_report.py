@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 import pytest
 
+from medius.analysis.faces import DETECTED_FACE_HOLD_S, FaceDetector, _follow_back, compute_face_ellipse
 from medius.errors import OutputError
 from medius.io._sequence import KEYPOINTS, Keypoints2D
 from medius.io.keypoint_files import MultiPersonKeypoints
@@ -36,15 +37,11 @@ from medius.report import (
 )
 from medius.report._common import metric_label, metric_unit
 from medius.report.annotate import (
-    DETECTED_FACE_HOLD_S,
-    FaceDetector,
-    _follow_back,
     _HeadTracker,
     _Overlay,
     _PendingFrame,
     _Style,
     compute_census_heads,
-    compute_face_ellipse,
 )
 
 W, H = 320, 480

@@ -13,12 +13,13 @@ from tests.conftest import five_and_five, write_synthetic
 
 @pytest.fixture(scope="module")
 def single_leg_result(tmp_path_factory):
-    from medius.report.pipeline import analyze_path
+    from medius.analysis import AnalysisRequest
+    from medius.report.outputs import run_analysis
 
     folder = tmp_path_factory.mktemp("kp")
     path, _ = write_synthetic(five_and_five(), folder / "kp")
-    oc = analyze_path(path, task="single-leg-squat", out_dir=folder / "out", fps=30.0,
-                      image_size=(1080, 1920), annotated_video=False)
+    oc = run_analysis(AnalysisRequest(path, task="single-leg-squat", out_dir=folder / "out", fps=30.0,
+                      image_size=(1080, 1920), annotated_video=False))
     return oc.result
 
 
@@ -68,13 +69,14 @@ def lab_walk_result():
     import json
     from pathlib import Path
 
-    from medius.report.pipeline import analyze_path
+    from medius.analysis import AnalysisRequest
+    from medius.report.outputs import run_analysis
 
     data = Path(__file__).parent / "data" / "uqam"
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        oc = analyze_path(data / "gait-lower-body.c3d", task="walk", out_dir=Path(tmp) / "o",
+        oc = run_analysis(AnalysisRequest(data / "gait-lower-body.c3d", task="walk", out_dir=Path(tmp) / "o",
                           static=data / "static-100frames.c3d", marker_set=data / "plug-in-gait-static-medial.yaml",
-                          annotated_video=False)
+                          annotated_video=False))
         return json.loads(json.dumps(oc.result))

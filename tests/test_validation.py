@@ -304,7 +304,7 @@ def test_a_video_result_carries_the_measured_error_for_its_condition():
 
 
 def test_a_verdict_within_the_measured_error_of_a_ranges_edge_is_uncertain():
-    from medius.report.pipeline import temper_by_measured_error
+    from medius.analysis import temper_by_measured_error
 
     interp = [
         {"metric": "fppa_deg", "side": "left", "value": 12.0, "verdict": "above", "band": [None, 10.0], "text": "Above."},

@@ -48,6 +48,8 @@ import cv2
 import numpy as np
 import pytest
 
+from medius.analysis import AnalysisRequest
+from medius.analysis.video_pass import ANNOTATED_MAX_SIDE_PX
 from medius.io import KEYPOINTS, Keypoints2D, swap_left_right_names
 from medius.io.keypoint_files import MultiPersonKeypoints
 from medius.io.samples import sample_path
@@ -56,8 +58,7 @@ from medius.pose import BlazePoseBackend
 from medius.pose._run import estimate_poses
 from medius.pose._select import PersonSelection
 from medius.pose._sides import SideCheck
-from medius.report.annotate import ANNOTATED_MAX_SIDE_PX
-from medius.report.pipeline import analyze_path
+from medius.report.outputs import run_analysis
 from tests._chain import run_chain
 from tests.conftest import run_medius
 
@@ -492,7 +493,7 @@ def two_analyses(clips: dict[str, Path], tmp_path_factory: pytest.TempPathFactor
     root = tmp_path_factory.mktemp("determinism")
     outs = [root / "first", root / "second"]
     for out in outs:
-        analyze_path(clips["short"], out_dir=out, annotated_video=False)
+        run_analysis(AnalysisRequest(clips["short"], out_dir=out, annotated_video=False))
     return outs
 
 

@@ -28,10 +28,11 @@ import cv2
 import numpy as np
 import pytest
 
+from medius.analysis import AnalysisRequest
 from medius.io.video import VideoWriter, iter_frames, probe_video
 from medius.pose import BlazePoseBackend, FlipTestBackend
 from medius.pose._run import estimate_poses
-from medius.report.pipeline import analyze_path
+from medius.report.outputs import run_analysis
 from tests._chain import run_chain
 
 pytestmark = [pytest.mark.video, pytest.mark.xdist_group("real-video-portrait")]
@@ -132,9 +133,8 @@ def test_flip_test_bounds_catch_a_missed_side_exchange(series):
 
 
 def test_analyze_with_the_flip_test_records_it_in_the_provenance(clips, tmp_path):
-    outcome = analyze_path(
-        clips["orig"], task="single-leg-squat", out_dir=tmp_path / "flip", annotated_video=False, flip_test=True
-    )
+    outcome = run_analysis(AnalysisRequest(
+        clips["orig"], task="single-leg-squat", out_dir=tmp_path / "flip", annotated_video=False, flip_test=True))
     model = outcome.result["provenance"]["pose_model"]
     assert model["backend"] == "mediapipe-blazepose-full"
     assert "mirror" in model["flip_test"]["method"]
@@ -148,7 +148,7 @@ def test_mirror_bounds_catch_a_missed_side_exchange_or_a_flipped_sign(series):
 
 def test_mirrored_clip_gets_the_same_verdict_and_reasons(clips, tmp_path):
     results = [
-        analyze_path(clips[name], task="single-leg-squat", out_dir=tmp_path / name, annotated_video=False).result
+        run_analysis(AnalysisRequest(clips[name], task="single-leg-squat", out_dir=tmp_path / name, annotated_video=False)).result
         for name in ("orig", "mirror")
     ]
     assert results[0]["quality"]["judgeable"] == results[1]["quality"]["judgeable"]

@@ -95,16 +95,18 @@ def _progress() -> Progress:
     )
 
 
-def _run_one(path: Path, out_dir: Path, quiet: bool, **kw: Any) -> Any:
-    from medius.report.pipeline import analyze_path
+def _run_one(request: Any, quiet: bool) -> Any:
+    """Run one :class:`~medius.analysis.AnalysisRequest` with a progress bar (none when ``quiet``)."""
+    from medius.report.outputs import run_analysis
 
+    name = request.input.name
     with _progress() as prog:
-        bar = prog.add_task(f"{path.name}: pose", total=None)
+        bar = prog.add_task(f"{name}: pose", total=None)
 
         def say(stage: str, done: int, total: int | None) -> None:
-            prog.update(bar, description=f"{path.name}: {stage}", completed=done, total=total)
+            prog.update(bar, description=f"{name}: {stage}", completed=done, total=total)
 
-        return analyze_path(path, out_dir=out_dir, progress=None if quiet else say, **kw)
+        return run_analysis(request, progress=None if quiet else say)
 
 
 @app.command()
@@ -163,6 +165,11 @@ def analyze(
         typer.Option("--flip-test", help="Videos: run the pose model on each frame and its mirror image and average "
                      "them, so left and right are treated alike (about 1.4x the time on two cores)."),
     ] = False,
+    max_side: Annotated[
+        int,
+        typer.Option("--max-side", help="Videos: scale the frames so their long side is at most this many pixels "
+                     "before the pose model.", min=16),
+    ] = 1280,
 ) -> None:
     """Analyse a single-leg squat or step-down filmed from the front, or walking / running filmed from
     behind, from a video, keypoints or a lab marker trial.
@@ -171,10 +178,14 @@ def analyze(
     and a self-contained OUT/report.html. A capture that cannot be judged still gets a report
     saying why, and exit code 5.
     """
-    from medius.report.pipeline import VIDEO_SUFFIXES, input_kind
+    from dataclasses import replace
+
+    from medius.analysis import VIDEO_SUFFIXES, AnalysisRequest, input_kind
 
     size = _parse_size(image_size)
-    kw: dict[str, Any] = dict(
+    request = AnalysisRequest(
+        input,
+        out_dir=out or input.absolute().with_name(f"medius-{input.stem}"),
         task=task.value if task is not None else "auto",
         side=side.value,
         force=force,
@@ -190,6 +201,7 @@ def analyze(
         marker_units=marker_units,
         marker_rate_hz=marker_rate,
         flip_test=flip_test,
+        max_side_px=max_side,
     )
     kind = input_kind(input)
     if kind == "video-folder":
@@ -199,7 +211,7 @@ def analyze(
         worst = 0
         for v in videos:
             try:
-                oc = _run_one(v, base / v.stem, as_json, **kw)
+                oc = _run_one(replace(request, input=v, out_dir=base / v.stem), as_json)
                 summ = oc.result.get("summary", {})
                 guess = ((oc.result.get("provenance") or {}).get("options") or {}).get("task_guessed") or ""
                 if guess and ": not known" not in guess:
@@ -227,8 +239,7 @@ def analyze(
             console.print(table)
         raise typer.Exit(worst)
 
-    out_dir = out or input.absolute().with_name(f"medius-{input.stem}")
-    oc = _run_one(input, out_dir, as_json, **kw)
+    oc = _run_one(request, as_json)
     guessed = ((oc.result.get("provenance") or {}).get("options") or {}).get("task_guessed")
     if guessed and ": not known" not in guessed:
         err.print(f"medius: no --task given; the movement looks like {guessed} (give --task to override)",

@@ -36,8 +36,8 @@ def _write_assessment(outcome: AssessmentOutcome, out: Path, *, force: bool, pdf
     The report writes its files into a temporary folder beside ``out``; the program files are added
     there (and named in findings.json's ``files``) before the folder is renamed into place.
     """
+    from medius.analysis.outputs import finish_output_dir, prepare_output_dir
     from medius.errors import OutputError
-    from medius.report._output import finish_output_dir, prepare_output_dir
     from medius.report.assessment import write_assessment_outputs
     from medius.report.program import render_program_html
 

@@ -34,7 +34,8 @@ program_app = typer.Typer(
 
 
 def _write_outputs(out: Path, force: bool, files: dict[str, str | bytes]) -> None:
-    from medius.report.pipeline import _finish_output_dir, prepare_output_dir
+    from medius.analysis.outputs import finish_output_dir as _finish_output_dir
+    from medius.analysis.outputs import prepare_output_dir
 
     tmp = prepare_output_dir(out, force=force)
     try:

@@ -262,10 +262,11 @@ def synthetic_trc(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def analysed_output(synthetic_trc: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One real analysis output folder (library run once per session, no annotated video)."""
-    from medius.report.pipeline import analyze_path
+    from medius.analysis import AnalysisRequest
+    from medius.report.outputs import run_analysis
 
     out = tmp_path_factory.mktemp("analysed") / "result"
-    analyze_path(synthetic_trc, task="single-leg-squat", out_dir=out, annotated_video=False)
+    run_analysis(AnalysisRequest(synthetic_trc, task="single-leg-squat", out_dir=out, annotated_video=False))
     return out
 
 

@@ -16,11 +16,14 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medius import __version__
 from medius.errors import InputNotFoundError, InvalidInputError
 from medius.io.markers import MARKER_UNIT_CHOICES
+
+if TYPE_CHECKING:
+    from medius.analysis.request import AnalysisRequest
 
 __all__ = [
     "MANIFEST_COLUMNS",
@@ -42,10 +45,14 @@ __all__ = [
 #: recognised manifest columns (after normalisation: lower case, spaces and hyphens → ``_``);
 #: every other column is carried through to the cohort tables untouched
 MANIFEST_COLUMNS = ("path", "task", "person_id", "side", "group", "sex", "fps", "image_size")
-#: further ``analyze_path`` options a manifest may set per row (used when the installed
-#: ``analyze_path`` accepts them): camera view, gait event method, marker set, static trial file,
-#: and for marker tables whose header does not state them the length unit and the sampling rate
-OPTION_COLUMNS = ("view", "events", "marker_set", "static", "marker_units", "marker_rate_hz")
+#: further :class:`~medius.analysis.AnalysisRequest` options a manifest may set per row (used when
+#: the installed request has them): camera view, gait event method, marker set, static trial file,
+#: for marker tables whose header does not state them the length unit and the sampling rate, the
+#: flip test (``yes``/``no``) and the long side video frames are scaled to (``max_side_px``)
+OPTION_COLUMNS = ("view", "events", "marker_set", "static", "marker_units", "marker_rate_hz", "flip_test",
+                  "max_side_px")
+#: how a manifest cell says yes or no (``flip_test``)
+_YES, _NO = ("yes", "true", "1", "on"), ("no", "false", "0", "off")
 #: other spellings of manifest columns (after normalisation), as the ``medius analyze`` options
 _COLUMN_ALIASES = {"marker_rate": "marker_rate_hz"}
 SIDES = ("auto", "left", "right")
@@ -80,7 +87,8 @@ class ManifestError(InvalidInputError):
 
 @dataclass(frozen=True)
 class ItemSettings:
-    """The analysis settings of one item, exactly the options of ``medius analyze``."""
+    """The analysis settings of one item, exactly the options of ``medius analyze``: everything of an
+    :class:`~medius.analysis.AnalysisRequest` but the input and the output folder (:meth:`request`)."""
 
     task: str = "single-leg-squat"
     side: str = "auto"
@@ -90,12 +98,12 @@ class ItemSettings:
     blur_faces: bool = True
     annotated_video: bool = True
     max_side_px: int = 1280
-    #: further ``analyze_path`` keyword options, as sorted (name, value) pairs (see OPTION_COLUMNS):
-    #: strings, except ``marker_rate_hz`` (a float)
+    #: further request options, as sorted (name, value) pairs (see OPTION_COLUMNS): strings, except
+    #: ``marker_rate_hz`` (a float) and ``flip_test`` (a bool)
     options: tuple[tuple[str, Any], ...] = ()
 
     def as_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`medius.report.pipeline.analyze_path`."""
+        """The :class:`~medius.analysis.AnalysisRequest` fields these settings set."""
         return {
             "task": self.task,
             "side": self.side,
@@ -107,6 +115,13 @@ class ItemSettings:
             "max_side_px": self.max_side_px,
             **dict(self.options),
         }
+
+    def request(self, path: str | Path, out_dir: str | Path) -> AnalysisRequest:
+        """The request analysing ``path`` into ``out_dir`` with these settings (a batch replaces an
+        item's output folder: ``force``)."""
+        from medius.analysis.request import AnalysisRequest
+
+        return AnalysisRequest(Path(path), out_dir=Path(out_dir), force=True, **self.as_kwargs())
 
     def canonical_json(self) -> str:
         """Settings as canonical JSON (sorted keys, no spaces): part of the item key."""
@@ -176,13 +191,11 @@ def compute_input_sha256(path: str | Path) -> str:
 
 
 def accepted_options() -> tuple[str, ...]:
-    """The :data:`OPTION_COLUMNS` that the installed ``analyze_path`` accepts."""
-    import inspect
+    """The :data:`OPTION_COLUMNS` that the installed :class:`~medius.analysis.AnalysisRequest` has."""
+    from medius.analysis.request import request_fields
 
-    from medius.report.pipeline import analyze_path
-
-    params = inspect.signature(analyze_path).parameters
-    return tuple(c for c in OPTION_COLUMNS if c in params)
+    fields = request_fields()
+    return tuple(c for c in OPTION_COLUMNS if c in fields)
 
 
 def compute_item_key(input_sha256: str, settings: ItemSettings, *, version: str = __version__) -> str:
@@ -249,7 +262,7 @@ def looks_like_marker_table(path: str | Path) -> bool:
 
 
 def _is_input_file(p: Path) -> bool:
-    from medius.report.pipeline import VIDEO_SUFFIXES
+    from medius.analysis.inputs import VIDEO_SUFFIXES
 
     suffix = p.suffix.lower()
     if suffix in VIDEO_SUFFIXES + _FILE_SUFFIXES:
@@ -322,7 +335,8 @@ def read_manifest(path: str | Path, defaults: ItemSettings) -> list[BatchItem]:
     ``right``: the stance leg filmed, as ``medius analyze --side``), ``group``, ``sex``, ``fps``,
     ``image_size`` (``WIDTHxHEIGHT``), and those of :data:`OPTION_COLUMNS` that the installed
     analysis accepts (``view``, ``events``, ``marker_set``, ``static``, ``marker_units`` (``mm`` or
-    ``m``), ``marker_rate_hz`` (also spelled ``marker_rate``; Hz, ≥ 0.1)). Empty cells take the
+    ``m``), ``marker_rate_hz`` (also spelled ``marker_rate``; Hz, ≥ 0.1), ``flip_test`` (``yes``/``no``),
+    ``max_side_px`` (px, ≥ 16)). Empty cells take the
     value of ``defaults``. Any other column is carried through to the cohort tables.
 
     The same input with the same settings may appear on several rows for different people (each
@@ -424,6 +438,17 @@ def read_manifest(path: str | Path, defaults: ItemSettings) -> list[BatchItem]:
                 value = value.lower()
                 if value not in MARKER_UNITS:
                     bad(col, f"must be one of {', '.join(MARKER_UNITS)} or empty, got {cells[col]!r}")
+            elif col == "flip_test":
+                if value.lower() not in _YES + _NO:
+                    bad(col, f"must be yes or no (or empty), got {cells[col]!r}")
+                value = value.lower() in _YES
+            elif col == "max_side_px":
+                try:
+                    value = int(value)
+                    if value < 16:
+                        raise ValueError
+                except ValueError:
+                    bad(col, f"must be a whole number of pixels ≥ 16, got {cells[col]!r}")
             elif col == "marker_rate_hz":
                 try:
                     value = float(value)
@@ -434,9 +459,10 @@ def read_manifest(path: str | Path, defaults: ItemSettings) -> list[BatchItem]:
             options[col] = value
         if len(problems) > n_before or item_path is None:
             continue
+        max_side = options.pop("max_side_px", defaults.max_side_px)  # a field of its own
         settings = ItemSettings(
             task=task, side=side, sex=sex, fps=fps, image_size=size, blur_faces=defaults.blur_faces,
-            annotated_video=defaults.annotated_video, max_side_px=defaults.max_side_px,
+            annotated_video=defaults.annotated_video, max_side_px=int(max_side),
             options=tuple(sorted(options.items())),
         )
         person_id = cells.get("person_id", "")

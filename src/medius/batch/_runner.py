@@ -1,7 +1,7 @@
 """Run a batch on Dask: skip what is done, analyse the rest on workers, record every outcome.
 
 Each item runs :func:`analyze_item` on a worker, which calls
-:func:`medius.report.pipeline.analyze_path` exactly as ``medius analyze`` does (same settings, its
+:func:`medius.report.outputs.run_analysis` exactly as ``medius analyze`` does (same settings, its
 own pose backend, output written to a temporary folder then renamed) and returns a small summary,
 never the result arrays. The driver appends one ledger line per finished item as soon as it
 finishes (:mod:`medius.batch._ledger`), so an interrupted batch resumes where it stopped.
@@ -119,7 +119,7 @@ def analyze_item(payload: dict[str, Any]) -> dict[str, Any]:
     Parameters
     ----------
     payload
-        ``key``, ``path``, ``out_dir`` and ``settings`` (keyword arguments of ``analyze_path``);
+        ``key``, ``path``, ``out_dir`` and ``settings`` (:class:`~medius.analysis.AnalysisRequest` fields, :meth:`ItemSettings.as_kwargs`);
         optionally ``task``, the Dask task running it, which names it in progress events.
 
     Returns
@@ -131,7 +131,8 @@ def analyze_item(payload: dict[str, Any]) -> dict[str, Any]:
         other exception is raised again as :class:`UnexpectedItemError`, so Dask retries the item
         (``retries``) before recording it.
     """
-    from medius.report.pipeline import analyze_path
+    from medius.analysis import AnalysisRequest
+    from medius.report import outputs
 
     try:
         from distributed import get_worker
@@ -160,8 +161,9 @@ def analyze_item(payload: dict[str, Any]) -> dict[str, Any]:
     }
     bug: UnexpectedItemError | None = None
     try:
-        oc = analyze_path(payload["path"], out_dir=payload["out_dir"], force=True, progress=progress,
-                          **payload["settings"])
+        request = AnalysisRequest(Path(payload["path"]), out_dir=Path(payload["out_dir"]), force=True,
+                                  **payload["settings"])
+        oc = outputs.run_analysis(request, progress=progress)
     except MediusError as exc:
         summary.update(status="failed", exit_code=exc.exit_code, reason=f"{type(exc).__name__}: {exc}",
                        n_reps=0, n_stances=0)

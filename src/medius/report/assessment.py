@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from medius import __version__
+from medius.analysis.outputs import finish_output_dir, prepare_output_dir
 from medius.clinic.findings import AssessmentOutcome
 from medius.clinic.progress import Change
 from medius.errors import OutputError
-from medius.report._output import finish_output_dir, prepare_output_dir
 from medius.report._templates import template_environment
 
 __all__ = [

@@ -95,7 +95,7 @@ def build_scene(s: Scenario, sk: Skeleton) -> Scene:
 VIDEO_ANALYSIS_SOURCES = (
     "io/video.py", "io/_sequence.py", "pose/*.py", "kinematics/angles2d.py", "kinematics/filtering.py",
     "events/*.py", "protocols/_single_leg.py", "protocols/_gait.py", "protocols/_quality.py",
-    "report/pipeline.py",
+    "analysis/*.py",
 )
 
 
@@ -158,8 +158,9 @@ def prepare_scenario(s: Scenario, cache: Path, new_page: Callable[[], Any] | Non
 
 def analyse_scenario(s: Scenario, folder: Path, *, code: str | None = None, force: bool = False) -> dict[str, Any]:
     """Run medius' own analysis (as ``medius analyze VIDEO --task T``) on the scenario's video."""
+    from medius.analysis import AnalysisRequest
     from medius.errors import MediusError
-    from medius.report.pipeline import analyze_path
+    from medius.report.outputs import run_analysis
 
     code = code or analysis_code_hash()
     out = folder / f"analysis-{code}"
@@ -169,8 +170,8 @@ def analyse_scenario(s: Scenario, folder: Path, *, code: str | None = None, forc
     tmp = Path(tempfile.mkdtemp(prefix=".analysis-", dir=folder))
     try:
         try:
-            analyze_path(folder / "video.mp4", task=s.movement, out_dir=tmp / "out", force=True, blur_faces=False,
-                         annotated_video=False)
+            run_analysis(AnalysisRequest(folder / "video.mp4", task=s.movement, out_dir=tmp / "out", force=True,
+                                         blur_faces=False, annotated_video=False))
             result = json.loads((tmp / "out" / "result.json").read_text())
         except MediusError as exc:
             result = {"status": "error", "error": str(exc), "exit_code": exc.exit_code}

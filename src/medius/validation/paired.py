@@ -235,8 +235,9 @@ def pair_stances(video_result: dict[str, Any], lab_result: dict[str, Any], offse
 def validate_pair(video: Path, markers: Path, *, out: Path, static: Path | None = None,
                   marker_set: str = "plug-in-gait", task: str = "walk", view: str = "auto") -> dict[str, Any]:
     """Analyse both recordings, synchronise them, score the video against the marker trial."""
+    from medius.analysis import AnalysisRequest
     from medius.errors import InputNotFoundError
-    from medius.report.pipeline import analyze_path
+    from medius.report.outputs import run_analysis
     from medius.validation.report import write_validation_outputs
 
     if task not in ("walk", "run"):
@@ -246,9 +247,10 @@ def validate_pair(video: Path, markers: Path, *, out: Path, static: Path | None 
             raise InputNotFoundError("not found", path=p)
     tmp = Path(tempfile.mkdtemp(prefix=".medius-paired-"))
     try:
-        v = analyze_path(video, task=task, out_dir=tmp / "video", force=True, blur_faces=False, annotated_video=False,
-                         view=view)
-        lab = analyze_path(markers, task=task, out_dir=tmp / "lab", force=True, static=static, marker_set=marker_set)
+        v = run_analysis(AnalysisRequest(video, task=task, out_dir=tmp / "video", force=True, blur_faces=False,
+                                         annotated_video=False, view=view))
+        lab = run_analysis(AnalysisRequest(markers, task=task, out_dir=tmp / "lab", force=True, static=static,
+                                           marker_set=marker_set))
         vr, lr = v.result, lab.result
         if lr.get("status") != "ok":
             raise NotJudgeableError("the marker trial could not be analysed: " + "; ".join(

@@ -1,7 +1,9 @@
 """The analysis of one job, run in its own process so that a crash cannot take the app down.
 
-``python -m medius.web.media._child SPEC_JSON`` calls :func:`medius.report.pipeline.analyze_path`
-and writes one JSON object per line on standard output: ``{"event": "progress", "stage", "done",
+``python -m medius.web.media._child SPEC_JSON`` reads the job's
+:class:`~medius.analysis.AnalysisRequest` from the spec (:func:`medius.web.media.jobs.job_spec`:
+the request's fields, plus ``log`` and ``timeout_s`` for the parent), runs it
+(:func:`medius.report.outputs.run_analysis`) and writes one JSON object per line on standard output: ``{"event": "progress", "stage", "done",
 "total"}`` while it works, then one ``{"event": "result", "status", "summary"}`` or
 ``{"event": "error", "message", "exit_code"}``.
 """
@@ -12,9 +14,15 @@ import json
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["summarize_result"]
+if TYPE_CHECKING:
+    from medius.analysis.request import AnalysisRequest
+
+__all__ = ["TRANSPORT_KEYS", "request_of", "summarize_result"]
+
+#: keys of a job spec that are for the parent process, not the analysis
+TRANSPORT_KEYS = ("log", "timeout_s")
 
 
 def summarize_result(result: dict[str, Any]) -> dict[str, Any]:
@@ -49,6 +57,13 @@ def summarize_result(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def request_of(spec: dict[str, Any]) -> AnalysisRequest:
+    """The :class:`~medius.analysis.AnalysisRequest` a job spec holds (the output folder replaced)."""
+    from medius.analysis.request import AnalysisRequest
+
+    return AnalysisRequest.from_json({**{k: v for k, v in spec.items() if k not in TRANSPORT_KEYS}, "force": True})
+
+
 def _emit(obj: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
@@ -57,7 +72,7 @@ def _emit(obj: dict[str, Any]) -> None:
 def main(argv: list[str]) -> int:
     spec = json.loads(argv[0])
     from medius.errors import MediusError
-    from medius.report.pipeline import analyze_path
+    from medius.report.outputs import run_analysis
 
     last = [0.0]
 
@@ -68,18 +83,7 @@ def main(argv: list[str]) -> int:
             _emit({"event": "progress", "stage": stage, "done": int(done), "total": total})
 
     try:
-        outcome = analyze_path(
-            spec["input"],
-            task=spec["task"],
-            out_dir=spec["out_dir"],
-            side=spec.get("side", "auto"),
-            force=True,
-            blur_faces=spec.get("blur_faces", True),
-            annotated_video=spec.get("annotated_video", True),
-            sex=spec.get("sex"),
-            max_side_px=spec.get("max_side_px", 1280),
-            progress=progress,
-        )
+        outcome = run_analysis(request_of(spec), progress=progress)
     except MediusError as exc:
         _emit({"event": "error", "message": exc.message, "exit_code": exc.exit_code})
         return exc.exit_code

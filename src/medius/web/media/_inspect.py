@@ -13,7 +13,7 @@ from typing import Any
 
 __all__ = ["inspect_media"]
 
-#: FFmpeg demuxer name → stored suffix (what :func:`medius.report.pipeline.input_kind` reads)
+#: FFmpeg demuxer name → stored suffix (what :func:`medius.analysis.input_kind` reads)
 CONTAINER_SUFFIX = {
     "mov,mp4,m4a,3gp,3g2,mj2": ".mp4",
     "matroska,webm": ".mkv",

@@ -54,18 +54,22 @@ def enqueue_job(db: Session, recording: Recording, options: dict[str, Any]) -> J
 
 
 def job_spec(settings: Settings, recording: Recording, job: Job) -> dict[str, Any]:
+    """What the child process runs: the job's :class:`~medius.analysis.AnalysisRequest` (as JSON,
+    checked here) and, for this process, the log file and the time limit."""
+    from medius.analysis.request import AnalysisRequest
+
     folder = settings.media_dir / str(recording.id)
     inputs = sorted(folder.glob("input*"))
-    return {
-        "input": str(inputs[0]) if inputs else str(folder / "input"),
-        "out_dir": str(folder / "result"),
-        "log": str(folder / "analysis.log"),
-        "task": recording.task,
-        "side": recording.side,
-        "max_side_px": settings.max_side_px,
-        "timeout_s": settings.job_timeout_s,
+    request = AnalysisRequest(
+        inputs[0] if inputs else folder / "input",
+        out_dir=folder / "result",
+        task=recording.task,
+        side=recording.side,
+        force=True,
+        max_side_px=settings.max_side_px,
         **(job.options or {}),
-    }
+    )
+    return {**request.to_json(), "log": str(folder / "analysis.log"), "timeout_s": settings.job_timeout_s}
 
 
 def run_in_subprocess(spec: dict[str, Any], progress: ProgressFn) -> dict[str, Any]:
