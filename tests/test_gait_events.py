@@ -17,13 +17,14 @@ import pytest
 
 from medius.errors import InputNotFoundError, InvalidInputError, NotJudgeableError
 from medius.events import (
+    ForcePlateEventDetector,
+    ForcePlateTrial,
     GaitEvents,
+    VideoEventDetector,
     assign_event_sides,
     compute_cadence,
     compute_step_times,
     compute_stride_times,
-    detect_events_2d,
-    detect_events_force_plates,
     detect_events_markers,
     detect_events_velocity,
     detect_events_zeni,
@@ -405,7 +406,7 @@ def test_read_c3d_trial_is_the_two_readers_in_one_parse(plate_trial: tuple[Path,
 
 def test_force_plate_events_within_one_analog_sample(plate_trial: tuple[Path, Markers3D, dict, float]) -> None:
     path, m, expect, dt_an = plate_trial
-    res = detect_events_force_plates(read_force_plates(path), m)
+    res = ForcePlateEventDetector().detect(ForcePlateTrial(read_force_plates(path), m))
     assert res.method == "force_plates"
     for side in ("left", "right"):
         fs, fo, _ = expect[side]
@@ -443,7 +444,7 @@ def test_force_plates_two_feet_on_one_plate_keep_first_strike_and_last_off(tmp_p
     path = write_plate_c3d(tmp_path / "two.c3d", m, [w], [cor])
     # only the first foot's strike (the plate was unloaded before it) and the last foot's off (unloaded
     # after it) are kept; the contact is not given to one foot
-    res = detect_events_force_plates(read_force_plates(path), m)
+    res = ForcePlateEventDetector().detect(ForcePlateTrial(read_force_plates(path), m))
     assert any("two feet on the plate" in n and "only the right foot strike and the left foot off kept" in n
                for n in res.notes)
     assert [(e["side"], e["kind"]) for e in res.events] == [("right", "foot_strike"), ("left", "foot_off")]
@@ -459,7 +460,7 @@ def test_read_force_plates_without_plates_is_empty(tmp_path: Path) -> None:
     plates = read_force_plates(path)
     assert len(plates) == 0 and plates.plates == ()
     with pytest.raises(NotJudgeableError, match="no force plates"):
-        detect_events_force_plates(plates, model_markers(t, pts))
+        ForcePlateEventDetector().detect(ForcePlateTrial(plates, model_markers(t, pts)))
 
 
 @pytest.mark.parametrize(("bad", "match"), [("corners", "FORCE_PLATFORM:CORNERS"), ("channel", "FORCE_PLATFORM:CHANNEL")])
@@ -560,7 +561,7 @@ def synth_video_errors(
     duration_s: float = 6.0,
     distance_m: float = 3.0,
 ) -> dict[str, np.ndarray]:
-    """Signed errors (frames) of detect_events_2d on the synthetic module's video keypoints, filtered
+    """Signed errors (frames) of VideoEventDetector on the synthetic module's video keypoints, filtered
     as the gait protocol does, each detected event against the nearest true event of the same foot.
 
     Asserts on the way that no event is given to the wrong foot (every detected event lies within
@@ -577,7 +578,7 @@ def synth_video_errors(
     kp, _ = sg.render_gait_video_keypoints(truth, camera=cam)
     cutoff = min(6.0 if task == "walk" else 10.0, 0.4 * fps)
     fk = preprocess(kp, min_confidence=0.5, max_gap_s=0.25, cutoff_hz=cutoff, order=4)
-    res = detect_events_2d(fk, view=view, task=task)  # type: ignore[arg-type]
+    res = VideoEventDetector(view=view, task=task).detect(fk)  # type: ignore[arg-type]
     assert res.info["prefiltered"] is True
     left_fs = np.array([e["time_s"] for e in truth.events if e["side"] == "left" and e["kind"] == "foot_strike"])
     stride = float(np.median(np.diff(left_fs)))
@@ -663,7 +664,7 @@ def test_detect_events_2d_raw_keypoints_are_filtered_first() -> None:
     # keypoints not low-pass filtered upstream (no lowpass_filter step in their log) are filtered
     # at cutoff_hz before differentiating: the simple walking model above, from behind
     t, pts, truth = gait_model(rate_hz=30.0, duration_s=7.0)
-    res = detect_events_2d(film(t, pts, view="back"), view="back", task="walk")
+    res = VideoEventDetector(view="back", task="walk").detect(film(t, pts, view="back"))
     assert res.info["prefiltered"] is False and res.info["cutoff_hz"] == 6.0
     for kind, (mean_frames, max_frames) in RAW_BOUNDS.items():
         e = np.concatenate([match_errors(res.times(s, kind), truth[s][kind], 0.25) for s in ("left", "right")]) * 30
@@ -688,13 +689,13 @@ def test_detect_events_2d_standing_still_is_not_judgeable() -> None:
     pos += np.random.default_rng(1).normal(0, 0.5, pos.shape)
     kp = Keypoints2D(position=pos, confidence=np.ones(pos.shape[:2]), time_s=t, image_size=(1920, 1080))
     with pytest.raises(NotJudgeableError, match="no foot strikes found for the left foot"):
-        detect_events_2d(kp)
+        VideoEventDetector().detect(kp)
     with pytest.raises(ValueError, match="'view'"):
-        detect_events_2d(kp, view="side")  # type: ignore[arg-type]
+        VideoEventDetector(view="side").detect(kp)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="'task'"):
-        detect_events_2d(kp, task="swim")  # type: ignore[arg-type]
+        VideoEventDetector(task="swim").detect(kp)  # type: ignore[arg-type]
     with pytest.raises(NotJudgeableError, match="frames: gait events need a few strides"):
-        detect_events_2d(kp.slice_frames(slice(0, 5)))
+        VideoEventDetector().detect(kp.slice_frames(slice(0, 5)))
 
 
 # ----------------------------------------------------------------------------- the synthetic module

@@ -6,26 +6,20 @@ Every detector returns a :class:`GaitEvents`: the events as dicts ``{"side": "le
 works), sorted by time, with notes saying what was dropped and why. Times are on the clock of
 the input (for a C3D: seconds from the start of the capture, the clock of the ``EVENT`` times).
 
-Methods (``docs/gait-events.md`` gives the references and the measured accuracy):
+The detectors are algorithm objects (:mod:`medius.events._detectors`, one interface,
+:class:`~medius.events.GaitEventDetector`): :class:`~medius.events.ZeniEventDetector`,
+:class:`~medius.events.FootVelocityEventDetector`, :class:`~medius.events.ForcePlateEventDetector`
+and :class:`~medius.events.VideoEventDetector`. This module holds their maths: the per-foot pure
+functions :func:`detect_events_zeni` (Zeni, Richards & Higginson 2008: foot strike at the maxima
+of the heel's forward position relative to the sacrum, foot off at the minima of the toe's) and
+:func:`detect_events_velocity` (O'Connor et al. 2007: foot strike at the trough, foot off at the
+peak of the vertical velocity of the foot centre), and the private bodies of the marker,
+force-plate and video detectors. ``docs/gait-events.md`` gives the references and the measured
+accuracy.
 
-* :func:`detect_events_force_plates`: the vertical ground reaction force crosses a threshold
-  (20 N by default); the foot closest to the centre of pressure gets the contact;
-* :func:`detect_events_zeni`: Zeni, Richards & Higginson (2008): foot strike at the maxima of
-  the heel's forward position relative to the sacrum, foot off at the minima of the toe's
-  (published for walking; used for running too, see :func:`detect_events_markers`);
-* :func:`detect_events_velocity`: the foot-velocity algorithm of O'Connor et al. (2007): foot
-  strike at the trough, foot off at the peak of the vertical velocity of the foot centre
-  (midpoint of heel and toe), one of each per stride;
-* :func:`detect_events_markers`: one of the two for a marker trial (by default Zeni, for walking
-  and running: the foot-velocity algorithm measured far worse, ``docs/gait-events.md``) and says
-  whether it looks like a treadmill;
-* :func:`detect_events_2d`: 2D keypoints filmed from behind or the front: the stride structure
-  from where each foot moves like a planted foot (still over ground, at the belt's speed on a
-  treadmill), the events at the sharp image-y accelerations of the heel and toe as they land
-  and lift.
-
-:func:`segment_stances` cuts the events into stance phases; :func:`compute_cadence`,
-:func:`compute_step_times` and :func:`compute_stride_times` give the timing.
+:func:`segment_stances` cuts the events into stance phases (:class:`Stance`, the one stance
+type of medius); :func:`compute_cadence`, :func:`compute_step_times` and
+:func:`compute_stride_times` give the timing.
 """
 
 from __future__ import annotations
@@ -56,9 +50,6 @@ __all__ = [
     "compute_cadence",
     "compute_step_times",
     "compute_stride_times",
-    "detect_events_2d",
-    "detect_events_force_plates",
-    "detect_events_markers",
     "detect_events_velocity",
     "detect_events_zeni",
     "segment_stances",
@@ -529,53 +520,18 @@ def _smooth_sign(x: np.ndarray, n_win: int) -> np.ndarray:
     return np.where(xf >= 0, 1.0, -1.0)
 
 
-def detect_events_markers(
+def _marker_events(
     source: Markers3D | LabAngles,
-    axes: LabAxes | None = None,
+    axes: LabAxes | None,
     *,
-    method: Literal["auto", "zeni", "velocity"] = "auto",
-    task: Literal["walk", "run"] = "walk",
-    stride_time_s: float | None = None,
+    used: Literal["zeni", "velocity"],
+    task: str,
+    stride_time_s: float | None,
+    per_foot: Mapping[str, Any],
 ) -> GaitEvents:
-    """Gait events of a marker trial without force plates.
-
-    Parameters
-    ----------
-    source
-        a :class:`~medius.io.markers.Markers3D` with Plug-in Gait foot markers (``LHEE``,
-        ``LTOE``, ``RHEE``, ``RTOE`` and ``SACR``, ``LPSI``/``RPSI`` or ``LASI``/``RASI``) or
-        canonical names (``left_heel``, ``left_toe``, ``pelvis_origin`` ...), or a
-        :class:`~medius.kinematics.angles3d.LabAngles` (its joint centres and axes).
-    axes
-        the lab's forward and up directions (:func:`~medius.kinematics.angles3d.compute_lab_axes`);
-        None: those of the LabAngles, else found from the markers (up: the lab axis closest to
-        heels -> pelvis; forward: the pelvis travel, or the heel-to-toe direction on a
-        treadmill).
-    method
-        ``"zeni"`` (:func:`detect_events_zeni`), ``"velocity"``
-        (:func:`detect_events_velocity`) or ``"auto"``: Zeni for walking and running (on the
-        synthetic running trials Zeni is within half a sample, the foot-velocity algorithm 4 to
-        16 samples late; docs/gait-events.md, "Measured accuracy"). ``medius analyze`` uses Zeni.
-    task
-        ``"walk"`` or ``"run"``.
-    stride_time_s
-        expected stride time (None: estimated per foot).
-
-    Returns
-    -------
-    GaitEvents
-        ``info`` has ``treadmill`` (True when the pelvis moves forward slower than
-        :data:`TREADMILL_MAX_SPEED_M_S`), ``pelvis_speed_m_s``, the method and the axes used.
-
-    Raises
-    ------
-    InvalidInputError
-        the foot or pelvis markers are missing.
-    NotJudgeableError
-        no foot strike found for a foot (standing still, markers missing, not gait).
-    """
-    meth = check_option("method", method, ("auto", "zeni", "velocity"))
-    tsk = check_option("task", task, ("walk", "run"))
+    """The events of both feet of a marker trial by the per-foot method ``used`` (the body of the
+    marker detectors: :class:`ZeniEventDetector`, :class:`FootVelocityEventDetector`)."""
+    tsk = task
     feet = _feet_of(source)
     where = _where(feet.source)
     need = [f"{s}_{p}" for s in _SIDES for p in ("heel", "toe")]
@@ -591,7 +547,6 @@ def detect_events_markers(
     if t.size < 3:
         raise NotJudgeableError(f"the trial has {t.size} frames; gait events need a few strides", path=where)
     dt = float(np.median(np.diff(t)))
-    used = meth if meth != "auto" else "zeni"
     notes = []
     speed = float("nan")
     treadmill = None
@@ -618,9 +573,11 @@ def detect_events_markers(
         heel, toe = feet.points[f"{s}_heel"], feet.points[f"{s}_toe"]
         if used == "zeni":
             assert feet.pelvis is not None
-            ev = detect_events_zeni(heel, toe, feet.pelvis, direction, t, side=s, stride_time_s=stride_time_s)
+            ev = detect_events_zeni(
+                heel, toe, feet.pelvis, direction, t, side=s, stride_time_s=stride_time_s, **per_foot
+            )
         else:
-            ev = detect_events_velocity(heel, toe, up, t, side=s, stride_time_s=stride_time_s)
+            ev = detect_events_velocity(heel, toe, up, t, side=s, stride_time_s=stride_time_s, **per_foot)
         if not any(e["kind"] == "foot_strike" for e in ev):
             raise NotJudgeableError(
                 f"no foot strikes found for the {s} foot: the {s} heel and toe markers do not show "
@@ -723,55 +680,16 @@ def _foot_distance(cop: np.ndarray, pts: list[np.ndarray]) -> np.ndarray:
     return best
 
 
-def detect_events_force_plates(
+def _force_plate_events(
     plates: ForcePlates,
     markers_or_joint_centres: Markers3D | LabAngles,
     *,
-    threshold_n: float = 20.0,
-    min_contact_s: float = 0.05,
-    max_cop_distance_m: float = 0.25,
+    threshold_n: float,
+    min_contact_s: float,
+    max_cop_distance_m: float,
 ) -> GaitEvents:
-    """Foot strikes and foot offs from the force plates of a trial.
-
-    A contact is a run of analog samples where a plate's vertical force exceeds
-    ``threshold_n``: the foot strike is the first sample above the threshold, the foot off the
-    first sample below it again (times of those analog samples). A contact already under way
-    at the start of the recording gives no foot strike, one still under way at its end no foot
-    off. The side is the foot (heel-toe segment, heel, toe or ankle) closest to the centre of
-    pressure at mid-contact.
-
-    Dropped, each with a note: contacts shorter than ``min_contact_s``; contacts whose centre
-    of pressure is further than ``max_cop_distance_m`` from both feet; contacts where two feet
-    share the plate (the closest foot changes between the first and last third of the contact,
-    or the other foot stands over the plate at mid-contact); contacts of one foot on two plates
-    at once (both dropped).
-
-    Parameters
-    ----------
-    plates
-        :func:`medius.io.force_plates.read_force_plates` of the trial.
-    markers_or_joint_centres
-        the foot markers (as for :func:`detect_events_markers`) on the same clock.
-    threshold_n
-        vertical-force threshold in newtons.
-    min_contact_s
-        shorter contacts are dropped (noise, a brush of the plate).
-    max_cop_distance_m
-        farthest the centre of pressure may be from the foot it is given to.
-
-    Returns
-    -------
-    GaitEvents
-        ``info["contacts"]`` lists every contact kept: plate, side, strike and off times.
-
-    Raises
-    ------
-    NotJudgeableError
-        the trial has no force plates or no contact on them.
-    """
-    thr = check_real("threshold_n", threshold_n, low=0.0, low_inclusive=False)
-    min_c = check_real("min_contact_s", min_contact_s, low=0.0)
-    max_d = check_real("max_cop_distance_m", max_cop_distance_m, low=0.0, low_inclusive=False)
+    """The body of :class:`ForcePlateEventDetector` (parameters validated there)."""
+    thr, min_c, max_d = threshold_n, min_contact_s, max_cop_distance_m
     feet = _feet_of(markers_or_joint_centres)
     where = _where(plates.source) or _where(feet.source)
     if len(plates) == 0:
@@ -915,86 +833,20 @@ def _rolling_percentile(x: np.ndarray, n_win: int, q: float) -> np.ndarray:
     return out
 
 
-def detect_events_2d(
+def _video_events(
     kp: Keypoints2D,
     *,
-    view: Literal["back", "front"] = "back",
-    task: Literal["walk", "run"] = "walk",
-    cutoff_hz: float | None = 6.0,
-    stance_fraction: float = 0.15,
-    min_stance_s: float | None = None,
-    min_swing_s: float | None = None,
+    view: str,
+    task: str,
+    cutoff_hz: float | None,
+    stance_fraction: float,
+    min_stance_s: float | None,
+    min_swing_s: float | None,
 ) -> GaitEvents:
-    """Foot strikes and foot offs from 2D keypoints of a person walking or running, filmed from
-    behind or the front (over ground or on a treadmill).
-
-    A planted foot does not move over the ground: a fixed camera sees it still (over ground) or
-    sliding along the image's vertical at the belt's speed (treadmill); a swinging foot lifts
-    and travels forward. Everything is measured on the image ``y`` of each foot's own heel and
-    toe (a foot's events come from its keypoints only: sides are never exchanged), divided by
-    the leg length in pixels (mid-hip to the lower ankle, 90th percentile over 1.5 s, so a
-    person walking away and shrinking keeps the same scale).
-
-    1. **Stride structure.** The stride time is the dominant period of the heels' image
-       velocity (autocorrelation). The planted-foot velocity is the median velocity of the lower
-       foot (nearer the image bottom). A foot is *still* while its heel or toe moves at that
-       velocity within ``stance_fraction`` of its swing speed (velocities smoothed to four
-       harmonics of the stride); one stance per stride is the stretch of still samples around
-       each peak of their running mean over a quarter stride (mid-stance).
-    2. **Events.** The marker velocity steps at the contacts, so the image-y acceleration has a
-       sharp extremum there. Foot off: the toe leaves the planted velocity upwards, the
-       strongest minimum of the toe's acceleration in the half stride after mid-stance (0.4 to 1
-       frame late on the synthetic reference). Foot strike: the descending heel stops, the
-       strongest minimum of the heel's acceleration in the half stride before mid-stance (a
-       frame or two early); filmed from behind, the forefoot then drops to the floor and the
-       toe's strongest acceleration maximum just after it is taken (within half a frame).
-       Events whose search window is cut by the trial's edge are left out.
-
-    Keypoints already low-pass filtered (a ``lowpass_filter`` step in their log, as
-    :func:`medius.kinematics.filtering.preprocess` leaves) are used as they are; others are
-    filtered at ``cutoff_hz`` first.
-
-    Parameters
-    ----------
-    kp
-        keypoints (heels, toes, ankles and hips; NaN allowed, short holes are bridged).
-    view
-        ``"back"`` or ``"front"``: where the camera is. From the front the swinging foot comes
-        towards the camera, so the forefoot-drop refinement of the foot strike is not used.
-    task
-        ``"walk"`` or ``"run"``: sets the default minimum stance (walk 0.2 s, run 0.08 s) and
-        swing (walk 0.2 s, run 0.15 s) durations.
-    cutoff_hz
-        zero-lag low-pass filter applied before differentiating when the keypoints were not
-        filtered upstream (None: none). Must be below half the frame rate.
-    stance_fraction
-        the still band, as a fraction of the swing speed.
-    min_stance_s, min_swing_s
-        override the task defaults: shorter still moments (away from the trial edges) are not
-        stances, shorter dips inside a stance (and than 5 % of a stride) are bridged.
-
-    Returns
-    -------
-    GaitEvents
-        ``method="video_2d"``; ``info`` has the leg length in px, the planted-foot velocity
-        (leg lengths per second), the thresholds, the stride time, whether the keypoints were
-        already filtered and the cut-off used.
-
-    Raises
-    ------
-    NotJudgeableError
-        hips or feet not seen, frame rate too low for the filter, or no foot strike found for
-        a foot (standing still, not gait).
-    """
-    v_name = check_option("view", view, ("back", "front"))
-    tsk = check_option("task", task, ("walk", "run"))
-    frac = check_real("stance_fraction", stance_fraction, low=0.0, high=1.0, low_inclusive=False)
-    min_st = check_real(
-        "min_stance_s", min_stance_s if min_stance_s is not None else (0.2 if tsk == "walk" else 0.08), low=0.0
-    )
-    min_sw = check_real(
-        "min_swing_s", min_swing_s if min_swing_s is not None else (0.2 if tsk == "walk" else 0.15), low=0.0
-    )
+    """The body of :class:`VideoEventDetector` (parameters validated there)."""
+    v_name, tsk, frac = view, task, stance_fraction
+    min_st = min_stance_s if min_stance_s is not None else (0.2 if tsk == "walk" else 0.08)
+    min_sw = min_swing_s if min_swing_s is not None else (0.2 if tsk == "walk" else 0.15)
     where = _where(kp.source)
     t = kp.time_s
     n = kp.n_frames
@@ -1002,7 +854,7 @@ def detect_events_2d(
         raise NotJudgeableError(f"{n} frames: gait events need a few strides of video", path=where)
     dt = float(np.median(np.diff(t)))
     fps = 1.0 / dt
-    cut = None if cutoff_hz is None else check_real("cutoff_hz", cutoff_hz, low=0.0, low_inclusive=False)
+    cut = cutoff_hz
     # filtering twice blurs the events: keypoints low-pass filtered upstream are used as they are
     prefiltered = any(e.get("operation") == "lowpass_filter" and not e.get("skipped") for e in kp.log)
 

@@ -549,7 +549,7 @@ def analyze_gait_keypoints(
     params
         Analysis parameters (defaults: :class:`GaitParameters`).
     """
-    from medius.events import detect_events_2d  # the events layer's 2D detector
+    from medius.events import VideoEventDetector  # the events layer's 2D detector
 
     if task not in GAIT_TASKS:
         raise ValueError(f"Invalid value for 'task'. Allowed values are {sorted(GAIT_TASKS)}, but got {task!r}.")
@@ -573,7 +573,7 @@ def analyze_gait_keypoints(
     t = fk.time_s
     fi = np.asarray(fk.frame_index)
     try:
-        found = detect_events_2d(fk, view=view, task=task)  # type: ignore[arg-type]
+        found = VideoEventDetector(view=view, task=task).detect(fk)  # type: ignore[arg-type]
         events = [dict(e) for e in found.events]
         event_info = {"used": "video keypoints", "method": found.method, "notes": list(found.notes)}
         warnings += [f"Gait events: {n}" for n in found.notes[:3]]
