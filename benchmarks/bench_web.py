@@ -125,8 +125,8 @@ class PgServer:
 def analysed_folder(cache: Path) -> Path:
     """One real analysis output of a SYNTHETIC single-leg squat (made once per run)."""
     from medius.io.keypoint_files import write_trc
-    from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
     from medius.report.pipeline import analyze_path
+    from medius.testing.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
 
     out = cache / "result"
     if (out / "result.json").is_file():

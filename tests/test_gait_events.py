@@ -546,7 +546,7 @@ def test_cadence_step_and_stride_times() -> None:
 # ----------------------------------------------------------------------------- 2D video
 def _synthetic_gait():
     try:
-        return importlib.import_module("medius.kinematics.synthetic_gait")
+        return importlib.import_module("medius.testing.synthetic_gait")
     except Exception:  # noqa: BLE001 - absent or not importable yet
         return None
 
@@ -570,7 +570,7 @@ def synth_video_errors(
     """
     sg = _synthetic_gait()
     if sg is None:
-        pytest.skip("medius.kinematics.synthetic_gait not importable")
+        pytest.skip("medius.testing.synthetic_gait not importable")
     from medius.kinematics.filtering import preprocess
 
     _, truth = sg.make_gait_trial(sg.GaitSpec(task=task, treadmill=treadmill, duration_s=duration_s))
@@ -706,7 +706,7 @@ SYNTH_CASES = [("walk", False), ("walk", True), ("run", False), ("run", True)]
 def test_zeni_on_synthetic_gait_module_within_one_sample(task: str, treadmill: bool) -> None:
     sg = _synthetic_gait()
     if sg is None:
-        pytest.skip("medius.kinematics.synthetic_gait not importable")
+        pytest.skip("medius.testing.synthetic_gait not importable")
     m, truth = sg.make_gait_trial(sg.GaitSpec(task=task, treadmill=treadmill))
     res = detect_events_markers(m, method="zeni", task=task)
     assert res.info["treadmill"] is treadmill

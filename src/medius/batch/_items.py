@@ -56,7 +56,7 @@ MARKER_UNITS = MARKER_UNIT_CHOICES
 _FILE_SUFFIXES = (".trc", ".c3d")
 #: text files found in a folder that are inputs only when their header is a marker table's
 _TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
-#: a file beside a keypoint input that changes its analysis (medius.io.synthetic.SYNTHETIC_MARKER)
+#: a file beside a keypoint input that changes its analysis (medius.io.INPUT_METADATA_FILE, the input metadata)
 _SIDECARS = ("medius-synthetic.json",)
 
 

@@ -542,10 +542,10 @@ def _marker_events(
             "(Plug-in Gait LHEE/LTOE/RHEE/RTOE or canonical left_heel/left_toe/...)",
             path=where,
         )
-    fwd, up, axes_from = _axes_for(feet, axes)
     t = feet.time_s
     if t.size < 3:
         raise NotJudgeableError(f"the trial has {t.size} frames; gait events need a few strides", path=where)
+    fwd, up, axes_from = _axes_for(feet, axes)
     dt = float(np.median(np.diff(t)))
     notes = []
     speed = float("nan")

@@ -33,12 +33,11 @@ import numpy as np
 
 from medius import __version__
 from medius.errors import InputNotFoundError, InvalidInputError, UsageError
-from medius.io import KEYPOINTS, Keypoints2D
+from medius.io import KEYPOINTS, Keypoints2D, synthetic_metadata
 from medius.io._motion import CameraMotionTracker
 from medius.io.force_plates import ForcePlates, read_c3d_trial
 from medius.io.keypoint_files import MultiPersonKeypoints, read_keypoints
 from medius.io.markers import MARKER_UNIT_CHOICES, Markers3D, read_markers, trc_units
-from medius.io.synthetic import read_marker
 from medius.io.video import FrameCache, iter_frames, probe_video
 from medius.kinematics.angles3d import project_frontal
 from medius.kinematics.labtrial import prepare_lab_trial
@@ -340,7 +339,7 @@ def analyze_path(
             census_people = None
             facing_depth = None
             people = read_keypoints(path, fps=fps, image_size=image_size)
-            synthetic_marker = read_marker(path)
+            synthetic_marker = synthetic_metadata(path)
             pose_model = {"name": f"precomputed keypoints ({people.source})", "backend": people.source}
         info["sha256"] = _sha256(path)
         outcome = _analyze_people(
@@ -502,7 +501,7 @@ def _analyze_markers(
             side_check={},
             pose_model=None,
             sex=sex,
-            synthetic=read_marker(path),
+            synthetic=synthetic_metadata(path),
             keypoints=keypoints,
             options=options,
         )
