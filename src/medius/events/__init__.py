@@ -19,14 +19,13 @@ from medius.events._detectors import (
 from medius.events._gait import (
     GaitEvents,
     Stance,
-    StanceList,
     assign_event_sides,
     compute_cadence,
     compute_step_times,
     compute_stride_times,
     detect_events_velocity,
     detect_events_zeni,
-    segment_stances,
+    stances_from_events,
 )
 from medius.events._lab import EVENT_SOURCES, LabEvents, choose_lab_events
 from medius.events._reps import Rep, SquatRepDetector, detect_stance_side
@@ -43,7 +42,6 @@ __all__ = [
     "Rep",
     "SquatRepDetector",
     "Stance",
-    "StanceList",
     "VideoEventDetector",
     "ZeniEventDetector",
     "assign_event_sides",
@@ -55,5 +53,5 @@ __all__ = [
     "detect_events_velocity",
     "detect_events_zeni",
     "detect_stance_side",
-    "segment_stances",
+    "stances_from_events",
 ]

@@ -17,7 +17,7 @@ peak of the vertical velocity of the foot centre), and the private bodies of the
 force-plate and video detectors. ``docs/gait-events.md`` gives the references and the measured
 accuracy.
 
-:func:`segment_stances` cuts the events into stance phases (:class:`Stance`, the one stance
+:func:`stances_from_events` cuts the events into stance phases (:class:`Stance`, the one stance
 type of medius); :func:`compute_cadence`, :func:`compute_step_times` and
 :func:`compute_stride_times` give the timing.
 """
@@ -45,14 +45,13 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "GaitEvents",
     "Stance",
-    "StanceList",
     "assign_event_sides",
     "compute_cadence",
     "compute_step_times",
     "compute_stride_times",
     "detect_events_velocity",
     "detect_events_zeni",
-    "segment_stances",
+    "stances_from_events",
 ]
 
 Side = Literal["left", "right"]
@@ -490,7 +489,9 @@ def _axes_for(feet: _Feet, axes: LabAxes | None) -> tuple[np.ndarray, np.ndarray
             "and a pelvis (SACR, LPSI/RPSI, LASI/RASI or pelvis_origin); pass axes",
             path=where,
         )
-    mid_heel = 0.5 * (heels[0] + heels[1])
+    hl, hr = heels
+    assert hl is not None and hr is not None
+    mid_heel = 0.5 * (hl + hr)
     d = _nanmedian_rows(feet.pelvis - mid_heel)
     if not np.isfinite(d).all():
         raise InvalidInputError("cannot find the vertical: pelvis and heels never seen together; pass axes", path=where)
@@ -503,9 +504,10 @@ def _axes_for(feet: _Feet, axes: LabAxes | None) -> tuple[np.ndarray, np.ndarray
         how = "auto: pelvis travel"
     else:
         toes = [feet.points.get(f"{s}_toe") for s in _SIDES]
-        if any(x is None for x in toes):
+        tl, tr = toes
+        if tl is None or tr is None:
             raise InvalidInputError("cannot find the forward direction without toe markers; pass axes", path=where)
-        foot = _nanmedian_rows(np.concatenate([toes[0] - heels[0], toes[1] - heels[1]]))
+        foot = _nanmedian_rows(np.concatenate([tl - hl, tr - hr]))
         foot = foot - (foot @ up) * up
         fwd = foot / np.linalg.norm(foot)
         how = "auto: heel-to-toe direction"
@@ -664,7 +666,7 @@ def _contacts(above: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
 
 
-def _foot_distance(cop: np.ndarray, pts: list[np.ndarray]) -> np.ndarray:
+def _foot_distance(cop: np.ndarray, pts: list[np.ndarray | None]) -> np.ndarray:
     """``(n,)`` horizontal-agnostic distance from the CoP to the foot (heel-toe segment or ankle)."""
     best = np.full(cop.shape[0], np.inf)
     heel, toe = pts[0], pts[1]
@@ -760,10 +762,12 @@ def _force_plate_events(
             t_mid = t_an[(a + b) // 2 : (a + b) // 2 + 1]
             op = [at(feet.points.get(f"{other}_{p}"), t_mid) for p in ("heel", "toe")]
             own = [at(feet.points.get(f"{side}_{p}"), t_mid) for p in ("heel", "toe")]
-            if all(x is not None for x in op + own):
-                heights = [float(x[0] @ plate.up) for x in op + own]
+            op_seen = [x for x in op if x is not None]
+            own_seen = [x for x in own if x is not None]
+            if len(op_seen) + len(own_seen) == len(op) + len(own):
+                heights = [float(x[0] @ plate.up) for x in op_seen + own_seen]
                 other_low = min(heights[:2]) <= min(heights[2:]) + 0.03
-                other_over = any(bool(plate.contains(x[0])) for x in op)
+                other_over = any(bool(plate.contains(x[0])) for x in op_seen)
                 # a foot in mid-swing passes over the plate a toe clearance (1-2 cm) above the ground,
                 # as low as a standing foot: only a still foot stands on the plate (walk.c3d plate 4,
                 # a clean right stance, was read as two feet by the height test alone)
@@ -786,15 +790,15 @@ def _force_plate_events(
                 }
             )
     # one foot on two plates at once
-    drop = set()
+    drop: set[int] = set()
     for i, c in enumerate(contacts):
         for j in range(i + 1, len(contacts)):
-            d = contacts[j]
-            if c["side"] == d["side"] and c["plate"] != d["plate"] and c["start_s"] < d["end_s"] and d["start_s"] < c["end_s"]:
+            cj = contacts[j]
+            if c["side"] == cj["side"] and c["plate"] != cj["plate"] and c["start_s"] < cj["end_s"] and cj["start_s"] < c["end_s"]:
                 drop.update((i, j))
                 notes.append(
-                    f"{c['side']} foot on plates {c['plate']} and {d['plate']} at once "
-                    f"({max(c['start_s'], d['start_s']):.3f} s): both contacts dropped"
+                    f"{c['side']} foot on plates {c['plate']} and {cj['plate']} at once "
+                    f"({max(c['start_s'], cj['start_s']):.3f} s): both contacts dropped"
                 )
     kept = [c for i, c in enumerate(contacts) if i not in drop]
     if not kept:
@@ -1064,126 +1068,141 @@ def _clean_runs(mask: np.ndarray, n_min_true: int, n_min_false: int) -> np.ndarr
 # ----------------------------------------------------------------------------- stances
 @dataclass(frozen=True)
 class Stance:
-    """One stance phase: from a foot strike to the foot off of the same foot.
+    """One stance phase: from a foot strike to the next foot off of the same foot.
+
+    The one stance type of medius: the gait protocols measure each stance on it
+    (:func:`medius.protocols.measure_stances`).
 
     Attributes
     ----------
     side
         ``"left"`` or ``"right"``.
+    strike, off
+        sample indices of the foot strike and the foot off: the first sample of ``time_s`` at or
+        after the event (:func:`stances_from_events`).
+    next_other_strike
+        the other foot's next strike after this strike (sample index; the step time), None when
+        the recording ends first.
+    previous_other_strike
+        the other foot's last strike before this strike (sample index; the step width), None
+        when the recording starts after it.
     foot_strike_s, foot_off_s
-        its events, seconds.
-    start_index, end_index
-        samples of ``time_s`` nearest the foot strike and the foot off.
-    mid_index
-        sample nearest mid-stance (midpoint in time of the two events).
+        the events' times in seconds (None for a stance built from indices alone).
     next_foot_strike_s
-        the next foot strike of the same foot (the end of the stride), None at the trial end.
+        the next foot strike of the same foot after the foot off (the end of the stride), None
+        at the trial end.
     contralateral_events
         the other foot's events between the foot strike and the foot off.
     """
 
     side: Side
-    foot_strike_s: float
-    foot_off_s: float
-    start_index: int
-    end_index: int
-    mid_index: int
-    next_foot_strike_s: float | None
+    strike: int
+    off: int
+    next_other_strike: int | None = None
+    previous_other_strike: int | None = None
+    foot_strike_s: float | None = None
+    foot_off_s: float | None = None
+    next_foot_strike_s: float | None = None
     contralateral_events: tuple[dict[str, Any], ...] = ()
 
     @property
-    def duration_s(self) -> float:
+    def mid(self) -> int:
+        """Sample index of mid-stance: the midpoint of the strike and off samples (rounded)."""
+        return int(round(0.5 * (self.strike + self.off)))
+
+    @property
+    def duration_s(self) -> float | None:
+        """Foot strike to foot off, seconds (None without the event times)."""
+        if self.foot_strike_s is None or self.foot_off_s is None:
+            return None
         return self.foot_off_s - self.foot_strike_s
 
     @property
     def stride_time_s(self) -> float | None:
-        return None if self.next_foot_strike_s is None else self.next_foot_strike_s - self.foot_strike_s
+        """Foot strike to the same foot's next strike, seconds (None at the trial end)."""
+        if self.next_foot_strike_s is None or self.foot_strike_s is None:
+            return None
+        return self.next_foot_strike_s - self.foot_strike_s
 
 
-class StanceList(list):
-    """A list of :class:`Stance` with ``skipped``: one reason per stance left out."""
-
-    skipped: list[str]
-
-    def __init__(self, items: Iterable[Stance] = (), skipped: Iterable[str] = ()) -> None:
-        super().__init__(items)
-        self.skipped = list(skipped)
-
-
-def _nearest(t: np.ndarray, x: float) -> int:
-    i = int(np.clip(np.searchsorted(t, x), 0, t.size - 1))
-    if i > 0 and abs(t[i - 1] - x) <= abs(t[i] - x):
-        i -= 1
-    return i
-
-
-def segment_stances(events: GaitEvents | Iterable[Mapping[str, Any]], time_s: np.ndarray) -> StanceList:
-    """Cut a trial into stance phases (foot strike to foot off of the same foot).
+def stances_from_events(
+    events: GaitEvents | Iterable[Mapping[str, Any]], time_s: np.ndarray, *, max_stance_s: float = 2.0
+) -> tuple[list[Stance], list[str]]:
+    """Pair each foot strike with the same foot's next foot off: the stance phases.
 
     Parameters
     ----------
     events
-        a :class:`GaitEvents` or ``{"side", "kind", "time_s"}`` dicts (others ignored).
+        a :class:`GaitEvents` or ``{"side", "kind": "foot_strike" | "foot_off", "time_s"}``
+        dicts, any order (others ignored).
     time_s
-        ``(time,)`` the samples the indices refer to.
+        ``(time,)`` sample times of the series the stances index into.
+    max_stance_s
+        a strike whose foot off comes later than this is not paired (the person stood still).
 
     Returns
     -------
-    StanceList
-        the stances in time order; ``skipped`` says why any were left out: a stance missing
-        its foot strike or foot off at the trial edges, or an inconsistent sequence (two foot
-        strikes, or two foot offs, in a row on one foot).
+    (stances, notes)
+        the stance phases in time order, and one note per strike left unpaired and why: no foot
+        off after it (end of the recording), another strike after it (a missed foot off), or a
+        foot off more than ``max_stance_s`` later.
     """
     t = np.asarray(time_s, dtype=float)
     if t.ndim != 1 or t.size == 0:
         raise ValueError("Invalid value for the 'time_s' parameter: a non-empty (time,) array is needed.")
-    evs = [e for e in _event_list(events) if e["side"] in _SIDES and e["kind"] in _KINDS]
-    stances: list[Stance] = []
-    skipped: list[str] = []
+    raw = events.events if isinstance(events, GaitEvents) else events
+    notes: list[str] = []
+
+    def idx(ts: float) -> int:
+        return int(np.clip(np.searchsorted(t, ts - 1e-9), 0, t.size - 1))
+
+    by_side: dict[str, list[tuple[float, str]]] = {str(s): [] for s in _SIDES}
+    for e in raw:
+        if e.get("side") in _SIDES and e.get("kind") in _KINDS:
+            by_side[e["side"]].append((float(e["time_s"]), str(e["kind"])))
+    strikes: dict[str, list[float]] = {s: sorted(ts for ts, k in by_side[s] if k == "foot_strike") for s in _SIDES}
+    out: list[Stance] = []
     for s in _SIDES:
-        own = [e for e in evs if e["side"] == s]
-        other = [e for e in evs if e["side"] != s]
-        strikes = [e["time_s"] for e in own if e["kind"] == "foot_strike"]
-        if own and own[0]["kind"] == "foot_off":
-            skipped.append(f"{s}: stance before {own[0]['time_s']:.3f} s has no foot strike (trial start)")
-        for k, e in enumerate(own):
-            if e["kind"] != "foot_strike":
-                if k > 0 and own[k - 1]["kind"] == "foot_off":
-                    skipped.append(
-                        f"{s}: two foot offs without a foot strike ({own[k - 1]['time_s']:.3f} and "
-                        f"{e['time_s']:.3f} s)"
-                    )
+        seq = sorted(by_side[s])
+        other = "right" if s == "left" else "left"
+        for i, (ts, kind) in enumerate(seq):
+            if kind != "foot_strike":
                 continue
-            if k + 1 >= len(own):
-                skipped.append(f"{s}: stance from {e['time_s']:.3f} s has no foot off (trial end)")
+            nxt = seq[i + 1] if i + 1 < len(seq) else None
+            if nxt is None:
+                notes.append(f"{s} foot strike at {ts:.3f} s: no foot off after it (end of the recording)")
                 continue
-            nxt = own[k + 1]
-            if nxt["kind"] != "foot_off":
-                skipped.append(
-                    f"{s}: two foot strikes without a foot off ({e['time_s']:.3f} and {nxt['time_s']:.3f} s)"
-                )
+            if nxt[1] != "foot_off":
+                notes.append(f"{s} foot strike at {ts:.3f} s: followed by another strike, not a foot off")
                 continue
-            fs, fo = e["time_s"], nxt["time_s"]
-            later = [x for x in strikes if x > fo]
-            stances.append(
+            if nxt[0] - ts > max_stance_s:
+                notes.append(f"{s} foot strike at {ts:.3f} s: foot off {nxt[0] - ts:.2f} s later, not a gait stance")
+                continue
+            later = [x for x in strikes[other] if x > ts]
+            earlier = [x for x in strikes[other] if x < ts]
+            own_later = [x for x in strikes[s] if x > nxt[0]]
+            out.append(
                 Stance(
-                    side=s,
-                    foot_strike_s=fs,
-                    foot_off_s=fo,
-                    start_index=_nearest(t, fs),
-                    end_index=_nearest(t, fo),
-                    mid_index=_nearest(t, 0.5 * (fs + fo)),
-                    next_foot_strike_s=later[0] if later else None,
-                    contralateral_events=tuple(x for x in other if fs < x["time_s"] < fo),
+                    side=s,  # type: ignore[arg-type]
+                    strike=idx(ts),
+                    off=idx(nxt[0]),
+                    next_other_strike=idx(later[0]) if later else None,
+                    previous_other_strike=idx(earlier[-1]) if earlier else None,
+                    foot_strike_s=ts,
+                    foot_off_s=nxt[0],
+                    next_foot_strike_s=own_later[0] if own_later else None,
+                    contralateral_events=tuple(
+                        {"side": other, "kind": k, "time_s": x} for x, k in sorted(by_side[other]) if ts < x < nxt[0]
+                    ),
                 )
             )
-    stances.sort(key=lambda st: st.foot_strike_s)
-    return StanceList(stances, skipped)
+    out.sort(key=lambda p: p.strike)
+    return out, notes
 
 
 # ----------------------------------------------------------------------------- timing
 def compute_step_times(events: GaitEvents | Iterable[Mapping[str, Any]]) -> np.ndarray:
-    """Step times in seconds: intervals between consecutive foot strikes of opposite feet.
+    """Step times in seconds: from each foot strike to the next foot strike, when that is of the other foot.
 
     Parameters
     ----------
@@ -1193,7 +1212,8 @@ def compute_step_times(events: GaitEvents | Iterable[Mapping[str, Any]]) -> np.n
     Returns
     -------
     numpy.ndarray
-        ``(n,)``; pairs of consecutive strikes of the same foot (a missed strike) are skipped.
+        ``(n,)``; two consecutive strikes of the same foot (the other foot's strike between them
+        missed) are no step and are left out.
     """
     fs = [e for e in _event_list(events) if e["kind"] == "foot_strike" and e["side"] in _SIDES]
     out = [b["time_s"] - a["time_s"] for a, b in zip(fs[:-1], fs[1:], strict=True) if a["side"] != b["side"]]
@@ -1214,20 +1234,32 @@ def compute_stride_times(events: GaitEvents | Iterable[Mapping[str, Any]]) -> di
         ``{"left": (n,), "right": (m,)}``.
     """
     evs = _event_list(events)
-    out = {}
+    out: dict[str, np.ndarray] = {}
     for s in _SIDES:
         fs = np.array([e["time_s"] for e in evs if e["kind"] == "foot_strike" and e["side"] == s])
         out[s] = np.diff(fs) if fs.size > 1 else np.zeros(0)
     return out
 
 
+#: fewest steps a cadence is computed from
+MIN_CADENCE_STEPS = 2
+
+
 def compute_cadence(events: GaitEvents | Iterable[Mapping[str, Any]]) -> float:
-    """Cadence in steps per minute: 60 / the median step time (consecutive opposite-side strikes).
+    """Cadence in steps per minute: 60 / the median step time.
+
+    The one cadence of medius (``cadence_steps_per_min`` in every gait result, video and lab;
+    docs/gait-events.md, "Cadence"). The foot strikes of both feet are taken in time order; a
+    step is the interval from one foot strike to the next, when that next strike is of the other
+    foot (:func:`compute_step_times`). Two consecutive strikes of the same foot (the other foot's
+    strike between them missed, or a trial edge) are a stride, not a step, and are left out. The
+    median makes the value robust to a step cut short or lengthened by a late detection.
 
     Parameters
     ----------
     events
-        a :class:`GaitEvents` or event dicts.
+        a :class:`GaitEvents` or event dicts (``side``, ``kind``, ``time_s``); only foot strikes
+        of the left and right foot count.
 
     Returns
     -------
@@ -1237,11 +1269,12 @@ def compute_cadence(events: GaitEvents | Iterable[Mapping[str, Any]]) -> float:
     Raises
     ------
     NotJudgeableError
-        fewer than two foot strikes of alternating feet.
+        fewer than :data:`MIN_CADENCE_STEPS` steps (consecutive foot strikes of opposite feet).
     """
     steps = compute_step_times(events)
-    if steps.size == 0:
+    if steps.size < MIN_CADENCE_STEPS or not np.all(steps > 0):
         raise NotJudgeableError(
-            "cannot compute the cadence: it needs at least two consecutive foot strikes of opposite feet"
+            f"cannot compute the cadence: it needs at least {MIN_CADENCE_STEPS} steps (consecutive foot strikes "
+            f"of opposite feet), got {steps.size}"
         )
     return float(60.0 / np.median(steps))
