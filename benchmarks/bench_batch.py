@@ -29,9 +29,9 @@ from medius.analysis import AnalysisRequest
 from medius.batch import BatchItem, ItemSettings, run_batch, usable_cores
 from medius.io.keypoint_files import write_trc
 from medius.io.samples import sample_path
-from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats, write_marker
 from medius.io.video import VideoWriter, iter_frames
 from medius.report.outputs import run_analysis
+from medius.testing.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats, write_marker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_video import back_and_forth  # noqa: E402

@@ -2,7 +2,7 @@
 
 The issue's target: a 30 s, 150 Hz trial with 40 markers is analysed in under 5 % of its duration
 (1.5 s). Measured side by side in one run, on a synthetic running trial from
-:mod:`medius.kinematics.synthetic_gait` (30 Plug-in Gait, trunk and medial markers plus 10
+:mod:`medius.testing.synthetic_gait` (30 Plug-in Gait, trunk and medial markers plus 10
 extra markers, as labs carry arm and head markers the model does not read), written to a real
 C3D:
 
@@ -43,10 +43,10 @@ from medius.analysis import AnalysisRequest
 from medius.io.markers import Markers3D, read_c3d, write_c3d
 from medius.kinematics.filtering3d import fill_gaps
 from medius.kinematics.labtrial import prepare_lab_trial
-from medius.kinematics.synthetic_gait import GaitSpec, make_gait_trial
 from medius.protocols import GaitParameters, analyze_gait_lab
 from medius.report import outputs
 from medius.report.outputs import run_analysis
+from medius.testing.synthetic_gait import GaitSpec, make_gait_trial
 
 TARGET_FRACTION = 0.05
 

@@ -26,8 +26,8 @@ PASSWORD = "bench password 1"
 def _summary(tmp: Path) -> dict:
     from medius.analysis import AnalysisRequest
     from medius.io.keypoint_files import write_openpose_json
-    from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
     from medius.report.outputs import run_analysis
+    from medius.testing.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
     from medius.web.media._child import summarize_result
 
     left = [SyntheticRep("left", fppa_deg=8.0, pelvic_drop_deg=3.0, trunk_lean_deg=4.0, depth_pct=15.0)] * 5

@@ -126,8 +126,8 @@ def analysed_folder(cache: Path) -> Path:
     """One real analysis output of a SYNTHETIC single-leg squat (made once per run)."""
     from medius.analysis import AnalysisRequest
     from medius.io.keypoint_files import write_trc
-    from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
     from medius.report.outputs import run_analysis
+    from medius.testing.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
 
     out = cache / "result"
     if (out / "result.json").is_file():

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from medius.cli import app
 from medius.io.keypoint_files import write_openpose_json, write_trc
-from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats, write_marker
+from medius.testing.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats, write_marker
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 

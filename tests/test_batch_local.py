@@ -26,8 +26,8 @@ from medius.batch import (
 )
 from medius.io.keypoint_files import write_openpose_json, write_trc
 from medius.io.samples import sample_path
-from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats, write_marker
 from medius.report.outputs import run_analysis
+from medius.testing.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats, write_marker
 
 SETTINGS = ItemSettings(fps=30.0, image_size=(1080, 1920), annotated_video=False)
 

@@ -239,7 +239,7 @@ def test_discover_items_takes_the_person_from_the_sub_folder(tmp_path):
 
 
 def _marker_table(path: Path, *, time_column: bool = True, units_row: bool = False) -> Path:
-    from medius.kinematics.synthetic_gait import GaitSpec, make_gait_trial
+    from medius.testing.synthetic_gait import GaitSpec, make_gait_trial
 
     trial, _ = make_gait_trial(GaitSpec(task="walk", duration_s=4.0, medial_markers=True))
     if units_row:  # two header rows and a units row, comma-separated (Vicon Nexus export)

@@ -9,7 +9,7 @@ import pytest
 from medius.errors import EXIT_CODES
 from medius.io import Keypoints2D
 from medius.io.keypoint_files import MultiPersonKeypoints, write_openpose_json, write_trc
-from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
+from medius.testing.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
 from tests import _videos
 from tests.conftest import five_and_five, load_result, run_medius, write_synthetic
 

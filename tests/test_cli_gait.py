@@ -12,7 +12,7 @@ import pytest
 
 from medius.errors import InvalidInputError
 from medius.io.markers import Markers3D, read_c3d, write_c3d
-from medius.kinematics.synthetic_gait import (
+from medius.testing.synthetic_gait import (
     DEMO_HIP_ADDUCTION_DEG,
     DEMO_PELVIC_DROP_DEG,
     CameraSpec,

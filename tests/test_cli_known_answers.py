@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from medius.io.synthetic import SyntheticRep, SyntheticSquats
+from medius.testing.synthetic import SyntheticRep, SyntheticSquats
 from tests.conftest import five_and_five, load_result, write_synthetic
 
 TOL_DEG = 0.5

@@ -79,7 +79,7 @@ def test_assess_program_json_is_what_program_progress_reads(tmp_path):
 def test_assess_reads_a_gait_result_trendelenburg_block(tmp_path):
     """A real walking result.json (synthetic C3D through ``medius analyze``) named by the assessment:
     its per-side Trendelenburg-pattern flag feeds the findings."""
-    from medius.kinematics.synthetic_gait import GaitSpec, make_gait_trial, write_gait_c3d
+    from medius.testing.synthetic_gait import GaitSpec, make_gait_trial, write_gait_c3d
 
     spec = GaitSpec(task="walk", duration_s=5.0, treadmill=False, pelvic_drop_deg={"left": 2.0, "right": 8.0},
                     hip_adduction_deg={"left": 6.0, "right": 10.0}, forward_axis="+x", up_axis="+z",

@@ -10,9 +10,9 @@ import pytest
 
 from medius.events import SquatRepDetector, detect_stance_side
 from medius.io.keypoint_files import MultiPersonKeypoints
-from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
 from medius.pose._select import select_person
 from medius.pose._sides import correct_left_right
+from medius.testing.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
 from tests.conftest import five_and_five
 
 
@@ -160,6 +160,31 @@ def test_layers_import_only_earlier_layers():
                     problems.append(f"{f}: layer {layer} imports later layer {target}")
                 if layer == "registry" and target not in ("errors", "registry"):
                     problems.append(f"{f}: the registry imports {target}")
+    assert problems == []
+
+
+#: the only places in src/medius that may import the synthetic-data generators (medius.testing)
+TESTING_IMPORTERS = ("cli.py", "validation", "testing")
+
+
+def test_the_library_never_imports_testing():
+    """The generators of synthetic data live in ``medius.testing``: no library layer (io ...
+    report, analysis), nor the web app or batch, imports it; only the ``cli`` edge (``medius
+    synth``), ``validation``, tests, benchmarks and scripts do."""
+    src = pathlib.Path(__file__).resolve().parents[1] / "src" / "medius"
+    assert (src / "testing" / "synthetic.py").is_file() and (src / "testing" / "synthetic_gait.py").is_file()
+    problems = []
+    for f in src.rglob("*.py"):
+        rel = f.relative_to(src).parts
+        if rel[0] in TESTING_IMPORTERS:
+            continue
+        for node in ast.walk(ast.parse(f.read_text())):
+            mods = []
+            if isinstance(node, ast.Import):
+                mods = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                mods = [node.module] + ([f"{node.module}.{a.name}" for a in node.names] if node.module == "medius" else [])
+            problems += [f"{f}: imports {m}" for m in mods if m == "medius.testing" or m.startswith("medius.testing.")]
     assert problems == []
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from medius.events import Stance as StancePhase
+from medius.events import stances_from_events
 from medius.protocols import (
     GAIT_METRICS,
-    StancePhase,
     evaluate_trendelenburg,
     measure_stances,
-    stances_from_events,
     summarize_stances,
 )
 from medius.registry import load_registry

@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from medius.cli import app
-from medius.kinematics.synthetic_gait import GaitSpec, make_gait_trial, write_gait_c3d
 from medius.registry import INTERPRETIVE_KINDS, load_registry
+from medius.testing.synthetic_gait import GaitSpec, make_gait_trial, write_gait_c3d
 
 runner = CliRunner()
 

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from medius.cli import app
 from medius.io.markers import Markers3D, read_c3d, write_c3d
-from medius.kinematics.synthetic_gait import DEMO_HIP_ADDUCTION_DEG, DEMO_PELVIC_DROP_DEG
+from medius.testing.synthetic_gait import DEMO_HIP_ADDUCTION_DEG, DEMO_PELVIC_DROP_DEG
 from tests.conftest import analyze_json
 
 runner = CliRunner()

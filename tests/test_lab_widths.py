@@ -25,7 +25,7 @@ import pytest
 
 from medius.io.markers import read_c3d, write_c3d
 from medius.kinematics.labtrial import prepare_lab_trial
-from medius.kinematics.synthetic_gait import (
+from medius.testing.synthetic_gait import (
     DEMO_HIP_ADDUCTION_DEG,
     DEMO_PELVIC_DROP_DEG,
     GaitSpec,

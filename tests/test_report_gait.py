@@ -20,13 +20,13 @@ import numpy as np
 import pytest
 
 from medius.analysis import build_result
+from medius.events import stances_from_events
 from medius.io._sequence import KEYPOINTS, Keypoints2D
 from medius.protocols import GaitAnalysis, GaitParameters
 from medius.protocols._gait import (
     compute_gait_summary,
     evaluate_trendelenburg,
     measure_stances,
-    stances_from_events,
     summarize_stances,
 )
 from medius.registry import load_registry

@@ -1,4 +1,4 @@
-"""Synthetic walking and running with known answers (medius.kinematics.synthetic_gait).
+"""Synthetic walking and running with known answers (medius.testing.synthetic_gait).
 
 The generator's truth is checked against itself (set peaks, events on samples, feet planted),
 then against the independent code paths that will consume it: real C3D files through ezc3d,
@@ -15,7 +15,6 @@ import pytest
 
 from medius.io import read_keypoints
 from medius.io.markers import read_c3d
-from medius.io.synthetic import SYNTHETIC_MARKER, read_marker
 from medius.kinematics import ParameterError
 from medius.kinematics.angles2d import compute_side_series
 from medius.kinematics.angles3d import (
@@ -26,7 +25,8 @@ from medius.kinematics.angles3d import (
     measure_joint_offsets,
 )
 from medius.kinematics.markersets import calibrate_clusters
-from medius.kinematics.synthetic_gait import (
+from medius.testing.synthetic import SYNTHETIC_MARKER, read_marker
+from medius.testing.synthetic_gait import (
     MEDIAL_MARKERS,
     CameraSpec,
     GaitSpec,

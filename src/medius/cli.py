@@ -311,7 +311,7 @@ def synth(
     """
     from medius.errors import InvalidInputError, OutputError
     from medius.io.keypoint_files import write_openpose_json, write_trc
-    from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats, write_marker
+    from medius.testing.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats, write_marker
 
     if file_format not in ("openpose", "trc"):
         raise InvalidInputError(f"unknown --format {file_format!r}; allowed: openpose, trc")
@@ -350,7 +350,7 @@ def _synth_gait(out: Path, task: str, *, noise_px: float) -> None:
     import shutil
 
     from medius.io.markers import write_c3d
-    from medius.kinematics.synthetic_gait import (
+    from medius.testing.synthetic_gait import (
         DEMO_HIP_ADDUCTION_DEG,
         DEMO_PELVIC_DROP_DEG,
         CameraSpec,

@@ -246,7 +246,7 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
 def synthetic_trc(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SYNTHETIC single-leg squat (one rep per leg) as a TRC file of pixel keypoints."""
     from medius.io.keypoint_files import write_trc
-    from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
+    from medius.testing.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
 
     spec = SyntheticSquats(
         reps=(

@@ -226,7 +226,7 @@ def test_an_unjudgeable_recording_says_why_and_what_to_film(app, north, tmp_path
     """The real analysis (child process) of a 0.5 s SYNTHETIC clip: not judgeable, and the page says
     why and what to film instead, in the library's words."""
     from medius.io.keypoint_files import write_trc
-    from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
+    from medius.testing.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
 
     kp, _ = make_single_leg_squats(SyntheticSquats(reps=(SyntheticRep("left", fppa_deg=8.0),)))
     short = write_trc(kp.slice_frames(slice(0, 15)), tmp_path / "short_px.trc")

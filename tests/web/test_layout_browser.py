@@ -41,7 +41,7 @@ def _api(page: Any, base: str, method: str, url: str, **kw: Any) -> Any:
 
 def _walk_trc(tmp: Path) -> Path:
     from medius.io.keypoint_files import write_trc
-    from medius.kinematics.synthetic_gait import (
+    from medius.testing.synthetic_gait import (
         DEMO_HIP_ADDUCTION_DEG,
         DEMO_PELVIC_DROP_DEG,
         CameraSpec,
@@ -61,7 +61,7 @@ def _walk_trc(tmp: Path) -> Path:
 def clinic(live_server, browser, tmp_path_factory):  # noqa: F811 - the imported fixtures
     """A signed-in page and a patient with two assessed visits, a single-leg squat and a walk analysed."""
     from medius.io.keypoint_files import write_trc
-    from medius.io.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
+    from medius.testing.synthetic import SyntheticRep, SyntheticSquats, make_single_leg_squats
     from tests.web.conftest import add_user  # noqa: F401 - the live server already has its user
 
     tmp = tmp_path_factory.mktemp("layout")

@@ -26,9 +26,8 @@ from medius.analysis.request import AnalysisRequest
 from medius.analysis.result_build import build_result
 from medius.analysis.video_pass import VideoPass, run_video_pass
 from medius.errors import InvalidInputError, UsageError
-from medius.io import Keypoints2D
+from medius.io import Keypoints2D, synthetic_metadata
 from medius.io.keypoint_files import MultiPersonKeypoints, read_keypoints
-from medius.io.synthetic import read_marker
 from medius.io.video import FrameCache, probe_video
 from medius.protocols import TASKS, AnalysisParameters, GaitAnalysis, SingleLegAnalysis
 
@@ -91,7 +90,7 @@ def analyze(request: AnalysisRequest, progress: Progress | None = None) -> Analy
             result = build_result(
                 analysis, task=request.task, input_info=trial.info,
                 selection={"people_in_view": 1, "method": "lab trial (one subject)"}, side_check={},
-                pose_model=None, sex=request.sex, synthetic=read_marker(request.input), keypoints=keypoints,
+                pose_model=None, sex=request.sex, synthetic=synthetic_metadata(request.input), keypoints=keypoints,
                 options=request.provenance(lab=True),
             )
             return AnalysisOutcome(request, result, analysis, keypoints, workspace=workspace)
@@ -125,7 +124,7 @@ def analyze(request: AnalysisRequest, progress: Progress | None = None) -> Analy
         result = build_result(
             analysis, task=analysis.task if request.task == "auto" else request.task, input_info=info,
             selection=selection, side_check=side_check, pose_model=pose_model, sex=request.sex,
-            synthetic=None if video else read_marker(request.input), keypoints=keypoints,
+            synthetic=None if video else synthetic_metadata(request.input), keypoints=keypoints,
             options=request.provenance(lab=False, task_guessed=selection.get("task_guessed")),
         )
         return AnalysisOutcome(

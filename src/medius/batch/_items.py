@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from medius import __version__
 from medius.errors import InputNotFoundError, InvalidInputError
+from medius.io._metadata import INPUT_METADATA_FILE
 from medius.io.markers import MARKER_UNIT_CHOICES
 
 if TYPE_CHECKING:
@@ -63,8 +64,8 @@ MARKER_UNITS = MARKER_UNIT_CHOICES
 _FILE_SUFFIXES = (".trc", ".c3d")
 #: text files found in a folder that are inputs only when their header is a marker table's
 _TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
-#: a file beside a keypoint input that changes its analysis (medius.io.synthetic.SYNTHETIC_MARKER)
-_SIDECARS = ("medius-synthetic.json",)
+#: a file beside a keypoint input that changes its analysis (the input metadata, which labels a result synthetic)
+_SIDECARS = (INPUT_METADATA_FILE,)
 
 
 def task_names() -> tuple[str, ...]:

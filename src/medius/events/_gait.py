@@ -6,26 +6,20 @@ Every detector returns a :class:`GaitEvents`: the events as dicts ``{"side": "le
 works), sorted by time, with notes saying what was dropped and why. Times are on the clock of
 the input (for a C3D: seconds from the start of the capture, the clock of the ``EVENT`` times).
 
-Methods (``docs/gait-events.md`` gives the references and the measured accuracy):
+The detectors are algorithm objects (:mod:`medius.events._detectors`, one interface,
+:class:`~medius.events.GaitEventDetector`): :class:`~medius.events.ZeniEventDetector`,
+:class:`~medius.events.FootVelocityEventDetector`, :class:`~medius.events.ForcePlateEventDetector`
+and :class:`~medius.events.VideoEventDetector`. This module holds their maths: the per-foot pure
+functions :func:`detect_events_zeni` (Zeni, Richards & Higginson 2008: foot strike at the maxima
+of the heel's forward position relative to the sacrum, foot off at the minima of the toe's) and
+:func:`detect_events_velocity` (O'Connor et al. 2007: foot strike at the trough, foot off at the
+peak of the vertical velocity of the foot centre), and the private bodies of the marker,
+force-plate and video detectors. ``docs/gait-events.md`` gives the references and the measured
+accuracy.
 
-* :func:`detect_events_force_plates`: the vertical ground reaction force crosses a threshold
-  (20 N by default); the foot closest to the centre of pressure gets the contact;
-* :func:`detect_events_zeni`: Zeni, Richards & Higginson (2008): foot strike at the maxima of
-  the heel's forward position relative to the sacrum, foot off at the minima of the toe's
-  (published for walking; used for running too, see :func:`detect_events_markers`);
-* :func:`detect_events_velocity`: the foot-velocity algorithm of O'Connor et al. (2007): foot
-  strike at the trough, foot off at the peak of the vertical velocity of the foot centre
-  (midpoint of heel and toe), one of each per stride;
-* :func:`detect_events_markers`: one of the two for a marker trial (by default Zeni, for walking
-  and running: the foot-velocity algorithm measured far worse, ``docs/gait-events.md``) and says
-  whether it looks like a treadmill;
-* :func:`detect_events_2d`: 2D keypoints filmed from behind or the front: the stride structure
-  from where each foot moves like a planted foot (still over ground, at the belt's speed on a
-  treadmill), the events at the sharp image-y accelerations of the heel and toe as they land
-  and lift.
-
-:func:`segment_stances` cuts the events into stance phases; :func:`compute_cadence`,
-:func:`compute_step_times` and :func:`compute_stride_times` give the timing.
+:func:`stances_from_events` cuts the events into stance phases (:class:`Stance`, the one stance
+type of medius); :func:`compute_cadence`, :func:`compute_step_times` and
+:func:`compute_stride_times` give the timing.
 """
 
 from __future__ import annotations
@@ -51,17 +45,13 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "GaitEvents",
     "Stance",
-    "StanceList",
     "assign_event_sides",
     "compute_cadence",
     "compute_step_times",
     "compute_stride_times",
-    "detect_events_2d",
-    "detect_events_force_plates",
-    "detect_events_markers",
     "detect_events_velocity",
     "detect_events_zeni",
-    "segment_stances",
+    "stances_from_events",
 ]
 
 Side = Literal["left", "right"]
@@ -499,7 +489,9 @@ def _axes_for(feet: _Feet, axes: LabAxes | None) -> tuple[np.ndarray, np.ndarray
             "and a pelvis (SACR, LPSI/RPSI, LASI/RASI or pelvis_origin); pass axes",
             path=where,
         )
-    mid_heel = 0.5 * (heels[0] + heels[1])
+    hl, hr = heels
+    assert hl is not None and hr is not None
+    mid_heel = 0.5 * (hl + hr)
     d = _nanmedian_rows(feet.pelvis - mid_heel)
     if not np.isfinite(d).all():
         raise InvalidInputError("cannot find the vertical: pelvis and heels never seen together; pass axes", path=where)
@@ -512,9 +504,10 @@ def _axes_for(feet: _Feet, axes: LabAxes | None) -> tuple[np.ndarray, np.ndarray
         how = "auto: pelvis travel"
     else:
         toes = [feet.points.get(f"{s}_toe") for s in _SIDES]
-        if any(x is None for x in toes):
+        tl, tr = toes
+        if tl is None or tr is None:
             raise InvalidInputError("cannot find the forward direction without toe markers; pass axes", path=where)
-        foot = _nanmedian_rows(np.concatenate([toes[0] - heels[0], toes[1] - heels[1]]))
+        foot = _nanmedian_rows(np.concatenate([tl - hl, tr - hr]))
         foot = foot - (foot @ up) * up
         fwd = foot / np.linalg.norm(foot)
         how = "auto: heel-to-toe direction"
@@ -529,53 +522,18 @@ def _smooth_sign(x: np.ndarray, n_win: int) -> np.ndarray:
     return np.where(xf >= 0, 1.0, -1.0)
 
 
-def detect_events_markers(
+def _marker_events(
     source: Markers3D | LabAngles,
-    axes: LabAxes | None = None,
+    axes: LabAxes | None,
     *,
-    method: Literal["auto", "zeni", "velocity"] = "auto",
-    task: Literal["walk", "run"] = "walk",
-    stride_time_s: float | None = None,
+    used: Literal["zeni", "velocity"],
+    task: str,
+    stride_time_s: float | None,
+    per_foot: Mapping[str, Any],
 ) -> GaitEvents:
-    """Gait events of a marker trial without force plates.
-
-    Parameters
-    ----------
-    source
-        a :class:`~medius.io.markers.Markers3D` with Plug-in Gait foot markers (``LHEE``,
-        ``LTOE``, ``RHEE``, ``RTOE`` and ``SACR``, ``LPSI``/``RPSI`` or ``LASI``/``RASI``) or
-        canonical names (``left_heel``, ``left_toe``, ``pelvis_origin`` ...), or a
-        :class:`~medius.kinematics.angles3d.LabAngles` (its joint centres and axes).
-    axes
-        the lab's forward and up directions (:func:`~medius.kinematics.angles3d.compute_lab_axes`);
-        None: those of the LabAngles, else found from the markers (up: the lab axis closest to
-        heels -> pelvis; forward: the pelvis travel, or the heel-to-toe direction on a
-        treadmill).
-    method
-        ``"zeni"`` (:func:`detect_events_zeni`), ``"velocity"``
-        (:func:`detect_events_velocity`) or ``"auto"``: Zeni for walking and running (on the
-        synthetic running trials Zeni is within half a sample, the foot-velocity algorithm 4 to
-        16 samples late; docs/gait-events.md, "Measured accuracy"). ``medius analyze`` uses Zeni.
-    task
-        ``"walk"`` or ``"run"``.
-    stride_time_s
-        expected stride time (None: estimated per foot).
-
-    Returns
-    -------
-    GaitEvents
-        ``info`` has ``treadmill`` (True when the pelvis moves forward slower than
-        :data:`TREADMILL_MAX_SPEED_M_S`), ``pelvis_speed_m_s``, the method and the axes used.
-
-    Raises
-    ------
-    InvalidInputError
-        the foot or pelvis markers are missing.
-    NotJudgeableError
-        no foot strike found for a foot (standing still, markers missing, not gait).
-    """
-    meth = check_option("method", method, ("auto", "zeni", "velocity"))
-    tsk = check_option("task", task, ("walk", "run"))
+    """The events of both feet of a marker trial by the per-foot method ``used`` (the body of the
+    marker detectors: :class:`ZeniEventDetector`, :class:`FootVelocityEventDetector`)."""
+    tsk = task
     feet = _feet_of(source)
     where = _where(feet.source)
     need = [f"{s}_{p}" for s in _SIDES for p in ("heel", "toe")]
@@ -586,12 +544,11 @@ def detect_events_markers(
             "(Plug-in Gait LHEE/LTOE/RHEE/RTOE or canonical left_heel/left_toe/...)",
             path=where,
         )
-    fwd, up, axes_from = _axes_for(feet, axes)
     t = feet.time_s
     if t.size < 3:
         raise NotJudgeableError(f"the trial has {t.size} frames; gait events need a few strides", path=where)
+    fwd, up, axes_from = _axes_for(feet, axes)
     dt = float(np.median(np.diff(t)))
-    used = meth if meth != "auto" else "zeni"
     notes = []
     speed = float("nan")
     treadmill = None
@@ -618,9 +575,11 @@ def detect_events_markers(
         heel, toe = feet.points[f"{s}_heel"], feet.points[f"{s}_toe"]
         if used == "zeni":
             assert feet.pelvis is not None
-            ev = detect_events_zeni(heel, toe, feet.pelvis, direction, t, side=s, stride_time_s=stride_time_s)
+            ev = detect_events_zeni(
+                heel, toe, feet.pelvis, direction, t, side=s, stride_time_s=stride_time_s, **per_foot
+            )
         else:
-            ev = detect_events_velocity(heel, toe, up, t, side=s, stride_time_s=stride_time_s)
+            ev = detect_events_velocity(heel, toe, up, t, side=s, stride_time_s=stride_time_s, **per_foot)
         if not any(e["kind"] == "foot_strike" for e in ev):
             raise NotJudgeableError(
                 f"no foot strikes found for the {s} foot: the {s} heel and toe markers do not show "
@@ -707,7 +666,7 @@ def _contacts(above: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
 
 
-def _foot_distance(cop: np.ndarray, pts: list[np.ndarray]) -> np.ndarray:
+def _foot_distance(cop: np.ndarray, pts: list[np.ndarray | None]) -> np.ndarray:
     """``(n,)`` horizontal-agnostic distance from the CoP to the foot (heel-toe segment or ankle)."""
     best = np.full(cop.shape[0], np.inf)
     heel, toe = pts[0], pts[1]
@@ -723,55 +682,16 @@ def _foot_distance(cop: np.ndarray, pts: list[np.ndarray]) -> np.ndarray:
     return best
 
 
-def detect_events_force_plates(
+def _force_plate_events(
     plates: ForcePlates,
     markers_or_joint_centres: Markers3D | LabAngles,
     *,
-    threshold_n: float = 20.0,
-    min_contact_s: float = 0.05,
-    max_cop_distance_m: float = 0.25,
+    threshold_n: float,
+    min_contact_s: float,
+    max_cop_distance_m: float,
 ) -> GaitEvents:
-    """Foot strikes and foot offs from the force plates of a trial.
-
-    A contact is a run of analog samples where a plate's vertical force exceeds
-    ``threshold_n``: the foot strike is the first sample above the threshold, the foot off the
-    first sample below it again (times of those analog samples). A contact already under way
-    at the start of the recording gives no foot strike, one still under way at its end no foot
-    off. The side is the foot (heel-toe segment, heel, toe or ankle) closest to the centre of
-    pressure at mid-contact.
-
-    Dropped, each with a note: contacts shorter than ``min_contact_s``; contacts whose centre
-    of pressure is further than ``max_cop_distance_m`` from both feet; contacts where two feet
-    share the plate (the closest foot changes between the first and last third of the contact,
-    or the other foot stands over the plate at mid-contact); contacts of one foot on two plates
-    at once (both dropped).
-
-    Parameters
-    ----------
-    plates
-        :func:`medius.io.force_plates.read_force_plates` of the trial.
-    markers_or_joint_centres
-        the foot markers (as for :func:`detect_events_markers`) on the same clock.
-    threshold_n
-        vertical-force threshold in newtons.
-    min_contact_s
-        shorter contacts are dropped (noise, a brush of the plate).
-    max_cop_distance_m
-        farthest the centre of pressure may be from the foot it is given to.
-
-    Returns
-    -------
-    GaitEvents
-        ``info["contacts"]`` lists every contact kept: plate, side, strike and off times.
-
-    Raises
-    ------
-    NotJudgeableError
-        the trial has no force plates or no contact on them.
-    """
-    thr = check_real("threshold_n", threshold_n, low=0.0, low_inclusive=False)
-    min_c = check_real("min_contact_s", min_contact_s, low=0.0)
-    max_d = check_real("max_cop_distance_m", max_cop_distance_m, low=0.0, low_inclusive=False)
+    """The body of :class:`ForcePlateEventDetector` (parameters validated there)."""
+    thr, min_c, max_d = threshold_n, min_contact_s, max_cop_distance_m
     feet = _feet_of(markers_or_joint_centres)
     where = _where(plates.source) or _where(feet.source)
     if len(plates) == 0:
@@ -842,10 +762,12 @@ def detect_events_force_plates(
             t_mid = t_an[(a + b) // 2 : (a + b) // 2 + 1]
             op = [at(feet.points.get(f"{other}_{p}"), t_mid) for p in ("heel", "toe")]
             own = [at(feet.points.get(f"{side}_{p}"), t_mid) for p in ("heel", "toe")]
-            if all(x is not None for x in op + own):
-                heights = [float(x[0] @ plate.up) for x in op + own]
+            op_seen = [x for x in op if x is not None]
+            own_seen = [x for x in own if x is not None]
+            if len(op_seen) + len(own_seen) == len(op) + len(own):
+                heights = [float(x[0] @ plate.up) for x in op_seen + own_seen]
                 other_low = min(heights[:2]) <= min(heights[2:]) + 0.03
-                other_over = any(bool(plate.contains(x[0])) for x in op)
+                other_over = any(bool(plate.contains(x[0])) for x in op_seen)
                 # a foot in mid-swing passes over the plate a toe clearance (1-2 cm) above the ground,
                 # as low as a standing foot: only a still foot stands on the plate (walk.c3d plate 4,
                 # a clean right stance, was read as two feet by the height test alone)
@@ -868,15 +790,15 @@ def detect_events_force_plates(
                 }
             )
     # one foot on two plates at once
-    drop = set()
+    drop: set[int] = set()
     for i, c in enumerate(contacts):
         for j in range(i + 1, len(contacts)):
-            d = contacts[j]
-            if c["side"] == d["side"] and c["plate"] != d["plate"] and c["start_s"] < d["end_s"] and d["start_s"] < c["end_s"]:
+            cj = contacts[j]
+            if c["side"] == cj["side"] and c["plate"] != cj["plate"] and c["start_s"] < cj["end_s"] and cj["start_s"] < c["end_s"]:
                 drop.update((i, j))
                 notes.append(
-                    f"{c['side']} foot on plates {c['plate']} and {d['plate']} at once "
-                    f"({max(c['start_s'], d['start_s']):.3f} s): both contacts dropped"
+                    f"{c['side']} foot on plates {c['plate']} and {cj['plate']} at once "
+                    f"({max(c['start_s'], cj['start_s']):.3f} s): both contacts dropped"
                 )
     kept = [c for i, c in enumerate(contacts) if i not in drop]
     if not kept:
@@ -915,86 +837,20 @@ def _rolling_percentile(x: np.ndarray, n_win: int, q: float) -> np.ndarray:
     return out
 
 
-def detect_events_2d(
+def _video_events(
     kp: Keypoints2D,
     *,
-    view: Literal["back", "front"] = "back",
-    task: Literal["walk", "run"] = "walk",
-    cutoff_hz: float | None = 6.0,
-    stance_fraction: float = 0.15,
-    min_stance_s: float | None = None,
-    min_swing_s: float | None = None,
+    view: str,
+    task: str,
+    cutoff_hz: float | None,
+    stance_fraction: float,
+    min_stance_s: float | None,
+    min_swing_s: float | None,
 ) -> GaitEvents:
-    """Foot strikes and foot offs from 2D keypoints of a person walking or running, filmed from
-    behind or the front (over ground or on a treadmill).
-
-    A planted foot does not move over the ground: a fixed camera sees it still (over ground) or
-    sliding along the image's vertical at the belt's speed (treadmill); a swinging foot lifts
-    and travels forward. Everything is measured on the image ``y`` of each foot's own heel and
-    toe (a foot's events come from its keypoints only: sides are never exchanged), divided by
-    the leg length in pixels (mid-hip to the lower ankle, 90th percentile over 1.5 s, so a
-    person walking away and shrinking keeps the same scale).
-
-    1. **Stride structure.** The stride time is the dominant period of the heels' image
-       velocity (autocorrelation). The planted-foot velocity is the median velocity of the lower
-       foot (nearer the image bottom). A foot is *still* while its heel or toe moves at that
-       velocity within ``stance_fraction`` of its swing speed (velocities smoothed to four
-       harmonics of the stride); one stance per stride is the stretch of still samples around
-       each peak of their running mean over a quarter stride (mid-stance).
-    2. **Events.** The marker velocity steps at the contacts, so the image-y acceleration has a
-       sharp extremum there. Foot off: the toe leaves the planted velocity upwards, the
-       strongest minimum of the toe's acceleration in the half stride after mid-stance (0.4 to 1
-       frame late on the synthetic reference). Foot strike: the descending heel stops, the
-       strongest minimum of the heel's acceleration in the half stride before mid-stance (a
-       frame or two early); filmed from behind, the forefoot then drops to the floor and the
-       toe's strongest acceleration maximum just after it is taken (within half a frame).
-       Events whose search window is cut by the trial's edge are left out.
-
-    Keypoints already low-pass filtered (a ``lowpass_filter`` step in their log, as
-    :func:`medius.kinematics.filtering.preprocess` leaves) are used as they are; others are
-    filtered at ``cutoff_hz`` first.
-
-    Parameters
-    ----------
-    kp
-        keypoints (heels, toes, ankles and hips; NaN allowed, short holes are bridged).
-    view
-        ``"back"`` or ``"front"``: where the camera is. From the front the swinging foot comes
-        towards the camera, so the forefoot-drop refinement of the foot strike is not used.
-    task
-        ``"walk"`` or ``"run"``: sets the default minimum stance (walk 0.2 s, run 0.08 s) and
-        swing (walk 0.2 s, run 0.15 s) durations.
-    cutoff_hz
-        zero-lag low-pass filter applied before differentiating when the keypoints were not
-        filtered upstream (None: none). Must be below half the frame rate.
-    stance_fraction
-        the still band, as a fraction of the swing speed.
-    min_stance_s, min_swing_s
-        override the task defaults: shorter still moments (away from the trial edges) are not
-        stances, shorter dips inside a stance (and than 5 % of a stride) are bridged.
-
-    Returns
-    -------
-    GaitEvents
-        ``method="video_2d"``; ``info`` has the leg length in px, the planted-foot velocity
-        (leg lengths per second), the thresholds, the stride time, whether the keypoints were
-        already filtered and the cut-off used.
-
-    Raises
-    ------
-    NotJudgeableError
-        hips or feet not seen, frame rate too low for the filter, or no foot strike found for
-        a foot (standing still, not gait).
-    """
-    v_name = check_option("view", view, ("back", "front"))
-    tsk = check_option("task", task, ("walk", "run"))
-    frac = check_real("stance_fraction", stance_fraction, low=0.0, high=1.0, low_inclusive=False)
-    min_st = check_real(
-        "min_stance_s", min_stance_s if min_stance_s is not None else (0.2 if tsk == "walk" else 0.08), low=0.0
-    )
-    min_sw = check_real(
-        "min_swing_s", min_swing_s if min_swing_s is not None else (0.2 if tsk == "walk" else 0.15), low=0.0
-    )
+    """The body of :class:`VideoEventDetector` (parameters validated there)."""
+    v_name, tsk, frac = view, task, stance_fraction
+    min_st = min_stance_s if min_stance_s is not None else (0.2 if tsk == "walk" else 0.08)
+    min_sw = min_swing_s if min_swing_s is not None else (0.2 if tsk == "walk" else 0.15)
     where = _where(kp.source)
     t = kp.time_s
     n = kp.n_frames
@@ -1002,7 +858,7 @@ def detect_events_2d(
         raise NotJudgeableError(f"{n} frames: gait events need a few strides of video", path=where)
     dt = float(np.median(np.diff(t)))
     fps = 1.0 / dt
-    cut = None if cutoff_hz is None else check_real("cutoff_hz", cutoff_hz, low=0.0, low_inclusive=False)
+    cut = cutoff_hz
     # filtering twice blurs the events: keypoints low-pass filtered upstream are used as they are
     prefiltered = any(e.get("operation") == "lowpass_filter" and not e.get("skipped") for e in kp.log)
 
@@ -1212,126 +1068,141 @@ def _clean_runs(mask: np.ndarray, n_min_true: int, n_min_false: int) -> np.ndarr
 # ----------------------------------------------------------------------------- stances
 @dataclass(frozen=True)
 class Stance:
-    """One stance phase: from a foot strike to the foot off of the same foot.
+    """One stance phase: from a foot strike to the next foot off of the same foot.
+
+    The one stance type of medius: the gait protocols measure each stance on it
+    (:func:`medius.protocols.measure_stances`).
 
     Attributes
     ----------
     side
         ``"left"`` or ``"right"``.
+    strike, off
+        sample indices of the foot strike and the foot off: the first sample of ``time_s`` at or
+        after the event (:func:`stances_from_events`).
+    next_other_strike
+        the other foot's next strike after this strike (sample index; the step time), None when
+        the recording ends first.
+    previous_other_strike
+        the other foot's last strike before this strike (sample index; the step width), None
+        when the recording starts after it.
     foot_strike_s, foot_off_s
-        its events, seconds.
-    start_index, end_index
-        samples of ``time_s`` nearest the foot strike and the foot off.
-    mid_index
-        sample nearest mid-stance (midpoint in time of the two events).
+        the events' times in seconds (None for a stance built from indices alone).
     next_foot_strike_s
-        the next foot strike of the same foot (the end of the stride), None at the trial end.
+        the next foot strike of the same foot after the foot off (the end of the stride), None
+        at the trial end.
     contralateral_events
         the other foot's events between the foot strike and the foot off.
     """
 
     side: Side
-    foot_strike_s: float
-    foot_off_s: float
-    start_index: int
-    end_index: int
-    mid_index: int
-    next_foot_strike_s: float | None
+    strike: int
+    off: int
+    next_other_strike: int | None = None
+    previous_other_strike: int | None = None
+    foot_strike_s: float | None = None
+    foot_off_s: float | None = None
+    next_foot_strike_s: float | None = None
     contralateral_events: tuple[dict[str, Any], ...] = ()
 
     @property
-    def duration_s(self) -> float:
+    def mid(self) -> int:
+        """Sample index of mid-stance: the midpoint of the strike and off samples (rounded)."""
+        return int(round(0.5 * (self.strike + self.off)))
+
+    @property
+    def duration_s(self) -> float | None:
+        """Foot strike to foot off, seconds (None without the event times)."""
+        if self.foot_strike_s is None or self.foot_off_s is None:
+            return None
         return self.foot_off_s - self.foot_strike_s
 
     @property
     def stride_time_s(self) -> float | None:
-        return None if self.next_foot_strike_s is None else self.next_foot_strike_s - self.foot_strike_s
+        """Foot strike to the same foot's next strike, seconds (None at the trial end)."""
+        if self.next_foot_strike_s is None or self.foot_strike_s is None:
+            return None
+        return self.next_foot_strike_s - self.foot_strike_s
 
 
-class StanceList(list):
-    """A list of :class:`Stance` with ``skipped``: one reason per stance left out."""
-
-    skipped: list[str]
-
-    def __init__(self, items: Iterable[Stance] = (), skipped: Iterable[str] = ()) -> None:
-        super().__init__(items)
-        self.skipped = list(skipped)
-
-
-def _nearest(t: np.ndarray, x: float) -> int:
-    i = int(np.clip(np.searchsorted(t, x), 0, t.size - 1))
-    if i > 0 and abs(t[i - 1] - x) <= abs(t[i] - x):
-        i -= 1
-    return i
-
-
-def segment_stances(events: GaitEvents | Iterable[Mapping[str, Any]], time_s: np.ndarray) -> StanceList:
-    """Cut a trial into stance phases (foot strike to foot off of the same foot).
+def stances_from_events(
+    events: GaitEvents | Iterable[Mapping[str, Any]], time_s: np.ndarray, *, max_stance_s: float = 2.0
+) -> tuple[list[Stance], list[str]]:
+    """Pair each foot strike with the same foot's next foot off: the stance phases.
 
     Parameters
     ----------
     events
-        a :class:`GaitEvents` or ``{"side", "kind", "time_s"}`` dicts (others ignored).
+        a :class:`GaitEvents` or ``{"side", "kind": "foot_strike" | "foot_off", "time_s"}``
+        dicts, any order (others ignored).
     time_s
-        ``(time,)`` the samples the indices refer to.
+        ``(time,)`` sample times of the series the stances index into.
+    max_stance_s
+        a strike whose foot off comes later than this is not paired (the person stood still).
 
     Returns
     -------
-    StanceList
-        the stances in time order; ``skipped`` says why any were left out: a stance missing
-        its foot strike or foot off at the trial edges, or an inconsistent sequence (two foot
-        strikes, or two foot offs, in a row on one foot).
+    (stances, notes)
+        the stance phases in time order, and one note per strike left unpaired and why: no foot
+        off after it (end of the recording), another strike after it (a missed foot off), or a
+        foot off more than ``max_stance_s`` later.
     """
     t = np.asarray(time_s, dtype=float)
     if t.ndim != 1 or t.size == 0:
         raise ValueError("Invalid value for the 'time_s' parameter: a non-empty (time,) array is needed.")
-    evs = [e for e in _event_list(events) if e["side"] in _SIDES and e["kind"] in _KINDS]
-    stances: list[Stance] = []
-    skipped: list[str] = []
+    raw = events.events if isinstance(events, GaitEvents) else events
+    notes: list[str] = []
+
+    def idx(ts: float) -> int:
+        return int(np.clip(np.searchsorted(t, ts - 1e-9), 0, t.size - 1))
+
+    by_side: dict[str, list[tuple[float, str]]] = {str(s): [] for s in _SIDES}
+    for e in raw:
+        if e.get("side") in _SIDES and e.get("kind") in _KINDS:
+            by_side[e["side"]].append((float(e["time_s"]), str(e["kind"])))
+    strikes: dict[str, list[float]] = {s: sorted(ts for ts, k in by_side[s] if k == "foot_strike") for s in _SIDES}
+    out: list[Stance] = []
     for s in _SIDES:
-        own = [e for e in evs if e["side"] == s]
-        other = [e for e in evs if e["side"] != s]
-        strikes = [e["time_s"] for e in own if e["kind"] == "foot_strike"]
-        if own and own[0]["kind"] == "foot_off":
-            skipped.append(f"{s}: stance before {own[0]['time_s']:.3f} s has no foot strike (trial start)")
-        for k, e in enumerate(own):
-            if e["kind"] != "foot_strike":
-                if k > 0 and own[k - 1]["kind"] == "foot_off":
-                    skipped.append(
-                        f"{s}: two foot offs without a foot strike ({own[k - 1]['time_s']:.3f} and "
-                        f"{e['time_s']:.3f} s)"
-                    )
+        seq = sorted(by_side[s])
+        other = "right" if s == "left" else "left"
+        for i, (ts, kind) in enumerate(seq):
+            if kind != "foot_strike":
                 continue
-            if k + 1 >= len(own):
-                skipped.append(f"{s}: stance from {e['time_s']:.3f} s has no foot off (trial end)")
+            nxt = seq[i + 1] if i + 1 < len(seq) else None
+            if nxt is None:
+                notes.append(f"{s} foot strike at {ts:.3f} s: no foot off after it (end of the recording)")
                 continue
-            nxt = own[k + 1]
-            if nxt["kind"] != "foot_off":
-                skipped.append(
-                    f"{s}: two foot strikes without a foot off ({e['time_s']:.3f} and {nxt['time_s']:.3f} s)"
-                )
+            if nxt[1] != "foot_off":
+                notes.append(f"{s} foot strike at {ts:.3f} s: followed by another strike, not a foot off")
                 continue
-            fs, fo = e["time_s"], nxt["time_s"]
-            later = [x for x in strikes if x > fo]
-            stances.append(
+            if nxt[0] - ts > max_stance_s:
+                notes.append(f"{s} foot strike at {ts:.3f} s: foot off {nxt[0] - ts:.2f} s later, not a gait stance")
+                continue
+            later = [x for x in strikes[other] if x > ts]
+            earlier = [x for x in strikes[other] if x < ts]
+            own_later = [x for x in strikes[s] if x > nxt[0]]
+            out.append(
                 Stance(
-                    side=s,
-                    foot_strike_s=fs,
-                    foot_off_s=fo,
-                    start_index=_nearest(t, fs),
-                    end_index=_nearest(t, fo),
-                    mid_index=_nearest(t, 0.5 * (fs + fo)),
-                    next_foot_strike_s=later[0] if later else None,
-                    contralateral_events=tuple(x for x in other if fs < x["time_s"] < fo),
+                    side=s,  # type: ignore[arg-type]
+                    strike=idx(ts),
+                    off=idx(nxt[0]),
+                    next_other_strike=idx(later[0]) if later else None,
+                    previous_other_strike=idx(earlier[-1]) if earlier else None,
+                    foot_strike_s=ts,
+                    foot_off_s=nxt[0],
+                    next_foot_strike_s=own_later[0] if own_later else None,
+                    contralateral_events=tuple(
+                        {"side": other, "kind": k, "time_s": x} for x, k in sorted(by_side[other]) if ts < x < nxt[0]
+                    ),
                 )
             )
-    stances.sort(key=lambda st: st.foot_strike_s)
-    return StanceList(stances, skipped)
+    out.sort(key=lambda p: p.strike)
+    return out, notes
 
 
 # ----------------------------------------------------------------------------- timing
 def compute_step_times(events: GaitEvents | Iterable[Mapping[str, Any]]) -> np.ndarray:
-    """Step times in seconds: intervals between consecutive foot strikes of opposite feet.
+    """Step times in seconds: from each foot strike to the next foot strike, when that is of the other foot.
 
     Parameters
     ----------
@@ -1341,7 +1212,8 @@ def compute_step_times(events: GaitEvents | Iterable[Mapping[str, Any]]) -> np.n
     Returns
     -------
     numpy.ndarray
-        ``(n,)``; pairs of consecutive strikes of the same foot (a missed strike) are skipped.
+        ``(n,)``; two consecutive strikes of the same foot (the other foot's strike between them
+        missed) are no step and are left out.
     """
     fs = [e for e in _event_list(events) if e["kind"] == "foot_strike" and e["side"] in _SIDES]
     out = [b["time_s"] - a["time_s"] for a, b in zip(fs[:-1], fs[1:], strict=True) if a["side"] != b["side"]]
@@ -1362,20 +1234,32 @@ def compute_stride_times(events: GaitEvents | Iterable[Mapping[str, Any]]) -> di
         ``{"left": (n,), "right": (m,)}``.
     """
     evs = _event_list(events)
-    out = {}
+    out: dict[str, np.ndarray] = {}
     for s in _SIDES:
         fs = np.array([e["time_s"] for e in evs if e["kind"] == "foot_strike" and e["side"] == s])
         out[s] = np.diff(fs) if fs.size > 1 else np.zeros(0)
     return out
 
 
+#: fewest steps a cadence is computed from
+MIN_CADENCE_STEPS = 2
+
+
 def compute_cadence(events: GaitEvents | Iterable[Mapping[str, Any]]) -> float:
-    """Cadence in steps per minute: 60 / the median step time (consecutive opposite-side strikes).
+    """Cadence in steps per minute: 60 / the median step time.
+
+    The one cadence of medius (``cadence_steps_per_min`` in every gait result, video and lab;
+    docs/gait-events.md, "Cadence"). The foot strikes of both feet are taken in time order; a
+    step is the interval from one foot strike to the next, when that next strike is of the other
+    foot (:func:`compute_step_times`). Two consecutive strikes of the same foot (the other foot's
+    strike between them missed, or a trial edge) are a stride, not a step, and are left out. The
+    median makes the value robust to a step cut short or lengthened by a late detection.
 
     Parameters
     ----------
     events
-        a :class:`GaitEvents` or event dicts.
+        a :class:`GaitEvents` or event dicts (``side``, ``kind``, ``time_s``); only foot strikes
+        of the left and right foot count.
 
     Returns
     -------
@@ -1385,11 +1269,12 @@ def compute_cadence(events: GaitEvents | Iterable[Mapping[str, Any]]) -> float:
     Raises
     ------
     NotJudgeableError
-        fewer than two foot strikes of alternating feet.
+        fewer than :data:`MIN_CADENCE_STEPS` steps (consecutive foot strikes of opposite feet).
     """
     steps = compute_step_times(events)
-    if steps.size == 0:
+    if steps.size < MIN_CADENCE_STEPS or not np.all(steps > 0):
         raise NotJudgeableError(
-            "cannot compute the cadence: it needs at least two consecutive foot strikes of opposite feet"
+            f"cannot compute the cadence: it needs at least {MIN_CADENCE_STEPS} steps (consecutive foot strikes "
+            f"of opposite feet), got {steps.size}"
         )
     return float(60.0 / np.median(steps))

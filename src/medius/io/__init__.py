@@ -1,5 +1,6 @@
-"""Input and output: video (PyAV), 2D keypoint files (OpenPose JSON, TRC), the keypoint containers."""
+"""Input and output: video (PyAV), 2D keypoint files (OpenPose JSON, TRC), the keypoint containers, input metadata."""
 
+from medius.io._metadata import INPUT_METADATA_FILE, read_input_metadata, synthetic_metadata
 from medius.io._sequence import (
     KEYPOINTS,
     LEFT_RIGHT_PAIRS,
@@ -19,6 +20,7 @@ from medius.io.keypoint_files import (
 from medius.io.video import Frame, VideoInfo, VideoWriter, iter_frames, probe_video, transcode_video
 
 __all__ = [
+    "INPUT_METADATA_FILE",
     "KEYPOINTS",
     "LEFT_RIGHT_PAIRS",
     "ForcePlate",
@@ -32,10 +34,12 @@ __all__ = [
     "keypoint_index",
     "probe_video",
     "read_force_plates",
+    "read_input_metadata",
     "read_keypoints",
     "read_openpose_json",
     "read_trc",
     "swap_left_right_names",
+    "synthetic_metadata",
     "transcode_video",
     "write_openpose_json",
     "write_trc",

@@ -12,12 +12,10 @@ from medius.protocols._gait import (
     STANCE_SCALARS,
     GaitAnalysis,
     GaitParameters,
-    StancePhase,
     analyze_gait_keypoints,
     analyze_gait_lab,
     evaluate_trendelenburg,
     measure_stances,
-    stances_from_events,
     summarize_stances,
 )
 from medius.protocols._quality import QUALITY_THRESHOLDS, Check, check_capture, classify_view
@@ -46,7 +44,6 @@ __all__ = [
     "GaitAnalysis",
     "GaitParameters",
     "SingleLegAnalysis",
-    "StancePhase",
     "analyze_gait_keypoints",
     "analyze_gait_lab",
     "analyze_single_leg",
@@ -54,7 +51,6 @@ __all__ = [
     "classify_view",
     "evaluate_trendelenburg",
     "measure_stances",
-    "stances_from_events",
     "summarize_reps",
     "summarize_stances",
 ]

@@ -32,6 +32,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from medius.errors import NotJudgeableError
+from medius.events import Stance, compute_cadence, stances_from_events
 from medius.io import Keypoints2D
 from medius.kinematics.angles2d import compute_segment_length, compute_side_series
 from medius.kinematics.filtering import preprocess
@@ -45,11 +47,9 @@ __all__ = [
     "STANCE_SCALARS",
     "GaitAnalysis",
     "GaitParameters",
-    "StancePhase",
     "analyze_gait_keypoints",
     "evaluate_trendelenburg",
     "measure_stances",
-    "stances_from_events",
     "summarize_stances",
 ]
 
@@ -170,23 +170,6 @@ class GaitParameters:
         return dict(self.__dict__)
 
 
-@dataclass(frozen=True)
-class StancePhase:
-    """One stance phase: foot strike to foot off of one side, as sample indices of the series."""
-
-    side: Literal["left", "right"]
-    strike: int
-    off: int
-    #: the other foot's next strike after this strike (for the step time), when known
-    next_other_strike: int | None = None
-    #: the other foot's last strike before this strike (for the step width), when known
-    previous_other_strike: int | None = None
-
-    @property
-    def mid(self) -> int:
-        return int(round(0.5 * (self.strike + self.off)))
-
-
 @dataclass
 class GaitAnalysis:
     """What the gait protocol returns: the JSON-able parts and the per-frame series for the report."""
@@ -214,75 +197,12 @@ class GaitAnalysis:
         return self.stances
 
 
-# ------------------------------------------------------------------------------------ events
-def stances_from_events(
-    events: Sequence[Mapping[str, Any]], time_s: np.ndarray, *, max_stance_s: float = 2.0
-) -> tuple[list[StancePhase], list[str]]:
-    """Pair each foot strike with the same foot's next foot off: the stance phases.
-
-    Parameters
-    ----------
-    events
-        ``{"side", "kind": "foot_strike" | "foot_off", "time_s"}`` dicts, any order.
-    time_s
-        ``(time,)`` sample times of the series the stances index into.
-    max_stance_s
-        a strike whose foot off comes later than this is not paired (the person stood still).
-
-    Returns
-    -------
-    (stances, notes)
-        the stance phases in time order, and one note per strike left unpaired and why.
-    """
-    t = np.asarray(time_s, dtype=float)
-    notes: list[str] = []
-
-    def idx(ts: float) -> int:
-        return int(np.clip(np.searchsorted(t, ts - 1e-9), 0, t.size - 1))
-
-    by_side: dict[str, list[tuple[float, str]]] = {s: [] for s in SIDES}
-    for e in events:
-        if e.get("side") in SIDES and e.get("kind") in ("foot_strike", "foot_off"):
-            by_side[e["side"]].append((float(e["time_s"]), str(e["kind"])))
-    strikes = {s: sorted(ts for ts, k in by_side[s] if k == "foot_strike") for s in SIDES}
-    out: list[StancePhase] = []
-    for s in SIDES:
-        seq = sorted(by_side[s])
-        other = "right" if s == "left" else "left"
-        for i, (ts, kind) in enumerate(seq):
-            if kind != "foot_strike":
-                continue
-            nxt = seq[i + 1] if i + 1 < len(seq) else None
-            if nxt is None:
-                notes.append(f"{s} foot strike at {ts:.3f} s: no foot off after it (end of the recording)")
-                continue
-            if nxt[1] != "foot_off":
-                notes.append(f"{s} foot strike at {ts:.3f} s: followed by another strike, not a foot off")
-                continue
-            if nxt[0] - ts > max_stance_s:
-                notes.append(f"{s} foot strike at {ts:.3f} s: foot off {nxt[0] - ts:.2f} s later, not a gait stance")
-                continue
-            later = [x for x in strikes[other] if x > ts]
-            earlier = [x for x in strikes[other] if x < ts]
-            out.append(
-                StancePhase(
-                    side=s,  # type: ignore[arg-type]
-                    strike=idx(ts),
-                    off=idx(nxt[0]),
-                    next_other_strike=idx(later[0]) if later else None,
-                    previous_other_strike=idx(earlier[-1]) if earlier else None,
-                )
-            )
-    out.sort(key=lambda p: p.strike)
-    return out, notes
-
-
 # ------------------------------------------------------------------------------------ metrics
 def _round(x: float | None, nd: int = 2) -> float | None:
     return None if x is None or not np.isfinite(x) else round(float(x), nd)
 
 
-def _peak(values: np.ndarray, rule: str, t: np.ndarray, fi: np.ndarray, p: StancePhase) -> dict[str, Any]:
+def _peak(values: np.ndarray, rule: str, t: np.ndarray, fi: np.ndarray, p: Stance) -> dict[str, Any]:
     seg = values[p.strike : p.off + 1]
     out: dict[str, Any] = {"peak": None, "peak_s": None, "peak_frame": None, "at_mid_stance": None}
     if np.isfinite(seg).any():
@@ -295,7 +215,7 @@ def _peak(values: np.ndarray, rule: str, t: np.ndarray, fi: np.ndarray, p: Stanc
 
 def measure_stances(
     series: Mapping[str, np.ndarray],
-    stances: Sequence[StancePhase],
+    stances: Sequence[Stance],
     time_s: np.ndarray,
     *,
     frame_index: np.ndarray | None = None,
@@ -412,12 +332,12 @@ def summarize_stances(stances: Sequence[Mapping[str, Any]], key: str = "metrics"
 
 
 def compute_gait_summary(stances: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Trial-level gait values: cadence (steps/min from all foot strikes), counts of stances and strides."""
-    strikes = sorted(float(e["time_s"]) for e in events if e.get("kind") == "foot_strike" and e.get("side") in SIDES)
-    cadence = None
-    if len(strikes) >= 3:
-        step = float(np.median(np.diff(strikes)))
-        cadence = _round(60.0 / step, 1) if step > 0 else None
+    """Trial-level gait values: the cadence (:func:`medius.events.compute_cadence`, steps/min, None
+    when it cannot be computed), counts of foot strikes and complete stances per side."""
+    try:
+        cadence = _round(compute_cadence(events), 1)
+    except NotJudgeableError:
+        cadence = None
     return {
         "cadence_steps_per_min": cadence,
         "n_foot_strikes": {s: sum(1 for e in events if e.get("kind") == "foot_strike" and e.get("side") == s) for s in SIDES},
@@ -549,7 +469,7 @@ def analyze_gait_keypoints(
     params
         Analysis parameters (defaults: :class:`GaitParameters`).
     """
-    from medius.events import detect_events_2d  # the events layer's 2D detector
+    from medius.events import VideoEventDetector  # the events layer's 2D detector
 
     if task not in GAIT_TASKS:
         raise ValueError(f"Invalid value for 'task'. Allowed values are {sorted(GAIT_TASKS)}, but got {task!r}.")
@@ -573,7 +493,7 @@ def analyze_gait_keypoints(
     t = fk.time_s
     fi = np.asarray(fk.frame_index)
     try:
-        found = detect_events_2d(fk, view=view, task=task)  # type: ignore[arg-type]
+        found = VideoEventDetector(view=view, task=task).detect(fk)  # type: ignore[arg-type]
         events = [dict(e) for e in found.events]
         event_info = {"used": "video keypoints", "method": found.method, "notes": list(found.notes)}
         warnings += [f"Gait events: {n}" for n in found.notes[:3]]

@@ -129,13 +129,13 @@ def true_gait_events(movement: Movement, sk: Skeleton) -> list[dict[str, Any]]:
 
 def truth_stances(events: list[dict[str, Any]], kp: Keypoints2D, task: str) -> list[dict[str, Any]]:
     """Per-stance truth values: the gait metric engine on the truth keypoints and the true events."""
+    from medius.events import stances_from_events
     from medius.kinematics.filtering import preprocess
     from medius.protocols._gait import (
         GaitParameters,
         foot_ml_2d,
         measure_stances,
         side_series_2d,
-        stances_from_events,
     )
 
     p = GaitParameters()

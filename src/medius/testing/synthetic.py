@@ -23,12 +23,17 @@ from typing import Any, Literal
 
 import numpy as np
 
+from medius.io._metadata import INPUT_METADATA_FILE, synthetic_metadata
 from medius.io._sequence import KEYPOINTS, Keypoints2D
 
 __all__ = ["SYNTHETIC_MARKER", "SyntheticRep", "SyntheticSquats", "make_single_leg_squats", "read_marker"]
 
-#: file written beside synthetic keypoint files; its presence marks an input as synthetic
-SYNTHETIC_MARKER = "medius-synthetic.json"
+#: file written beside synthetic keypoint files (the input metadata file that
+#: :func:`medius.io.read_input_metadata` reads); ``"synthetic": true`` in it labels the result synthetic
+SYNTHETIC_MARKER = INPUT_METADATA_FILE
+
+#: read back the metadata written by :func:`write_marker` (None when absent or not synthetic)
+read_marker = synthetic_metadata
 
 
 @dataclass(frozen=True)
@@ -213,17 +218,3 @@ def write_marker(folder: Path, spec: SyntheticSquats, ground_truth: list[dict[st
     path = Path(folder) / SYNTHETIC_MARKER
     path.write_text(json.dumps({"synthetic": True, "spec": spec.to_json(), "ground_truth": ground_truth}, indent=2))
     return path
-
-
-def read_marker(path: Path) -> dict[str, Any] | None:
-    """The synthetic marker beside (or inside) a keypoint input, if there is one."""
-    p = Path(path)
-    candidates = [p / SYNTHETIC_MARKER] if p.is_dir() else [p.parent / SYNTHETIC_MARKER]
-    for c in candidates:
-        if c.is_file():
-            try:
-                data = json.loads(c.read_text())
-            except (OSError, ValueError):
-                return None
-            return data if isinstance(data, dict) and data.get("synthetic") else None
-    return None

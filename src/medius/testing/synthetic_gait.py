@@ -51,8 +51,8 @@ import numpy as np
 
 from medius.errors import OutputError
 from medius.io import KEYPOINTS, Keypoints2D, write_openpose_json, write_trc
+from medius.io._metadata import INPUT_METADATA_FILE as SYNTHETIC_MARKER
 from medius.io.markers import Markers3D, write_c3d
-from medius.io.synthetic import SYNTHETIC_MARKER
 from medius.kinematics._validation import ParameterError, check_int, check_option, check_real
 from medius.kinematics.angles3d import AXIS_NAMES, HARRINGTON_2007, LabAxes
 from medius.kinematics.markersets import MarkerSet, load_marker_set
@@ -1565,7 +1565,7 @@ def render_gait_video_keypoints(
 def write_gait_marker(
     folder: str | Path, truth: GaitTruth, video: GaitVideoTruth | None = None
 ) -> Path:
-    """Write :data:`~medius.io.synthetic.SYNTHETIC_MARKER` (spec and known answers) into ``folder``.
+    """Write :data:`~medius.testing.synthetic.SYNTHETIC_MARKER` (spec and known answers) into ``folder``.
 
     Its presence beside an input marks it as synthetic for the report
     (:func:`medius.io.synthetic.read_marker`).
@@ -1638,7 +1638,7 @@ def write_gait_keypoints(
     folder
         output folder (created): ``<prefix>_<frame>_keypoints.json`` per frame (read back with
         the camera's fps), ``<prefix>.trc`` and, when ``truth`` is given,
-        :data:`~medius.io.synthetic.SYNTHETIC_MARKER`.
+        :data:`~medius.testing.synthetic.SYNTHETIC_MARKER`.
     truth, video
         the known answers for the marker file.
     prefix
