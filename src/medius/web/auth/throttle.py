@@ -36,7 +36,15 @@ from typing import TypeVar
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-__all__ = ["DEVICE_COOKIE", "HashingBusy", "SignInThrottle", "device_cookie", "device_email_hash"]
+__all__ = [
+    "DEVICE_COOKIE",
+    "HashingBusy",
+    "SignInThrottle",
+    "device_account",
+    "device_cookie",
+    "device_email_hash",
+    "device_email_of",
+]
 
 DEVICE_COOKIE = "medius_device"
 DEVICE_MAX_AGE_S = 365 * 24 * 3600
@@ -170,17 +178,22 @@ def device_email_hash(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
+def device_account(clinic_id: int, email: str) -> str:
+    """What a known-device cookie names: one account, that is one clinic and one e-mail."""
+    return f"{clinic_id}:{device_email_hash(email)}"
+
+
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt="medius-known-device")
 
 
-def device_cookie(secret_key: str, email: str) -> str:
-    """The signed value of the known-device cookie for ``email``."""
-    return _serializer(secret_key).dumps(device_email_hash(email))
+def device_cookie(secret_key: str, clinic_id: int, email: str) -> str:
+    """The signed value of the known-device cookie for the account of ``email`` in ``clinic_id``."""
+    return _serializer(secret_key).dumps(device_account(clinic_id, email))
 
 
 def device_email_of(secret_key: str, cookie: str | None) -> str | None:
-    """The e-mail hash a genuine known-device cookie carries, else None."""
+    """The account (:func:`device_account`) a genuine known-device cookie names, else None."""
     if not cookie or len(cookie) > 300:
         return None
     try:
