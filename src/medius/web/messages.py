@@ -9,7 +9,7 @@ SIGN_IN_FAILED = (
     "Sign-in failed: wrong clinic code, e-mail or password, or the account is locked after repeated "
     "failures (try again later)."
 )
-SIGN_IN_CLINIC_NEEDED = "Enter your clinic's code: this server holds several clinics (your administrator has it)."
+SIGN_IN_CLINIC_NEEDED = "Enter the clinic code: this server holds several clinics (your administrator has the code)."
 SIGN_IN_THROTTLED = "Too many failed sign-ins from this address; try again in {seconds} s."
 SIGN_IN_BUSY = "The server is checking many sign-ins at once; try again in a few seconds."
 USER_NOT_FOUND = "User not found (or not in your clinic)."
