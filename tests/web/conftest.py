@@ -328,6 +328,7 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Any]]:
     yield make
     for app in apps:
         app.state.jobs.stop()
+        app.state.signin_throttle.close()
         app.state.engine.dispose()
 
 

@@ -16,7 +16,6 @@ from typer.testing import CliRunner
 
 from medius.cli import app as cli_app
 from medius.web import messages
-from medius.web.auth import service
 from medius.web.auth.service import clinic_code
 from medius.web.db import create_db_engine, current_revision, head_revision, upgrade_database
 from medius.web.models import Clinic, User, utcnow
@@ -83,13 +82,14 @@ def test_the_same_email_signs_in_to_each_clinic_by_its_code(two):
 
 def test_sign_in_failures_look_the_same_and_cost_one_password_check_each(two, monkeypatch):
     calls: list[str | None] = []
-    real = service.verify_password
+    throttle = two.state.signin_throttle
+    real = throttle.verify
 
     def counting(stored: str | None, password: str) -> bool:
         calls.append(stored)
         return real(stored, password)
 
-    monkeypatch.setattr(service, "verify_password", counting)
+    monkeypatch.setattr(throttle, "verify", counting)
     answers = {}
     for label, email, clinic in (
         ("unknown clinic", SHARED, "atlantis"),
@@ -107,7 +107,7 @@ def test_sign_in_failures_look_the_same_and_cost_one_password_check_each(two, mo
 
 def test_a_server_of_several_clinics_asks_for_the_code_without_checking_anything(two, monkeypatch):
     calls: list[object] = []
-    monkeypatch.setattr(service, "verify_password", lambda *a: calls.append(a) or False)
+    monkeypatch.setattr(two.state.signin_throttle, "verify", lambda *a: calls.append(a) or False)
     r = Browser(two).sign_in(SHARED, PASSWORD, clinic="")
     assert r.status_code == 422 and messages.SIGN_IN_CLINIC_NEEDED in r.text
     r = Browser(two).sign_in("nobody@both.example", PASSWORD, clinic="")

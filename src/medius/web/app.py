@@ -199,6 +199,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
             yield
         finally:
             jobs.stop()
+            app.state.signin_throttle.close()
             engine.dispose()
 
     app = FastAPI(
@@ -222,6 +223,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
         free_failures=settings.signin_client_attempts,
         max_delay_s=settings.lockout_minutes * 60.0,
         hashing=settings.signin_hashing,
+        hash_process=settings.signin_hash_process,
     )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.autoescape = True

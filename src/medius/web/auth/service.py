@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select
@@ -134,13 +135,16 @@ def authenticate(
     password: str,
     *,
     known_device: bool = False,
+    verify: Callable[[str | None, str], bool] | None = None,
 ) -> User | None:
     """The user of clinic ``clinic_id`` with ``email`` when the password is right and the account
     not held back; counts failures (per account, that is per clinic and e-mail).
 
     An unknown clinic (``None``) or e-mail costs one Argon2 verification of a dummy hash, like a
     known one, and gives the same None: the answer and its time say nothing about which clinics an
-    e-mail has accounts in.
+    e-mail has accounts in. ``verify`` checks the password (default
+    :func:`medius.web.security.verify_password`; the sign-in page passes the throttle's, which runs
+    it in a low-priority child process).
 
     After ``settings.lockout_attempts`` failures in a row each further failure holds the account
     back for a doubling delay (1 s, 2 s, 4 s ... up to ``settings.lockout_minutes``), during which
@@ -154,7 +158,7 @@ def authenticate(
         else None
     )
     now = utcnow()
-    ok = verify_password(user.password_hash if user else None, password)
+    ok = (verify or verify_password)(user.password_hash if user else None, password)
     if user is None or not user.is_active:
         return None
     held = user.locked_until is not None and user.locked_until > now

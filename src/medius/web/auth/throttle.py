@@ -36,6 +36,9 @@ from typing import TypeVar
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from medius.web.auth.hasher import ProcessVerifier
+from medius.web.security import dummy_hash, verify_password
+
 __all__ = [
     "DEVICE_COOKIE",
     "HashingBusy",
@@ -84,6 +87,7 @@ class SignInThrottle:
         hashing: int = 1,
         max_clients: int = 10_000,
         clock: object = time.monotonic,
+        hash_process: bool = False,
     ) -> None:
         self.free_failures = free_failures
         self.max_delay_s = max_delay_s
@@ -97,6 +101,28 @@ class SignInThrottle:
         self._executor: ThreadPoolExecutor | None = None
         self._hashing = max(1, hashing)
         self._pending = 0
+        self._verifier: ProcessVerifier | None = ProcessVerifier() if hash_process else None
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        """:func:`medius.web.security.verify_password`, in this thread's low-priority child process
+        when the throttle was made with ``hash_process`` (an unknown account: the dummy hash, same cost)."""
+        if self._verifier is None:
+            return verify_password(password_hash, password)
+        ok = self._verifier.verify(password_hash or dummy_hash(), password)
+        return ok and password_hash is not None
+
+    def hashing_pids(self) -> list[int]:
+        """The password-checking child processes now running."""
+        return self._verifier.pids() if self._verifier is not None else []
+
+    def close(self) -> None:
+        """Stop the sign-in threads and the password-checking processes."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+        if self._verifier is not None:
+            self._verifier.close()
 
     def _now(self) -> float:
         return float(self._clock())  # type: ignore[operator]

@@ -169,7 +169,9 @@ async def login(
                 return None, "", None
             clinic_id = found.id if found is not None else None
             known_account = found is not None and device == device_account(found.id, email)
-            user = authenticate(db, settings, clinic_id, email, password, known_device=known_account)
+            user = authenticate(
+                db, settings, clinic_id, email, password, known_device=known_account, verify=throttle.verify
+            )
             code = found.code if found is not None else ""
             return user, (create_session(db, settings, user) if user is not None else ""), code
 
