@@ -10,7 +10,7 @@ variable                   meaning                                              
 ``MEDIUS_LOCKOUT_MINUTES`` longest sign-in delay (account and client)                  15
 ``MEDIUS_SIGNIN_CLIENT_ATTEMPTS`` failed sign-ins from one address before its delays   5
 ``MEDIUS_SIGNIN_HASHING``  password checks (Argon2, 64 MiB, 4 threads) run at once     1
-``MEDIUS_SIGNIN_PROCESS``  ``1``: password checks in child processes at nice 19      1
+``MEDIUS_SIGNIN_PROCESS``  ``1``: password checks in child processes at nice 10      1
                            (``0``: on the server's threads)
 ``MEDIUS_SESSION_HOURS``   idle time after which a session ends                        12
 ``MEDIUS_COOKIE_SECURE``   ``1``: always mark cookies Secure (behind an https proxy)    auto (https requests)
