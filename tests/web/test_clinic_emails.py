@@ -36,7 +36,9 @@ def two(app):
 def _user(app, email: str, code: str) -> User:
     with app.state.sessionmaker() as db:
         return db.scalars(
-            select(User).join(Clinic, Clinic.id == User.clinic_id).where(User.email == email, Clinic.code == code)
+            select(User)
+            .join(Clinic, Clinic.id == User.clinic_id)
+            .where(User.email == email, Clinic.code == code)
         ).one()
 
 
@@ -59,7 +61,9 @@ def test_creating_a_user_says_the_same_whether_the_email_exists_elsewhere_or_now
     # the page form too
     r = admin.form("/users", {"email": "admin@north.example", "password": "long enough pw"})
     assert r.status_code == 422 and "already exists in this clinic" in r.text  # own clinic: refused
-    assert admin.form("/users", {"email": "doc@south.example", "password": "long enough pw"}).status_code == 422
+    assert (
+        admin.form("/users", {"email": "doc@south.example", "password": "long enough pw"}).status_code == 422
+    )
     r = admin.api("POST", "/api/users", json={"email": "DOC@south.example", **body})
     assert r.status_code == 409 and r.json()["detail"] == messages.EMAIL_TAKEN  # now in North too
     # the South clinician's account is untouched and still signs in to South only
@@ -137,7 +141,9 @@ def test_delays_and_known_browsers_are_per_clinic_and_email(two):
     assert south_user.failed_logins == 5 and south_user.locked_until is not None
     assert north_user.failed_logins == 0 and north_user.locked_until is None  # the other account is untouched
     with two.state.sessionmaker() as db:
-        db.execute(update(User).where(User.id == south_user.id).values(locked_until=utcnow() + timedelta(minutes=10)))
+        db.execute(
+            update(User).where(User.id == south_user.id).values(locked_until=utcnow() + timedelta(minutes=10))
+        )
         db.commit()
     # South's account is held, even for the browser that knows North's account of the same e-mail
     assert own.sign_in(SHARED, SOUTH_PASSWORD, clinic="south-clinic").status_code == 401
@@ -163,22 +169,32 @@ def test_user_cli_names_the_clinic_when_an_email_is_in_several(tmp_path: Path, m
     monkeypatch.delenv("DATABASE_URL", raising=False)
     data = str(tmp_path / "d")
     env = {"MEDIUS_PASSWORD": "a long password"}
-    code, out = _cli("user", "create", "--email", "a@x.example", "--clinic", "X one", "--data-dir", data, env=env)
+    code, out = _cli(
+        "user", "create", "--email", "a@x.example", "--clinic", "X one", "--data-dir", data, env=env
+    )
     assert code == 0 and "sign-in code x-one" in out
-    code, out = _cli("user", "create", "--email", "a@x.example", "--clinic", "X two", "--data-dir", data, env=env)
+    code, out = _cli(
+        "user", "create", "--email", "a@x.example", "--clinic", "X two", "--data-dir", data, env=env
+    )
     assert code == 0 and "sign-in code x-two" in out  # the same e-mail in another clinic
-    code, out = _cli("user", "create", "--email", "A@x.example", "--clinic", "x-two", "--data-dir", data, env=env)
+    code, out = _cli(
+        "user", "create", "--email", "A@x.example", "--clinic", "x-two", "--data-dir", data, env=env
+    )
     assert code == 4 and "already exists in this clinic" in out  # by code: the same clinic
     code, out = _cli("user", "list", "--data-dir", data)
     assert code == 0 and "a@x.example\tX one\t" in out and "code x-two" in out
     code, out = _cli("user", "unlock", "a@x.example", "--data-dir", data)
-    assert code == 4 and "2 clinics (x-one, x-two)" in out and "--clinic" in out and len(out.splitlines()) == 1
+    assert (
+        code == 4 and "2 clinics (x-one, x-two)" in out and "--clinic" in out and len(out.splitlines()) == 1
+    )
     code, out = _cli("user", "unlock", "a@x.example", "--clinic", "x-two", "--data-dir", data)
     assert code == 0 and "unlocked a@x.example" in out
     code, out = _cli("user", "deactivate", "a@x.example", "--clinic", "X ONE", "--data-dir", data)
     assert code == 0
     code, out = _cli("user", "list", "--data-dir", data)
-    assert "a@x.example\tX one\tclinician\tdeactivated" in out and "a@x.example\tX two\tclinician\tactive" in out
+    assert (
+        "a@x.example\tX one\tclinician\tdeactivated" in out and "a@x.example\tX two\tclinician\tactive" in out
+    )
     code, out = _cli("user", "unlock", "a@x.example", "--clinic", "atlantis", "--data-dir", data)
     assert code == 3 and "no clinic" in out
 
@@ -256,7 +272,9 @@ def test_migration_0002_keeps_the_data_of_a_database_made_at_0001(empty_database
                 (3, "Évry", "evry"),
             ]
             assert c.execute(
-                text("SELECT id, clinic_id, email, password_hash, is_active, failed_logins FROM users ORDER BY id")
+                text(
+                    "SELECT id, clinic_id, email, password_hash, is_active, failed_logins FROM users ORDER BY id"
+                )
             ).all() == [(1, 1, "a@x.example", "h1", True, 2), (2, 2, "b@x.example", "h2", False, 0)]
             # the rebuild of users (SQLite) did not cascade to the rows that refer to it
             assert c.execute(text("SELECT token_hash, user_id FROM auth_sessions")).all() == [("t1", 1)]
@@ -270,7 +288,9 @@ def test_migration_0002_keeps_the_data_of_a_database_made_at_0001(empty_database
         with engine.begin() as c:
             c.execute(insert, {**n, "clinic": 2, "id": 10})  # the same e-mail in another clinic: allowed now
         with pytest.raises(IntegrityError), engine.begin() as c:
-            c.execute(insert, {**n, "clinic": 1, "id": 11})  # twice in one clinic: still refused by the database
+            c.execute(
+                insert, {**n, "clinic": 1, "id": 11}
+            )  # twice in one clinic: still refused by the database
     finally:
         engine.dispose()
 

@@ -67,3 +67,23 @@ def test_sign_in_checks_the_password_outside_the_server_process(make_app):
     assert Browser(app).sign_in("doc@north.example").status_code == 303
     (pid,) = app.state.signin_throttle.hashing_pids()  # one sign-in thread: one child
     assert os.getpid() != pid and os.getpriority(os.PRIO_PROCESS, pid) >= NICE
+
+
+def test_a_waiting_address_is_answered_before_its_request_is_read(make_app):
+    from tests.web.conftest import add_user
+
+    app = make_app(signin_client_attempts=1)
+    add_user(app, "doc@north.example")
+    b = Browser(app)
+    assert b.sign_in("doc@north.example", "wrong password!").status_code == 401
+    # a body that the form parser would refuse (400/422) gets the 429 of the gate: it is never read
+    r = b.client.post(
+        "/login",
+        content=b"--x\r\nnot a multipart body",
+        headers={"content-type": "multipart/form-data; boundary=x"},
+    )
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    assert "Too many failed sign-ins from this address" in r.text and "set-cookie" not in r.headers
+    assert r.headers["content-security-policy"]  # still behind the security headers
+    assert b.client.get("/login").status_code == 429
+    assert b.client.get("/healthz").status_code == 200  # other paths are not the gate's

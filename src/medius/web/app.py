@@ -234,6 +234,14 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
     templates.env.filters["num"] = format_value
     app.state.templates = templates
 
+    from medius.web.auth.throttle import SignInGate
+
+    # innermost of the plain ASGI layers (the security headers wrap its answers), before routing
+    app.add_middleware(
+        SignInGate,  # type: ignore[arg-type]
+        throttle=app.state.signin_throttle,
+        message=messages.SIGN_IN_THROTTLED,
+    )
     app.add_middleware(SecurityHeaders)  # type: ignore[arg-type]
     app.add_middleware(TrustedHosts, hosts=settings.trusted_hosts)  # type: ignore[arg-type]
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -223,7 +223,9 @@ def find_user(
     from medius.errors import InputNotFoundError
 
     if email is not None and user_id is None and clinic_id is None:
-        found = db.scalars(select(User).where(User.email == email.strip().lower()).order_by(User.clinic_id)).all()
+        found = db.scalars(
+            select(User).where(User.email == email.strip().lower()).order_by(User.clinic_id)
+        ).all()
         if len(found) > 1:
             codes = ", ".join(u.clinic.code for u in found)
             raise InvalidInputError(

@@ -24,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import html
+import math
 import os
 import threading
 import time
@@ -32,7 +34,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -42,6 +44,7 @@ from medius.web.security import dummy_hash, verify_password
 __all__ = [
     "DEVICE_COOKIE",
     "HashingBusy",
+    "SignInGate",
     "SignInThrottle",
     "device_account",
     "device_cookie",
@@ -179,7 +182,6 @@ class SignInThrottle:
         finally:
             self._slots.release()
 
-
     async def run(self, fn: Callable[[], T], *, known: bool = False) -> T:
         """``fn()`` (a password check) on one of the ``hashing`` sign-in threads, which run at a
         lower priority (:data:`HASHING_NICE`); :class:`HashingBusy` at once when the threads are busy
@@ -198,6 +200,46 @@ class SignInThrottle:
         finally:
             with self._lock:
                 self._pending -= 1
+
+
+class SignInGate:
+    """Plain ASGI, in front of the routing: a sign-in page request (``/login``, any method) from an
+    address that must still wait is answered 429 here, before the request body is read or parsed,
+    before any route, dependency, template or database (a flood's requests cost next to nothing)."""
+
+    def __init__(self, app: Any, throttle: SignInThrottle, message: str) -> None:
+        self.app = app
+        self.throttle = throttle
+        self.message = message
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/login":
+            client = scope.get("client")
+            wait_s = self.throttle.client_wait_s(client[0] if client else "unknown")
+            if wait_s > 0:
+                status, headers, body = throttled_answer(wait_s, self.message)
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def throttled_answer(
+    wait_s: float, message: str, status: int = 429
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """A small page for an address that must wait (no template, no cookie: it is what a flood gets)."""
+    seconds = max(1, math.ceil(wait_s))
+    text = html.escape(message.format(seconds=seconds))
+    body = (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Sign in</title></head>"
+        f'<body><p role=alert>{text}</p><p><a href="/login">Sign in</a></p></body></html>'
+    ).encode()
+    headers = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(seconds).encode()),
+    ]
+    return status, headers, body
 
 
 def device_email_hash(email: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import math
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -30,6 +28,7 @@ from medius.web.auth.throttle import (
     device_cookie,
     device_email_hash,
     device_email_of,
+    throttled_answer,
 )
 from medius.web.deps import (
     SESSION_COOKIE,
@@ -97,16 +96,11 @@ def _login_page(
     return resp
 
 
-def _throttled(wait_s: float, message: str, status_code: int = 429) -> HTMLResponse:
-    """A small page for an address that must wait (no template, no new cookie: it is what a flood
-    gets, so it must cost the server next to nothing)."""
-    seconds = max(1, math.ceil(wait_s))
-    text = html.escape(message.format(seconds=seconds))
-    body = (
-        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Sign in</title></head>"
-        f'<body><p role=alert>{text}</p><p><a href="/login">Sign in</a></p></body></html>'
-    )
-    return HTMLResponse(body, status_code=status_code, headers={"Retry-After": str(seconds)})
+def _throttled(wait_s: float, message: str, status_code: int = 429) -> Response:
+    """A small page for an address that must wait (:func:`throttled_answer`)."""
+    status, headers, body = throttled_answer(wait_s, message, status_code)
+    retry_after = dict(headers)[b"retry-after"].decode()
+    return Response(body, status_code=status, headers={"Retry-After": retry_after}, media_type="text/html")
 
 
 @router.get("/login", name="login_page")

@@ -50,7 +50,8 @@ def upgrade() -> None:
     taken: set[str] = set()
     for clinic_id, name in conn.execute(sa.text("SELECT id, name FROM clinics ORDER BY id")).all():
         conn.execute(
-            sa.text("UPDATE clinics SET code = :code WHERE id = :id"), {"code": _code(name, taken), "id": clinic_id}
+            sa.text("UPDATE clinics SET code = :code WHERE id = :id"),
+            {"code": _code(name, taken), "id": clinic_id},
         )
     with op.batch_alter_table("clinics", schema=None) as batch_op:
         batch_op.alter_column("code", existing_type=sa.String(length=CODE_MAX), nullable=False)
