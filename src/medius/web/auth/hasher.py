@@ -60,7 +60,7 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
         if len(stored) < n_hash or len(password) < n_password:
             return
         try:
-            ok = hasher.verify(stored.decode("ascii", "replace"), password)
+            ok: bool = hasher.verify(stored.decode("ascii", "replace"), password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             ok = False
         out.write(b"1" if ok else b"0")

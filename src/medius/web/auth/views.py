@@ -106,7 +106,7 @@ def _throttled(wait_s: float, message: str, status_code: int = 429) -> Response:
 @router.get("/login", name="login_page")
 async def login_page(
     request: Request, settings: SettingsDep, next: str = "/patients", clinic: str = ""
-) -> HTMLResponse:
+) -> Response:
     wait_s = request.app.state.signin_throttle.client_wait_s(client_address(request))
     if wait_s > 0:
         return _throttled(wait_s, messages.SIGN_IN_THROTTLED)
