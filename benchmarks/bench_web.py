@@ -341,7 +341,8 @@ def start_server(data_dir: Path, database_url: str, workers: int) -> tuple[subpr
 async def sign_in(client: Any, base: str) -> None:
     r = await client.get(base + "/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', r.text).group(1)  # type: ignore[union-attr]
-    r = await client.post(base + "/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token})
+    data = {"email": EMAIL, "password": PASSWORD, "csrf_token": token, "clinic": "bench-clinic"}
+    r = await client.post(base + "/login", data=data)
     if r.status_code not in (200, 303) or "medius_session" not in client.cookies:
         raise RuntimeError(f"sign-in failed: {r.status_code}")
 

@@ -329,6 +329,7 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Any]]:
     yield make
     for app in apps:
         app.state.jobs.stop()
+        app.state.signin_throttle.close()
         app.state.engine.dispose()
 
 
@@ -360,10 +361,29 @@ class Browser:
         assert m, r.text
         return m.group(1)
 
-    def sign_in(self, email: str, password: str = PASSWORD) -> Any:
+    def clinic_of(self, email: str) -> str:
+        """The clinic code of ``email``'s account when it has exactly one, else "" (a test helper:
+        it reads the database, as a clinician would know their clinic's code)."""
+        from sqlalchemy import select
+
+        from medius.web.models import Clinic, User
+
+        with self.app.state.sessionmaker() as db:
+            codes = db.scalars(
+                select(Clinic.code).join(User, User.clinic_id == Clinic.id).where(User.email == email.lower())
+            ).all()
+        return codes[0] if len(codes) == 1 else ""
+
+    def sign_in(self, email: str, password: str = PASSWORD, clinic: str | None = None) -> Any:
+        """Post the sign-in form; ``clinic`` None: the code of the e-mail's clinic (see :meth:`clinic_of`)."""
         r = self.client.post(
             "/login",
-            data={"email": email, "password": password, "csrf_token": self.login_form_token()},
+            data={
+                "email": email,
+                "password": password,
+                "csrf_token": self.login_form_token(),
+                "clinic": self.clinic_of(email) if clinic is None else clinic,
+            },
             follow_redirects=False,
         )
         if r.status_code == 303:

@@ -25,6 +25,7 @@ def test_sign_in_sets_a_secure_session_cookie_and_returns_to_next(app):
         "/login",
         data={
             "email": "DOC@north.example ",
+            "clinic": " North Clinic",  # the clinic's name works too (letter case and spaces ignored)
             "password": PASSWORD,
             "next": "/patients/new",
             "csrf_token": b.login_form_token(),
@@ -55,6 +56,7 @@ def test_next_never_leaves_the_site(app):
             "/login",
             data={
                 "email": "doc@north.example",
+                "clinic": "north-clinic",
                 "password": PASSWORD,
                 "next": target,
                 "csrf_token": b.login_form_token(),
@@ -67,7 +69,7 @@ def test_next_never_leaves_the_site(app):
 def test_wrong_password_and_unknown_user_give_the_same_answer(app):
     b = Browser(app)
     r1 = b.sign_in("doc@north.example", "wrong password!")
-    r2 = b.sign_in("nobody@north.example", "wrong password!")
+    r2 = b.sign_in("nobody@north.example", "wrong password!", clinic="north-clinic")
     assert r1.status_code == r2.status_code == 401
     assert messages.SIGN_IN_FAILED in r1.text and messages.SIGN_IN_FAILED in r2.text
 

@@ -1568,7 +1568,7 @@ def write_gait_marker(
     """Write :data:`~medius.testing.synthetic.SYNTHETIC_MARKER` (spec and known answers) into ``folder``.
 
     Its presence beside an input marks it as synthetic for the report
-    (:func:`medius.io.synthetic.read_marker`).
+    (:func:`medius.io.synthetic_metadata`).
 
     Parameters
     ----------

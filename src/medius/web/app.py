@@ -199,6 +199,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
             yield
         finally:
             jobs.stop()
+            app.state.signin_throttle.close()
             engine.dispose()
 
     app = FastAPI(
@@ -222,6 +223,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
         free_failures=settings.signin_client_attempts,
         max_delay_s=settings.lockout_minutes * 60.0,
         hashing=settings.signin_hashing,
+        hash_process=settings.signin_hash_process,
     )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.autoescape = True
@@ -232,6 +234,14 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
     templates.env.filters["num"] = format_value
     app.state.templates = templates
 
+    from medius.web.auth.throttle import SignInGate
+
+    # innermost of the plain ASGI layers (the security headers wrap its answers), before routing
+    app.add_middleware(
+        SignInGate,
+        throttle=app.state.signin_throttle,
+        message=messages.SIGN_IN_THROTTLED,
+    )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(TrustedHosts, hosts=settings.trusted_hosts)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

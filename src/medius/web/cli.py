@@ -60,7 +60,8 @@ def db_upgrade(data_dir: DataDir = None) -> None:
     )
 
 
-def _create_user(data_dir: Path | None, email: str, clinic: str, password: str, name: str, role: str) -> None:
+def _create_user(data_dir: Path | None, email: str, clinic: str, password: str, name: str, role: str) -> str:
+    """Create the user; returns the clinic's sign-in code."""
     from medius.web.auth.service import create_user, get_or_create_clinic
     from medius.web.db import create_db_engine, make_sessionmaker, upgrade_database
 
@@ -72,6 +73,7 @@ def _create_user(data_dir: Path | None, email: str, clinic: str, password: str, 
             c = get_or_create_clinic(db, clinic)
             create_user(db, clinic_id=c.id, email=email, password=password, name=name, role=role)
             db.commit()
+            return c.code
     finally:
         engine.dispose()
 
@@ -81,7 +83,8 @@ def _create_user(data_dir: Path | None, email: str, clinic: str, password: str, 
 def user_create(
     email: Annotated[str, typer.Option("--email", help="Sign-in e-mail address.", show_default=False)],
     clinic: Annotated[
-        str, typer.Option("--clinic", help="Clinic name (created if new).", show_default=False)
+        str,
+        typer.Option("--clinic", help="Clinic name or sign-in code (created if new).", show_default=False),
     ],
     admin: Annotated[
         bool, typer.Option("--admin", help="Make the user an administrator of the clinic.")
@@ -96,17 +99,22 @@ def user_create(
     password = os.environ.get("MEDIUS_PASSWORD") or typer.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
-    _create_user(data_dir, email, clinic, password, name, "admin" if admin else "clinician")
+    code = _create_user(data_dir, email, clinic, password, name, "admin" if admin else "clinician")
     console.print(
-        f"created {'admin' if admin else 'clinician'} {email.strip().lower()} in clinic {clinic!r}",
+        f"created {'admin' if admin else 'clinician'} {email.strip().lower()} in clinic {clinic!r} "
+        f"(sign-in code {code})",
         markup=False,
         highlight=False,
     )
 
 
-def _with_user(data_dir: Path | None, email: str, action: Callable[[Any, Any], str]) -> str:
-    """Run ``action(db, user)`` on the user with ``email``; returns its message."""
-    from medius.web.auth.service import find_user
+def _with_user(
+    data_dir: Path | None, email: str, action: Callable[[Any, Any], str], clinic: str | None = None
+) -> str:
+    """Run ``action(db, user)`` on the user with ``email`` (in ``clinic``, a code or name: needed
+    when the e-mail has accounts in several clinics); returns its message."""
+    from medius.errors import InputNotFoundError
+    from medius.web.auth.service import find_clinic, find_user
     from medius.web.db import create_db_engine, make_sessionmaker, upgrade_database
 
     settings = _settings(data_dir)
@@ -114,13 +122,27 @@ def _with_user(data_dir: Path | None, email: str, action: Callable[[Any, Any], s
     try:
         upgrade_database(engine)
         with make_sessionmaker(engine)() as db:
-            user = find_user(db, email=email)
+            clinic_id = None
+            if clinic is not None:
+                found = find_clinic(db, clinic)
+                if found is None:
+                    raise InputNotFoundError(f"no clinic with the code or name {clinic!r} (see medius user list)")
+                clinic_id = found.id
+            user = find_user(db, email=email, clinic_id=clinic_id)
             return action(db, user)
     finally:
         engine.dispose()
 
 
 Email = Annotated[str, typer.Argument(help="The user's sign-in e-mail address.", show_default=False)]
+ClinicOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--clinic",
+        help="The user's clinic (sign-in code or name); needed when the e-mail has accounts in several.",
+        show_default=False,
+    ),
+]
 
 
 def _say(text: str) -> None:
@@ -130,7 +152,7 @@ def _say(text: str) -> None:
 @user_app.command("list")
 @guarded
 def user_list(data_dir: DataDir = None) -> None:
-    """List the users: e-mail, clinic, role, active, failed sign-ins, last sign-in."""
+    """List the users: e-mail, clinic, role, active, failed sign-ins, last sign-in, clinic code."""
     from sqlalchemy import select
 
     from medius.web.db import create_db_engine, make_sessionmaker, upgrade_database
@@ -147,7 +169,7 @@ def user_list(data_dir: DataDir = None) -> None:
                 state = "active" if u.is_active else "deactivated"
                 _say(
                     f"{u.email}\t{u.clinic.name}\t{u.role}\t{state}\t"
-                    f"failed sign-ins {u.failed_logins}\tlast sign-in {last}"
+                    f"failed sign-ins {u.failed_logins}\tlast sign-in {last}\tcode {u.clinic.code}"
                 )
     finally:
         engine.dispose()
@@ -155,7 +177,7 @@ def user_list(data_dir: DataDir = None) -> None:
 
 @user_app.command("unlock")
 @guarded
-def user_unlock(email: Email, data_dir: DataDir = None) -> None:
+def user_unlock(email: Email, clinic: ClinicOpt = None, data_dir: DataDir = None) -> None:
     """Clear a user's failed sign-ins and sign-in delay."""
     from medius.web.auth.service import unlock_user
 
@@ -163,12 +185,12 @@ def user_unlock(email: Email, data_dir: DataDir = None) -> None:
         unlock_user(db, user)
         return f"unlocked {user.email}"
 
-    _say(_with_user(data_dir, email, act))
+    _say(_with_user(data_dir, email, act, clinic))
 
 
 @user_app.command("deactivate")
 @guarded
-def user_deactivate(email: Email, data_dir: DataDir = None) -> None:
+def user_deactivate(email: Email, clinic: ClinicOpt = None, data_dir: DataDir = None) -> None:
     """Stop a user from signing in (their sign-ins end at once; their records stay)."""
     from medius.web.auth.service import set_user_active
 
@@ -176,12 +198,12 @@ def user_deactivate(email: Email, data_dir: DataDir = None) -> None:
         set_user_active(db, user, False)
         return f"deactivated {user.email}; their sign-ins have ended"
 
-    _say(_with_user(data_dir, email, act))
+    _say(_with_user(data_dir, email, act, clinic))
 
 
 @user_app.command("activate")
 @guarded
-def user_activate(email: Email, data_dir: DataDir = None) -> None:
+def user_activate(email: Email, clinic: ClinicOpt = None, data_dir: DataDir = None) -> None:
     """Let a deactivated user sign in again."""
     from medius.web.auth.service import set_user_active
 
@@ -189,12 +211,12 @@ def user_activate(email: Email, data_dir: DataDir = None) -> None:
         set_user_active(db, user, True)
         return f"activated {user.email}"
 
-    _say(_with_user(data_dir, email, act))
+    _say(_with_user(data_dir, email, act, clinic))
 
 
 @user_app.command("set-password")
 @guarded
-def user_set_password(email: Email, data_dir: DataDir = None) -> None:
+def user_set_password(email: Email, clinic: ClinicOpt = None, data_dir: DataDir = None) -> None:
     """Set (reset) a user's password; their sign-ins end. From MEDIUS_PASSWORD, else asked twice."""
     from medius.web.auth.service import check_password, set_user_password
 
@@ -207,12 +229,12 @@ def user_set_password(email: Email, data_dir: DataDir = None) -> None:
         set_user_password(db, user, password)
         return f"password of {user.email} set; their sign-ins have ended"
 
-    _say(_with_user(data_dir, email, act))
+    _say(_with_user(data_dir, email, act, clinic))
 
 
 @user_app.command("end-sessions")
 @guarded
-def user_end_sessions(email: Email, data_dir: DataDir = None) -> None:
+def user_end_sessions(email: Email, clinic: ClinicOpt = None, data_dir: DataDir = None) -> None:
     """End every sign-in of a user (a lost laptop, a shared computer)."""
     from medius.web.auth.service import end_user_sessions
 
@@ -220,7 +242,7 @@ def user_end_sessions(email: Email, data_dir: DataDir = None) -> None:
         n = end_user_sessions(db, user)
         return f"ended {n} sign-in{'s' if n != 1 else ''} of {user.email}"
 
-    _say(_with_user(data_dir, email, act))
+    _say(_with_user(data_dir, email, act, clinic))
 
 
 #: the example visits of the demo patient (the repository's examples; absent from an installed wheel)
@@ -290,7 +312,8 @@ def create_demo_data(data_dir: Path | None, password: str) -> tuple[str, bool]:
         upgrade_database(engine)
         with make_sessionmaker(engine)() as db:
             c = get_or_create_clinic(db, DEMO_CLINIC)
-            created = db.scalars(select(User).where(User.email == DEMO_EMAIL)).first() is None
+            demo_admin = select(User).where(User.clinic_id == c.id, User.email == DEMO_EMAIL)
+            created = db.scalars(demo_admin).first() is None
             if created:
                 create_user(
                     db, clinic_id=c.id, email=DEMO_EMAIL, password=password, name="Demo admin", role="admin"
@@ -298,7 +321,7 @@ def create_demo_data(data_dir: Path | None, password: str) -> tuple[str, bool]:
             if db.scalars(select(Patient).where(Patient.clinic_id == c.id)).first() is None:
                 import datetime as dt
 
-                admin = db.scalars(select(User).where(User.email == DEMO_EMAIL)).one()
+                admin = db.scalars(demo_admin).one()
                 p = Patient(
                     clinic_id=c.id,
                     family_name="Demo",

@@ -58,11 +58,31 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
-    """Apply the Alembic migrations up to ``revision`` on ``engine``'s database."""
+    """Apply the Alembic migrations up to ``revision`` on ``engine``'s database.
+
+    On SQLite, foreign-key enforcement is off while the migrations run (SQLite's own advice for
+    table rebuilds: dropping the old copy of a table would otherwise cascade to the rows that refer
+    to it), then checked (:class:`RuntimeError` if a row points nowhere) and turned back on.
+    """
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # before any transaction: else a no-op
+            conn.commit()
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+            if sqlite:
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                conn.commit()
+                if broken:
+                    raise RuntimeError(f"the migration left rows whose references point nowhere: {broken[:5]}")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -82,14 +83,21 @@ class Clinic(Base):
     __tablename__ = "clinics"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    #: the clinic's sign-in code (lower-case letters, digits and hyphens, made from the name): the
+    #: sign-in form asks for it, since the same e-mail may have an account in several clinics
+    code: Mapped[str] = mapped_column(String(40), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class User(Base):
+    """A clinician or administrator of one clinic. The e-mail is unique within the clinic only: the
+    same person may hold an account in two clinics, and one clinic cannot learn about the other's."""
+
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("clinic_id", "email", name="uq_users_clinic_email"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20), default="clinician")  # admin | clinician

@@ -75,6 +75,11 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def dummy_hash() -> str:
+    """The hash verified in place of an unknown account's (same cost, never matches a password)."""
+    return _DUMMY_HASH
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; a missing hash costs the same time and returns False."""
     try:

@@ -10,6 +10,8 @@ variable                   meaning                                              
 ``MEDIUS_LOCKOUT_MINUTES`` longest sign-in delay (account and client)                  15
 ``MEDIUS_SIGNIN_CLIENT_ATTEMPTS`` failed sign-ins from one address before its delays   5
 ``MEDIUS_SIGNIN_HASHING``  password checks (Argon2, 64 MiB, 4 threads) run at once     1
+``MEDIUS_SIGNIN_PROCESS``  ``1``: password checks in child processes at nice 10      1
+                           (``0``: on the server's threads)
 ``MEDIUS_SESSION_HOURS``   idle time after which a session ends                        12
 ``MEDIUS_COOKIE_SECURE``   ``1``: always mark cookies Secure (behind an https proxy)    auto (https requests)
 ``MEDIUS_TRUSTED_HOSTS``   host names the app answers to (``Host`` header), commas   localhost,127.0.0.1,::1
@@ -92,6 +94,8 @@ class Settings:
     lockout_minutes: int = 15
     signin_client_attempts: int = 5
     signin_hashing: int = 1
+    #: check passwords in low-priority child processes (False: on the server's own threads)
+    signin_hash_process: bool = True
     session_hours: int = 12
     cookie_secure: bool | None = None  #: None: Secure when the request came over https
     worker_enabled: bool = True
@@ -126,6 +130,7 @@ class Settings:
             lockout_minutes=_env_int("MEDIUS_LOCKOUT_MINUTES", 15, minimum=1),
             signin_client_attempts=_env_int("MEDIUS_SIGNIN_CLIENT_ATTEMPTS", 5, minimum=1),
             signin_hashing=_env_int("MEDIUS_SIGNIN_HASHING", 1, minimum=1),
+            signin_hash_process=os.environ.get("MEDIUS_SIGNIN_PROCESS", "1") not in ("0", "false", "no"),
             session_hours=_env_int("MEDIUS_SESSION_HOURS", 12, minimum=1),
             cookie_secure=None if secure_env == "" else secure_env not in ("0", "false", "no"),
             worker_enabled=os.environ.get("MEDIUS_WORKER", "1") not in ("0", "false", "no"),

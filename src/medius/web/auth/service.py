@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,12 +27,15 @@ from medius.web.settings import Settings
 __all__ = [
     "authenticate",
     "check_password",
+    "clinic_code",
     "create_session",
     "create_user",
     "end_session",
     "end_user_sessions",
+    "find_clinic",
     "find_user",
     "get_or_create_clinic",
+    "only_clinic",
     "set_user_active",
     "set_user_password",
     "unlock_user",
@@ -44,27 +50,70 @@ def check_password(password: str, *, email: str = "") -> None:
         raise InvalidInputError(problem)
 
 
+CLINIC_CODE_MAX = 40
+
+
+def clinic_code(name: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """The sign-in code of a clinic called ``name``: lower-case ASCII letters, digits and hyphens
+    ("North clinic" -> ``north-clinic``), with ``-2``, ``-3`` ... when the code is ``taken``.
+    (Migration 0002 holds a frozen copy.)"""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    base = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[: CLINIC_CODE_MAX - 6].strip("-")
+    base = base or "clinic"
+    code, n = base, 1
+    while code in taken:
+        n += 1
+        code = f"{base}-{n}"
+    return code
+
+
 def get_or_create_clinic(db: Session, name: str) -> Clinic:
+    """The clinic called ``name`` (or whose code is ``name``), created with a new code if none."""
     name = name.strip()
     if not name:
         raise InvalidInputError("the clinic name is empty")
     clinic = db.scalars(select(Clinic).where(Clinic.name == name)).one_or_none()
     if clinic is None:
-        clinic = Clinic(name=name)
+        clinic = db.scalars(select(Clinic).where(Clinic.code == name.lower())).one_or_none()
+    if clinic is None:
+        base = clinic_code(name)
+        taken = set(db.scalars(select(Clinic.code).where(Clinic.code.startswith(base))).all())
+        clinic = Clinic(name=name, code=clinic_code(name, taken))
         db.add(clinic)
         db.flush()
     return clinic
 
 
+def find_clinic(db: Session, code_or_name: str) -> Clinic | None:
+    """The clinic whose code (or name, letter case ignored) is ``code_or_name``, else None."""
+    key = code_or_name.strip().lower()[:200]
+    if not key:
+        return None
+    clinic = db.scalars(select(Clinic).where(Clinic.code == key)).one_or_none()
+    if clinic is None:
+        clinic = db.scalars(select(Clinic).where(func.lower(Clinic.name) == key)).first()
+    return clinic
+
+
+def only_clinic(db: Session) -> Clinic | None:
+    """The clinic when the server holds exactly one, else None (the sign-in form then needs the
+    clinic's code; this is a fact about the server, not about any e-mail)."""
+    clinics = db.scalars(select(Clinic).limit(2)).all()
+    return clinics[0] if len(clinics) == 1 else None
+
+
 def create_user(
     db: Session, *, clinic_id: int, email: str, password: str, name: str = "", role: str = "clinician"
 ) -> User:
-    """Add a clinician (or an admin) to a clinic; the e-mail is unique across the app."""
+    """Add a clinician (or an admin) to a clinic. The e-mail is unique within the clinic only
+    (:data:`messages.EMAIL_TAKEN` there); whether it has an account in another clinic makes no
+    difference, so creating users tells an administrator nothing about other clinics."""
     email = email.strip().lower()
     if role not in ("admin", "clinician"):
         raise InvalidInputError(f"invalid role {role!r}; allowed: admin, clinician")
     check_password(password, email=email)
-    if db.scalars(select(User.id).where(User.email == email)).first() is not None:
+    taken = select(User.id).where(User.clinic_id == clinic_id, User.email == email)
+    if db.scalars(taken).first() is not None:
         raise InvalidInputError(messages.EMAIL_TAKEN)
     user = User(
         clinic_id=clinic_id, email=email, name=name.strip(), role=role, password_hash=hash_password(password)
@@ -79,9 +128,23 @@ def create_user(
 
 
 def authenticate(
-    db: Session, settings: Settings, email: str, password: str, *, known_device: bool = False
+    db: Session,
+    settings: Settings,
+    clinic_id: int | None,
+    email: str,
+    password: str,
+    *,
+    known_device: bool = False,
+    verify: Callable[[str | None, str], bool] | None = None,
 ) -> User | None:
-    """The user when the password is right and the account not held back; counts failures.
+    """The user of clinic ``clinic_id`` with ``email`` when the password is right and the account
+    not held back; counts failures (per account, that is per clinic and e-mail).
+
+    An unknown clinic (``None``) or e-mail costs one Argon2 verification of a dummy hash, like a
+    known one, and gives the same None: the answer and its time say nothing about which clinics an
+    e-mail has accounts in. ``verify`` checks the password (default
+    :func:`medius.web.security.verify_password`; the sign-in page passes the throttle's, which runs
+    it in a low-priority child process).
 
     After ``settings.lockout_attempts`` failures in a row each further failure holds the account
     back for a doubling delay (1 s, 2 s, 4 s ... up to ``settings.lockout_minutes``), during which
@@ -89,9 +152,13 @@ def authenticate(
     this account before): a stranger's failures do not lock the clinician out. Commits.
     """
     email = email.strip().lower()[:320]
-    user = db.scalars(select(User).where(User.email == email)).one_or_none()
+    user = (
+        db.scalars(select(User).where(User.clinic_id == clinic_id, User.email == email)).one_or_none()
+        if clinic_id is not None
+        else None
+    )
     now = utcnow()
-    ok = verify_password(user.password_hash if user else None, password)
+    ok = (verify or verify_password)(user.password_hash if user else None, password)
     if user is None or not user.is_active:
         return None
     held = user.locked_until is not None and user.locked_until > now
@@ -149,8 +216,24 @@ def find_user(
     ------
     InputNotFoundError
         no such user (or not in the clinic).
+    InvalidInputError
+        ``email`` without ``clinic_id`` has accounts in several clinics (the message names them:
+        this is for the server's operator, the ``medius user`` commands).
     """
     from medius.errors import InputNotFoundError
+
+    if email is not None and user_id is None and clinic_id is None:
+        found = db.scalars(
+            select(User).where(User.email == email.strip().lower()).order_by(User.clinic_id)
+        ).all()
+        if len(found) > 1:
+            codes = ", ".join(u.clinic.code for u in found)
+            raise InvalidInputError(
+                f"{email.strip().lower()} has an account in {len(found)} clinics ({codes}); name one with --clinic"
+            )
+        if not found:
+            raise InputNotFoundError(messages.USER_NOT_FOUND)
+        return found[0]
 
     q = select(User)
     if email is not None:

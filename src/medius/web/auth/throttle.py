@@ -24,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import html
+import math
 import os
 import threading
 import time
@@ -32,11 +34,23 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-__all__ = ["DEVICE_COOKIE", "HashingBusy", "SignInThrottle", "device_cookie", "device_email_hash"]
+from medius.web.auth.hasher import ProcessVerifier
+from medius.web.security import dummy_hash, verify_password
+
+__all__ = [
+    "DEVICE_COOKIE",
+    "HashingBusy",
+    "SignInGate",
+    "SignInThrottle",
+    "device_account",
+    "device_cookie",
+    "device_email_hash",
+    "device_email_of",
+]
 
 DEVICE_COOKIE = "medius_device"
 DEVICE_MAX_AGE_S = 365 * 24 * 3600
@@ -76,6 +90,7 @@ class SignInThrottle:
         hashing: int = 1,
         max_clients: int = 10_000,
         clock: object = time.monotonic,
+        hash_process: bool = False,
     ) -> None:
         self.free_failures = free_failures
         self.max_delay_s = max_delay_s
@@ -89,6 +104,28 @@ class SignInThrottle:
         self._executor: ThreadPoolExecutor | None = None
         self._hashing = max(1, hashing)
         self._pending = 0
+        self._verifier: ProcessVerifier | None = ProcessVerifier() if hash_process else None
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        """:func:`medius.web.security.verify_password`, in this thread's low-priority child process
+        when the throttle was made with ``hash_process`` (an unknown account: the dummy hash, same cost)."""
+        if self._verifier is None:
+            return verify_password(password_hash, password)
+        ok = self._verifier.verify(password_hash or dummy_hash(), password)
+        return ok and password_hash is not None
+
+    def hashing_pids(self) -> list[int]:
+        """The password-checking child processes now running."""
+        return self._verifier.pids() if self._verifier is not None else []
+
+    def close(self) -> None:
+        """Stop the sign-in threads and the password-checking processes."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+        if self._verifier is not None:
+            self._verifier.close()
 
     def _now(self) -> float:
         return float(self._clock())  # type: ignore[operator]
@@ -145,7 +182,6 @@ class SignInThrottle:
         finally:
             self._slots.release()
 
-
     async def run(self, fn: Callable[[], T], *, known: bool = False) -> T:
         """``fn()`` (a password check) on one of the ``hashing`` sign-in threads, which run at a
         lower priority (:data:`HASHING_NICE`); :class:`HashingBusy` at once when the threads are busy
@@ -166,21 +202,66 @@ class SignInThrottle:
                 self._pending -= 1
 
 
+class SignInGate:
+    """Plain ASGI, in front of the routing: a sign-in page request (``/login``, any method) from an
+    address that must still wait is answered 429 here, before the request body is read or parsed,
+    before any route, dependency, template or database (a flood's requests cost next to nothing)."""
+
+    def __init__(self, app: Any, throttle: SignInThrottle, message: str) -> None:
+        self.app = app
+        self.throttle = throttle
+        self.message = message
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/login":
+            client = scope.get("client")
+            wait_s = self.throttle.client_wait_s(client[0] if client else "unknown")
+            if wait_s > 0:
+                status, headers, body = throttled_answer(wait_s, self.message)
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def throttled_answer(
+    wait_s: float, message: str, status: int = 429
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """A small page for an address that must wait (no template, no cookie: it is what a flood gets)."""
+    seconds = max(1, math.ceil(wait_s))
+    text = html.escape(message.format(seconds=seconds))
+    body = (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Sign in</title></head>"
+        f'<body><p role=alert>{text}</p><p><a href="/login">Sign in</a></p></body></html>'
+    ).encode()
+    headers = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(seconds).encode()),
+    ]
+    return status, headers, body
+
+
 def device_email_hash(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+
+
+def device_account(clinic_id: int, email: str) -> str:
+    """What a known-device cookie names: one account, that is one clinic and one e-mail."""
+    return f"{clinic_id}:{device_email_hash(email)}"
 
 
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt="medius-known-device")
 
 
-def device_cookie(secret_key: str, email: str) -> str:
-    """The signed value of the known-device cookie for ``email``."""
-    return _serializer(secret_key).dumps(device_email_hash(email))
+def device_cookie(secret_key: str, clinic_id: int, email: str) -> str:
+    """The signed value of the known-device cookie for the account of ``email`` in ``clinic_id``."""
+    return _serializer(secret_key).dumps(device_account(clinic_id, email))
 
 
 def device_email_of(secret_key: str, cookie: str | None) -> str | None:
-    """The e-mail hash a genuine known-device cookie carries, else None."""
+    """The account (:func:`device_account`) a genuine known-device cookie names, else None."""
     if not cookie or len(cookie) > 300:
         return None
     try:
