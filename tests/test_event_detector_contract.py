@@ -288,3 +288,41 @@ def test_video_standing_still_is_not_judgeable() -> None:
     kp = Keypoints2D(position=pos, confidence=np.ones(pos.shape[:2]), time_s=t, image_size=(1920, 1080))
     with pytest.raises(NotJudgeableError, match="no foot strikes found"):
         VideoEventDetector().detect(kp)
+
+
+# ----------------------------------------------------------------------------- the event-source choice
+UQAM_DEMO = Path(__file__).parent / "data" / "uqam"
+
+
+@pytest.fixture(scope="module")
+def uqam_trial() -> tuple[Markers3D, Any, Path]:
+    from medius.kinematics.labtrial import prepare_lab_trial
+
+    path = UQAM_DEMO / "gait-lower-body.c3d"
+    markers = read_c3d(path)
+    angles, _ = prepare_lab_trial(markers, static=read_c3d(UQAM_DEMO / "static-100frames.c3d"),
+                                  marker_set=UQAM_DEMO / "plug-in-gait-static-medial.yaml")
+    return markers, angles, path
+
+
+def test_choose_lab_events_says_which_source_and_why(uqam_trial: tuple[Markers3D, Any, Path]) -> None:
+    from medius.errors import InvalidInputError
+    from medius.events import choose_lab_events
+
+    markers, angles, path = uqam_trial
+    ms = UQAM_DEMO / "plug-in-gait-static-medial.yaml"
+    auto = choose_lab_events(markers, angles, path=path, task="walk", marker_set=ms)
+    assert auto.used == "markers" and auto.info["requested"] == "auto" and auto.info["marker_method"] == "zeni"
+    assert auto.info["n"] == len(auto.events) >= 8 and auto.warnings == []
+    assert {e["source"] for e in auto.events} == {"markers"}
+    assert [e["time_s"] for e in auto.events] == sorted(e["time_s"] for e in auto.events)
+    # the C3D's own EVENT times (its EVENT:CONTEXTS are empty: sides from the feet)
+    own = choose_lab_events(markers, angles, path=path, task="walk", source="file", marker_set=ms)
+    assert own.used == "file" and own.info["sides_assigned_from_feet"] is True
+    assert {e["side"] for e in own.events} == {"left", "right"}
+    # no plates in this file: asking for them is one clear error naming the file
+    with pytest.raises(InvalidInputError, match="no foot contacts on force plates") as info:
+        choose_lab_events(markers, angles, path=path, task="walk", source="force-plates", marker_set=ms)
+    assert info.value.path == path
+    with pytest.raises(ParameterError, match="'source'"):
+        choose_lab_events(markers, angles, path=path, task="walk", source="guess", marker_set=ms)

@@ -125,7 +125,7 @@ _TASK_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
 #: and thorax rotation, hip rotation, swing abduction, forward trunk lean, arm swing and elbow
 #: flexion, where the heel lands ahead of the mid-ASIS, the least knee flexion, and the target
 #: stance knee flexion (degrees at stance fractions) that shapes the pelvis's vertical motion.
-_PATTERN: Mapping[str, Mapping[str, float]] = {
+_PATTERN: Mapping[str, Mapping[str, Any]] = {
     "walk": {
         "foot_pitch_strike_deg": 15.0,
         "foot_pitch_off_deg": -65.0,
@@ -226,7 +226,9 @@ def _smoothstep(s: np.ndarray) -> np.ndarray:
     return s * s * (3 - 2 * s)
 
 
-def _hermite(s: np.ndarray, p0: np.ndarray, p1: np.ndarray, m0: np.ndarray, m1: np.ndarray) -> np.ndarray:
+def _hermite(
+    s: np.ndarray, p0: np.ndarray, p1: np.ndarray, m0: np.ndarray | float, m1: np.ndarray | float
+) -> np.ndarray:
     """Cubic Hermite on s in [0, 1] with end values ``p0, p1`` and end slopes ``m0, m1`` (per unit s)."""
     s2, s3 = s * s, s * s * s
     return (2 * s3 - 3 * s2 + 1) * p0 + (s3 - 2 * s2 + s) * m0 + (-2 * s3 + 3 * s2) * p1 + (s3 - s2) * m1
@@ -584,7 +586,7 @@ class _Model:
         first = round(float(spec.first_strike_s) * rate)
         t_first = spec.start_s + first * self.dt
         other = t_first + step_samples * self.dt
-        self.t_strike = {spec.first_strike_side: t_first}
+        self.t_strike: dict[str, float] = {spec.first_strike_side: t_first}
         self.t_strike["left" if spec.first_strike_side == "right" else "right"] = other
         self.v = float(spec.speed_m_s)  # type: ignore[arg-type]
         # pelvis-frame geometry
@@ -1150,7 +1152,7 @@ def make_gait_trial(spec: GaitSpec) -> tuple[Markers3D, GaitTruth]:
         pos[gap, labels.index(marker)] = np.nan
     events = _events(model, float(t[0]), float(t[-1]))
     trial = Markers3D(
-        position=pos, labels=tuple(labels), time_s=t, rate_hz=rate, events=events, source="synthetic-gait"
+        position=pos, labels=tuple(labels), time_s=t, rate_hz=rate, events=tuple(events), source="synthetic-gait"
     ).with_log("make_gait_trial", **{k: v for k, v in _jsonable(spec.to_json()).items() if k != "anthropometry"})
     truth = _make_truth(model, t, ev, events)
     return trial, truth
@@ -1203,7 +1205,7 @@ def _make_truth(model: _Model, t: np.ndarray, ev: Mapping[str, Any], events: lis
         labels=tuple(names),
         time_s=t,
         rate_hz=rate,
-        events=events,
+        events=tuple(events),
         source="synthetic-gait truth",
     )
     m = model.lab_matrix()
