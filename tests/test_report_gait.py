@@ -32,13 +32,14 @@ from medius.registry import load_registry
 from medius.report._common import gait_phase_at_time, is_gait, stance_labels
 from medius.report.annotate import _Overlay, render_keypoint_video
 from medius.report.html import render_html_report, write_html_report
-from medius.report.pipeline import build_result, stances_csv_text, write_outputs
+from medius.report.pipeline import build_result, write_outputs
 from medius.report.plots import (
     STANCE_CURVES_PLOT_NAME,
     STANCE_TIMELINE_PLOT_NAME,
     STANCE_VALUES_PLOT_NAME,
     write_gait_plots,
 )
+from medius.report.tables import stances_csv_text
 
 FPS = 20.0
 T = np.round(np.arange(0, 81) / FPS, 6)
