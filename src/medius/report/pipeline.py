@@ -91,7 +91,7 @@ __all__ = [
 ]
 
 #: version of the ``result.json`` schema (docs/result-schema.md)
-SCHEMA_VERSION = "2.0"
+SCHEMA_VERSION = "2.1"
 #: seconds between the frames on which everyone in view is counted (medius.pose.PeopleCensus)
 CENSUS_INTERVAL_S = 1.0
 #: the temporary copy of the frames for the annotated video, inside the temporary output folder
