@@ -133,7 +133,7 @@ def test_mirrored_keypoints_keep_their_anatomical_labels():
     assert np.all(lh > rh)
 
 
-LAYERS = ["io", "pose", "kinematics", "events", "protocols", "clinic", "report"]
+LAYERS = ["io", "pose", "kinematics", "events", "protocols", "clinic", "analysis", "report"]
 
 
 def test_layers_import_only_earlier_layers():
