@@ -45,6 +45,7 @@ __all__ = [
 
 M = TypeVar("M", bound="JsonModel")
 _INTERNAL = ("extra", "keys_")
+_FIELDS: dict[type, dict[str, tuple[str, Any]]] = {}
 
 
 def _decode(tp: Any, value: Any) -> Any:
@@ -87,9 +88,13 @@ class JsonModel:
 
     @classmethod
     def _fields(cls) -> dict[str, tuple[str, Any]]:
-        hints = typing.get_type_hints(cls)
-        return {cls._json_names.get(f.name, f.name): (f.name, hints[f.name])
-                for f in dataclasses.fields(cls) if f.name not in _INTERNAL}
+        """JSON key -> (field name, type), worked out once per class."""
+        got = _FIELDS.get(cls)
+        if got is None:
+            hints = typing.get_type_hints(cls)
+            got = _FIELDS[cls] = {cls._json_names.get(f.name, f.name): (f.name, hints[f.name])
+                                  for f in dataclasses.fields(cls) if f.name not in _INTERNAL}
+        return got
 
     @classmethod
     def from_json(cls: type[M], data: Mapping[str, Any]) -> M:
@@ -410,13 +415,11 @@ class AnalysisResult(JsonModel):
 
     # ------------------------------------------------------------------ metrics, from the spec
     def statistic_of(self, metric: str) -> str:
-        """The statistic a curve metric is summarised by (schema 1.x: ``peak``)."""
+        """The statistic a curve metric is summarised by: the result's ``summary_statistic``
+        (schema 1.x has none: its summary is of peaks, ``peak``)."""
         if self.summary_statistic and metric in self.summary_statistic:
             return self.summary_statistic[metric]
-        if str(self.schema_version).startswith("1"):
-            return "peak"
-        s = METRIC_SPECS.get(metric)
-        return s.summary_stat.get(self.group, "peak") if s else "peak"
+        return "peak"
 
     def unit_statistics(self) -> tuple[str, ...]:
         """The per-rep / per-stance statistics of a curve metric, the summary statistic first."""

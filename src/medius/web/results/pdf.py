@@ -8,7 +8,7 @@ from typing import Any
 import jinja2
 
 from medius.web.models import Patient, Visit
-from medius.web.results.service import load_result, result_file
+from medius.web.results.service import load_result, result_file, result_view
 from medius.web.settings import Settings
 
 __all__ = ["render_visit_pdf"]
@@ -44,6 +44,7 @@ def render_visit_pdf(
                 "rec": rec,
                 "job": rec.job,
                 "result": result,
+                "view": result_view(result) if isinstance(result, dict) and result else None,
                 "plots": _plots(settings, rec, result) if result else [],
             }
         )
