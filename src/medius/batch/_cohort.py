@@ -359,7 +359,7 @@ def _plot_svg(by_group_side: dict[tuple[str, str], array], metric: str, task: st
     fig = Figure(figsize=(max(4.5, 1.2 * len(cats) + 2.5), 3.6))
     ax = fig.add_subplot(1, 1, 1)
     refs = _references(metric, task)
-    handles = []
+    handles: list[Any] = []
     for j, ref in enumerate(refs):
         colour = _BAND_COLOURS[j % len(_BAND_COLOURS)]
         prov = " (provisional)" if ref.provisional else ""

@@ -228,7 +228,8 @@ def interpretation_items(res: AnalysisResult) -> list[InterpretationItem]:
         same = groups.get((metric, other))
         sides = f"{side} stance"
         if same is not None and [t for t, _ in same] == [t for t, _ in entries]:
-            sides, _ = "both stance legs", done.add((metric, other))
+            sides = "both stance legs"
+            done.add((metric, other))
         texts = tuple(dict.fromkeys(t for t, _ in entries))
         items.append(InterpretationItem(metric, side, f"{res.label(metric)}, {sides}", texts,
                                         any(p for _, p in entries)))
