@@ -51,7 +51,7 @@ def recording_page(
         from medius.report.filming import render_filming_guide_html
 
         view = result_view(result)
-        key = key_summary(result)
+        key = key_summary(view["res"])
         if not view["res"].judgeable:
             task = rec.task if rec.task in ("single-leg-squat", "walk", "run") else "single-leg-squat"
             filming = Markup(render_filming_guide_html(standalone=False, tasks=(task,)))
