@@ -95,6 +95,7 @@ def build_scene(s: Scenario, sk: Skeleton) -> Scene:
 VIDEO_ANALYSIS_SOURCES = (
     "io/video.py", "io/_sequence.py", "pose/*.py", "kinematics/angles2d.py", "kinematics/filtering.py",
     "events/*.py", "protocols/_single_leg.py", "protocols/_gait.py", "protocols/_quality.py",
+    "protocols/metric_spec.py",
     "report/pipeline.py",
 )
 
