@@ -97,6 +97,17 @@ def test_docs_gait_table_equals_the_generated_one():
     )
 
 
+def test_docs_specification_table_equals_the_generated_one():
+    from medius.protocols.metric_spec import spec_markdown_table
+
+    text = (ROOT / "docs" / "conventions.md").read_text(encoding="utf-8")
+    m = re.search(r"<!-- metric-spec:all:start -->\n(.*?)\n<!-- metric-spec:all:end -->", text, re.S)
+    assert m and m.group(1) == spec_markdown_table(), (
+        "docs/conventions.md's metric specification table is stale: paste the output of "
+        "python -c 'from medius.protocols.metric_spec import spec_markdown_table as t; print(t())'"
+    )
+
+
 def test_result_schema_lists_every_single_leg_metric():
     text = (ROOT / "docs" / "result-schema.md").read_text(encoding="utf-8")
     for m in metric_names(SINGLE_LEG) + metric_names(GAIT):

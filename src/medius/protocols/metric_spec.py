@@ -33,6 +33,7 @@ __all__ = [
     "MetricSpec",
     "SourceDefinition",
     "conventions_gait_table",
+    "spec_markdown_table",
     "gait_definitions",
     "metric_names",
     "spec",
@@ -306,4 +307,17 @@ def conventions_gait_table() -> str:
                "derived": f"{s.derived_from[1] if s.derived_from else ''} of `{s.derived_from[0] if s.derived_from else ''}`"}[s.kind]
         base = " / ".join(b for b in (s.baseline("gait_video"), s.baseline("gait_lab")) if b) or "—"
         rows.append(f"| `{m}` | {_cell(s.unit_symbol)} | {per} | {s.summary_stat[GAIT]} | {_cell(base)} |")
+    return "\n".join(rows)
+
+
+def spec_markdown_table() -> str:
+    """Every metric's one-hop entry (docs/conventions.md, "Metric specification"): unit, statistic per
+    task group, code, test, registry entries; generated from the specification."""
+    rows = ["| metric | unit | summary statistic | code | test | registry |", "|---|---|---|---|---|---|"]
+    for s in METRIC_SPECS.values():
+        stats = ", ".join(f"{g}: {st}" for g, st in s.summary_stat.items())
+        code = "<br>".join(f"`{c}`" for c in s.code)
+        tests = "<br>".join(f"`{t}`" for t in s.tests)
+        reg = "<br>".join(f"`{r}`" for r in (*s.registry_metrics, *s.references)) or "—"
+        rows.append(f"| `{s.name}` | {_cell(s.unit_symbol)} | {stats} | {code} | {tests} | {reg} |")
     return "\n".join(rows)
