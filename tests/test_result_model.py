@@ -83,3 +83,24 @@ def test_a_model_built_in_code_writes_every_field():
     out = res.to_json()
     assert out["task"] == "walk" and out["reps"] == [] and "summary" in out
     assert AnalysisResult.from_json(out).to_json() == out
+
+
+def test_views_of_an_old_result_show_its_values():
+    """A 1.x result saved by an older web app renders: its summary (of peaks) in every row."""
+    from medius.report._key import key_summary
+    from medius.report.rows import summary_rows, unit_columns
+    from medius.report.tables import reps_csv_text
+
+    old = _doc("squat")
+    old["schema_version"] = "1.0"
+    old.pop("summary_statistic")
+    for side in ("left", "right"):
+        for m in old["summary"][side].values():
+            m.pop("statistic", None)
+    res = AnalysisResult.from_json(old)
+    rows = summary_rows(res)
+    assert [r.metric for r in rows] == list(old["metrics"])
+    for r in rows:
+        assert r.left.mean == old["summary"]["left"][r.metric]["mean"] and r.statistic == "peak"
+    assert len(unit_columns(res)) == 2 * len(old["metrics"])
+    assert key_summary(old)["judgeable"] and reps_csv_text(res).count("\n") == 1 + len(old["reps"])

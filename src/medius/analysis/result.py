@@ -218,7 +218,10 @@ class SideSummary(Stat):
         if statistic is None or statistic == self.statistic:
             return self
         got = {"peak": self.peak, "at_mid_stance": self.at_mid_stance, "at_bottom": self.at_bottom}.get(statistic)
-        return got if got is not None else Stat()
+        if got is not None:
+            return got
+        # schema 1.x: no ``statistic`` and no breakdown: the mean/SD/n are of the one statistic it had
+        return self if self.statistic is None else Stat()
 
 
 @dataclass(kw_only=True)
