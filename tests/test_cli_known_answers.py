@@ -107,7 +107,7 @@ def test_json_flag_prints_the_result(tmp_path, cli):
     code, stdout, _ = cli("analyze", path, "--fps", "30", "--out", out, "--no-video", "--json")
     assert code == 0
     printed = json.loads(stdout)
-    assert printed["schema_version"] == "2.0"
+    assert printed["schema_version"] == "2.1"
     assert printed["reps"] == load_result(out)["reps"]
 
 

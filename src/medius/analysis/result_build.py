@@ -26,7 +26,7 @@ from medius.protocols._single_leg import SUMMARY_STAT as SINGLE_LEG_SUMMARY_STAT
 __all__ = ["GAIT_DEFINED_METRICS", "SCHEMA_VERSION", "build_result", "gait_definitions", "temper_by_measured_error"]
 
 #: version of the ``result.json`` schema (docs/result-schema.md)
-SCHEMA_VERSION = "2.0"
+SCHEMA_VERSION = "2.1"
 #: metrics whose definitions a gait result carries (the angles, then the per-stance scalars)
 GAIT_DEFINED_METRICS = (*GAIT_METRICS, "pelvic_drop_midstance_deg", "step_width_pct", "step_width_cm",
                         "cadence_steps_per_min")

@@ -28,6 +28,7 @@ import numpy as np
 
 from medius.errors import OutputError
 from medius.io._text import SafeCsvWriter
+from medius.protocols.metric_spec import METRIC_SPECS
 
 __all__ = [
     "ITEM_COLUMNS",
@@ -63,39 +64,51 @@ def _num(v: Any) -> float | None:
 
 
 def iter_result_rows(result: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    """Tidy rows (record and metric columns only) of one ``result.json``: ``reps`` then ``stances``.
+    """Tidy rows (record and metric columns only) of one ``result.json``: ``reps``, then ``stances``,
+    then the trial's own values (``record`` ``trial``: cadence), read through the typed result.
 
-    The headline ``value`` of a metric is the statistic the result summarises it by
-    (``summary_statistic``, e.g. ``at_bottom`` for single-leg reps since schema 2.0), else its
-    ``peak``, else ``value``, else ``mean`` (``value_field`` says which); a bare number is taken as is.
+    Every metric of the task's specification with a value is a row (:func:`medius.report.rows.record_values`):
+    a curve metric's headline ``value`` is the statistic the result summarises it by
+    (``summary_statistic``, e.g. ``at_bottom`` for single-leg reps since schema 2.0; ``peak`` for
+    schema 1.x), else its ``peak`` (``value_field`` says which); gait stances also give the
+    pelvic drop at mid-stance (``pelvic_drop_midstance_deg``, the Trendelenburg rule's value), the
+    stance and step times and the step width (``value_field`` ``value``).
     """
-    defs = result.get("metrics") or {}
-    stat_of = result.get("summary_statistic") or {}
-    for record in ("rep", "stance"):
-        for pos, r in enumerate(result.get(f"{record}s") or [], start=1):
-            number = r.get(record, r.get("index", pos))
-            base = {
-                "record": record,
-                "number": int(number) if isinstance(number, int | float) else pos,
-                "side": r.get("side", ""),
-                "record_status": r.get("status", ""),
-                "start_s": _num(r.get("start_s")),
-                "end_s": _num(r.get("end_s")),
-            }
-            for m, v in (r.get("metrics") or {}).items():
-                d = defs.get(m, {})
-                row = {**base, "metric": m, "label": d.get("label", m), "unit": d.get("unit", ""),
-                       "value": None, "value_field": "", "peak_s": None, "at_bottom": None}
-                if isinstance(v, dict):
-                    for f in (stat_of.get(m, "peak"), "peak", "value", "mean"):
-                        if f in v:
-                            row["value"], row["value_field"] = _num(v[f]), f
-                            break
-                    row["peak_s"] = _num(v.get("peak_s"))
-                    row["at_bottom"] = _num(v.get("at_bottom"))
-                else:
-                    row["value"], row["value_field"] = _num(v), "value"
-                yield row
+    from medius.analysis.result import AnalysisResult, Rep, Stance
+    from medius.report.rows import record_values
+
+    res = AnalysisResult.from_json(result)
+
+    def label_unit(m: str) -> tuple[str, str]:
+        d = res.metrics.get(m)
+        spec = METRIC_SPECS.get(m)
+        label = d.label if d is not None and d.label else (spec.label if spec else m)
+        unit = d.unit if d is not None and d.unit else (spec.unit if spec else "")
+        return label, unit
+
+    units: list[Rep | Stance] = [*res.reps, *(res.stances or [])]
+    for pos, u in enumerate(units, start=1):
+        stance = isinstance(u, Stance)
+        assert isinstance(u, Rep | Stance)
+        base = {
+            "record": "stance" if stance else "rep",
+            "number": int(u.number) if isinstance(u.number, int | float) else pos,
+            "side": u.side or "",
+            "record_status": u.status or "",
+            "start_s": _num(u.extra.get("start_s") if isinstance(u, Stance) else u.start_s),
+            "end_s": _num(u.extra.get("end_s") if isinstance(u, Stance) else u.end_s),
+        }
+        for rv in record_values(res, u):
+            label, unit = label_unit(rv.metric)
+            yield {**base, "metric": rv.metric, "label": label, "unit": unit, "value": _num(rv.value),
+                   "value_field": rv.value_field, "peak_s": _num(rv.peak_s), "at_bottom": _num(rv.at_bottom)}
+    if res.is_gait and res.judgeable and res.gait is not None:
+        for spec in res.spec_metrics("trial"):
+            value = getattr(res.gait, spec.name, None)
+            label, unit = label_unit(spec.name)
+            yield {"record": "trial", "number": 1, "side": "", "record_status": "complete", "start_s": None,
+                   "end_s": None, "metric": spec.name, "label": label, "unit": unit, "value": _num(value),
+                   "value_field": "value", "peak_s": None, "at_bottom": None}
 
 
 class _TableWriter:
@@ -237,13 +250,17 @@ def write_cohort_outputs(out_dir: str | Path, outcomes: list[Any], *, title: str
                 result = json.loads((out_dir / o.out_dir / "result.json").read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
-            for m, d in (result.get("metrics") or {}).items():
-                metric_defs[task].setdefault(m, d)
+            defs = result.get("metrics") or {}
             lead = {"item_key": o.key, "person_id": o.item.person_id, "group": o.item.group, "task": task,
                     "input": str(o.item.path), "item_dir": o.out_dir, **o.item.extra}
             for row in iter_result_rows(result):
                 writer.add({**lead, **row})
-                if row["value"] is not None and row["record_status"] in SUMMARY_STATUSES and row["side"] in _SIDES:
+                if row["value"] is not None and row["metric"] not in metric_defs[task]:
+                    metric_defs[task][row["metric"]] = defs.get(row["metric"]) or {"label": row["label"],
+                                                                                   "unit": row["unit"]}
+                if row["value"] is not None and row["record"] == "trial":
+                    values[(pid, task)][(row["metric"], "")].append(row["value"])
+                elif row["value"] is not None and row["record_status"] in SUMMARY_STATUSES and row["side"] in _SIDES:
                     values[(pid, task)][(row["metric"], row["side"])].append(row["value"])
                     figures[(task, row["metric"])][(o.item.group, row["side"])].append(row["value"])
             del result
@@ -256,6 +273,12 @@ def write_cohort_outputs(out_dir: str | Path, outcomes: list[Any], *, title: str
         row = dict(p)
         vals = values.get((pid, task), {})
         for m in metric_defs.get(task, {}):
+            if (m, "") in vals or (METRIC_SPECS.get(m) is not None and METRIC_SPECS[m].kind == "trial"):
+                arr = np.frombuffer(vals.get((m, ""), array("d")), dtype=float)  # one value per trial
+                row[f"{m}_mean"] = round(float(arr.mean()), 2) if arr.size else None
+                row[f"{m}_sd"] = round(float(arr.std(ddof=1)), 2) if arr.size > 1 else None
+                row[f"{m}_n"] = int(arr.size)
+                continue
             means = {}
             for s in _SIDES:
                 arr = np.frombuffer(vals.get((m, s), array("d")), dtype=float)
@@ -336,7 +359,7 @@ def _plot_svg(by_group_side: dict[tuple[str, str], array], metric: str, task: st
     fig = Figure(figsize=(max(4.5, 1.2 * len(cats) + 2.5), 3.6))
     ax = fig.add_subplot(1, 1, 1)
     refs = _references(metric, task)
-    handles = []
+    handles: list[Any] = []
     for j, ref in enumerate(refs):
         colour = _BAND_COLOURS[j % len(_BAND_COLOURS)]
         prov = " (provisional)" if ref.provisional else ""

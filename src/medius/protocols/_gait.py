@@ -38,6 +38,7 @@ from medius.io import Keypoints2D
 from medius.kinematics.angles2d import compute_segment_length, compute_side_series
 from medius.kinematics.filtering import preprocess
 from medius.protocols._quality import Check, failure_reasons, run_capture_checks
+from medius.protocols.metric_spec import GAIT, gait_definitions, metric_names, spec, summary_stat
 from medius.registry import load_registry
 
 __all__ = [
@@ -75,65 +76,22 @@ GAIT_TASKS: dict[str, dict[str, str]] = {
     },
 }
 
-#: angle metrics measured per stance, in report order
-GAIT_METRICS: tuple[str, ...] = ("pelvic_drop_deg", "hip_adduction_deg", "trunk_lean_deg", "fppa_deg")
+#: angle metrics measured per stance, in report order (generated from the metric specification)
+GAIT_METRICS: tuple[str, ...] = metric_names(GAIT, "curve")
 
 #: how the peak of each metric is taken within a stance
-PEAK_RULE: dict[str, Literal["max", "abs"]] = {
-    "pelvic_drop_deg": "max",
-    "hip_adduction_deg": "max",
-    "trunk_lean_deg": "abs",
-    "fppa_deg": "abs",
-}
+PEAK_RULE: dict[str, Literal["max", "abs"]] = {m: spec(m).peak_rule or "abs" for m in GAIT_METRICS}
 
 #: the per-stance statistic the side summary and the interpretation use
-SUMMARY_STAT: dict[str, str] = {
-    "pelvic_drop_deg": "peak",
-    "hip_adduction_deg": "peak",
-    "trunk_lean_deg": "peak",
-    "fppa_deg": "at_mid_stance",
-}
+SUMMARY_STAT: dict[str, str] = summary_stat(GAIT, "curve")
 
-#: how the shared metric definitions read in a gait result (the registry's texts describe the
-#: single-leg tasks); per source: "video" (keypoints, or any 2D input) and "lab" (3D markers)
-GAIT_DEFINITIONS: dict[str, dict[str, dict[str, str]]] = {
-    "pelvic_drop_deg": {
-        "video": {
-            "definition": "contralateral pelvic drop: the tilt of the line joining the hip centres against the "
-            "image horizontal, positive when the side of the swing leg is lower; per stance its peak (largest "
-            "value from foot strike to foot off) and its value at mid-stance.",
-            "caveat": "Hip centres are estimated from skin-surface pose keypoints; a phone that is not level adds "
-            "its roll to one side and takes it from the other.",
-        },
-        "lab": {
-            "definition": "contralateral pelvic drop: ISB pelvic obliquity (Cardan Z-X-Y of the ASIS/PSIS pelvis "
-            "frame against the lab) seen from the stance leg, positive when the side of the swing leg is lower; "
-            "per stance its peak and its value at mid-stance.",
-            "caveat": "Against the lab horizontal; the frontal projection (frontal_2d) differs from it when the "
-            "pelvis is tilted and rotated at the same time.",
-        },
-    },
-    "hip_adduction_deg": {
-        "video": {},
-        "lab": {
-            "label": "hip adduction (3D, ISB)",
-            "definition": "hip adduction of the stance leg: Cardan Z-X-Y angle of the femur (hip centre by "
-            "Harrington et al. 2007, knee centre, epicondyles) in the pelvis frame, positive towards the midline; "
-            "per stance its peak.",
-            "caveat": "Depends on the hip-centre regression and the knee centre (docs/lab-kinematics.md).",
-        },
-    },
-    "trunk_lean_deg": {
-        "video": {},
-        "lab": {
-            "caveat": "From the frontal projection of the hip centres and the shoulder markers, against the lab "
-            "vertical.",
-        },
-    },
-}
+#: how the metric definitions read in a gait result (the registry's texts describe the single-leg
+#: tasks); per source: "video" (keypoints, or any 2D input) and "lab" (3D markers); with each
+#: source's ``baseline`` (medius.protocols.metric_spec)
+GAIT_DEFINITIONS: dict[str, dict[str, dict[str, str]]] = gait_definitions()
 
 #: scalar values per stance (not angle curves)
-STANCE_SCALARS: tuple[str, ...] = ("stance_time_s", "step_time_s", "step_width_pct", "step_width_cm")
+STANCE_SCALARS: tuple[str, ...] = metric_names(GAIT, "stance_value")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from medius.protocols.metric_spec import METRIC_SPECS
 from medius.registry import INTERPRETIVE_KINDS, Reference, compare_to_reference, load_registry
 
 __all__ = ["interpret_summary", "metric_definitions", "measurement_error_dict"]
@@ -45,7 +46,8 @@ def measurement_error_dict(ref: Reference | None) -> dict[str, Any] | None:
 
 
 def metric_definitions(metrics: tuple[str, ...]) -> dict[str, Any]:
-    """Unit, label, definition and sign of each metric, from the registry."""
+    """Unit, label, definition and sign of each metric, from the registry; ``baseline`` (what is
+    subtracted) from the metric specification where it has one for the single-leg video source."""
     reg = load_registry()
     out = {}
     for m in metrics:
@@ -58,6 +60,9 @@ def metric_definitions(metrics: tuple[str, ...]) -> dict[str, Any]:
             "sign": d.sign_convention,
             "caveat": d.caveat,
         }
+        baseline = METRIC_SPECS[m].baseline("video") if m in METRIC_SPECS else None
+        if baseline:  # what the angle is measured against (schema 2.1; gait sources override it)
+            out[m]["baseline"] = baseline
     return out
 
 

@@ -22,9 +22,11 @@ from medius.kinematics.angles2d import (
     compute_knee_medial_displacement_pct,
     compute_segment_length,
     compute_side_series,
+    relative_to_baseline,
 )
 from medius.kinematics.filtering import preprocess
 from medius.protocols._quality import Check, failure_reasons, run_capture_checks
+from medius.protocols.metric_spec import SINGLE_LEG, metric_names, summary_stat
 
 __all__ = [
     "METRICS",
@@ -57,22 +59,15 @@ TASKS: dict[str, dict[str, str]] = {
     },
 }
 
-#: metrics measured per rep, in report order
-METRICS: tuple[str, ...] = (
-    "fppa_deg",
-    "pelvic_drop_deg",
-    "trunk_lean_deg",
-    "hip_adduction_deg",
-    "depth_pct",
-    "knee_medial_displacement_pct",
-)
+#: metrics measured per rep, in report order (generated from the metric specification)
+METRICS: tuple[str, ...] = metric_names(SINGLE_LEG, "curve")
 
 
 #: the per-rep statistic each metric is summarised and interpreted by: its value at the deepest
 #: point of the rep (robust: the median over ``bottom_window_fraction`` of the rep around the
 #: deepest frame), as the cited 2D FPPA studies measure it (Munro et al. 2012, Herrington & Munro
 #: 2010: at the deepest point of the squat); ``peak`` (the signed extreme) is kept for reference
-SUMMARY_STAT: dict[str, str] = {m: "at_bottom" for m in METRICS}
+SUMMARY_STAT: dict[str, str] = summary_stat(SINGLE_LEG, "curve")
 
 
 @dataclass(frozen=True)
@@ -270,7 +265,7 @@ def analyze_single_leg(
             tilt = ss["pelvic_tilt_deg"]
             base_vals = tilt[base_mask & np.isfinite(tilt)]
             baseline = float(np.median(base_vals)) if base_vals.size else float("nan")
-            drop = tilt - baseline
+            drop = relative_to_baseline(tilt, baseline)  # pelvic_drop_deg's single-leg baseline (metric spec)
             series[f"pelvic_drop_deg_{stance}"][s : e + 1] = drop[s : e + 1]
             # depth of this rep: below the standing level at its start, in % of the stance leg
             stance_leg = leg_len[stance] if np.isfinite(leg_len[stance]) and leg_len[stance] > 0 else ref_leg

@@ -2,7 +2,8 @@
 
 Per stance leg: the judgement (value ± its measurement error, against the reference that matters:
 the healthy group of the same task first, the patient group after), what such a value is
-associated with, and what to do next. Reads the ``result`` dict only; computes nothing new.
+associated with, and what to do next. Reads the result (typed: :class:`medius.analysis.result.AnalysisResult`
+ for gait; the single-leg lines still read the dict); computes nothing new.
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from medius.analysis.result import AnalysisResult
 from medius.report._common import (
     SIDES,
     format_value,
-    is_gait,
-    is_judgeable,
     metric_label,
     metric_unit,
     unit_symbol,
@@ -152,7 +152,7 @@ def _asymmetries(result: Mapping[str, Any]) -> list[str]:
             continue
         seen.add(metric)
         diff = ((summary.get("difference") or {}).get(metric) or {}).get("left_minus_right")
-        if not _finite(diff):
+        if not isinstance(diff, int | float) or not _finite(diff):
             continue
         diff = float(diff)
         unit = metric_unit(result, metric)
@@ -166,43 +166,42 @@ def _asymmetries(result: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _gait_lines(result: Mapping[str, Any]) -> dict[str, Any]:
-    tr = result.get("trendelenburg") or {}
-    rule = tr.get("rule") if isinstance(tr.get("rule"), Mapping) else {}
-    summary = result.get("summary") or {}
+def _gait_lines(res: AnalysisResult) -> dict[str, Any]:
+    tr = res.trendelenburg
+    rule = tr.rule if tr is not None else None
     errors: dict[str, Mapping[str, Any]] = {}
-    for e in result.get("interpretation") or []:
-        if isinstance(e, Mapping) and isinstance(e.get("measurement_error"), Mapping):
-            errors.setdefault(str(e.get("metric")), e["measurement_error"])
-    symbol = unit_symbol(rule.get("unit")) if rule else "°"
+    for e in res.interpretation:
+        if isinstance(e.measurement_error, Mapping):
+            errors.setdefault(e.metric, e.measurement_error)
+    symbol = unit_symbol(rule.unit or None) if rule else "°"
     sides: list[dict[str, Any]] = []
     flagged_any = False
     for side in SIDES:
         lines: list[dict[str, Any]] = []
-        entry = tr.get(side) or {}
-        if rule and _finite(entry.get("value")):
-            flag = entry.get("flag") is True
+        entry = tr.side(side) if tr is not None else None
+        if rule and entry is not None and _finite(entry.value):
+            flag = entry.flag is True
             flagged_any = flagged_any or flag
-            cutoff = format_value(rule.get("cutoff"), 1, symbol)
+            cutoff = format_value(rule.cutoff, 1, symbol)
             lines.append(
                 {
                     "text": f"Trendelenburg pattern: {'yes' if flag else 'no'}. Pelvic drop at mid-stance "
-                    f"{format_value(entry['value'], 1, symbol)}"
+                    f"{format_value(entry.value, 1, symbol)}"
                     f"{_pm(errors.get('pelvic_drop_deg'), symbol) or ' (no published measurement error)'}, "
                     f"{'at or above' if flag else 'below'} the cut-off {cutoff}"
-                    + (" (provisional rule)" if rule.get("provisional") else ""),
+                    + (" (provisional rule)" if rule.provisional else ""),
                     "flag": flag,
-                    "more": [str(rule.get("text") or "")],
+                    "more": [rule.text],
                     "more_label": "the rule and its source",
                 }
             )
         also = []
-        for metric in ("hip_adduction_deg", "trunk_lean_deg", "fppa_deg"):
-            mean = ((summary.get(side) or {}).get(metric) or {}).get("mean")
+        for s in res.spec_metrics("curve"):  # the angles besides the pelvic drop the rule judges
+            if s.name == "pelvic_drop_deg":
+                continue
+            mean = res.summary.get(side, s.name).mean
             if _finite(mean):
-                also.append(
-                    f"{_lower_first(metric_label(result, metric))} {format_value(mean, 1, metric_unit(result, metric))}"
-                )
+                also.append(f"{_lower_first(res.label(s.name))} {format_value(mean, 1, res.unit_symbol(s.name))}")
         if not lines:
             lines.append(
                 {
@@ -232,20 +231,22 @@ def _gait_lines(result: Mapping[str, Any]) -> dict[str, Any]:
     return {"sides": sides, "associations": associations, "next": next_steps}
 
 
-def key_summary(result: Mapping[str, Any]) -> dict[str, Any]:
+def key_summary(result: Mapping[str, Any] | AnalysisResult) -> dict[str, Any]:
     """``{"judgeable", "sides": [{"side", "lines": [{"text", "flag", "more"}], "also"}], "associations",
     "next", "reasons"}`` for the top of a report (formatted text, nothing computed)."""
-    if not is_judgeable(result):
-        quality = result.get("quality") or {}
+    res = result if isinstance(result, AnalysisResult) else AnalysisResult.from_json(result)
+    if isinstance(result, AnalysisResult):
+        result = res.to_json()
+    if not res.judgeable:
         return {
             "judgeable": False,
             "sides": [],
             "associations": [],
             "compared": [],
-            "reasons": list(quality.get("reasons") or []),
+            "reasons": list(res.quality.reasons),
             "next": ["Film again following the checklist below; this recording gives no movement values."],
         }
-    out = _gait_lines(result) if is_gait(result) else _single_leg_lines(result)
+    out = _gait_lines(res) if res.is_gait else _single_leg_lines(result)
     out["compared"] = _asymmetries(result)
     out["judgeable"] = True
     out["reasons"] = []

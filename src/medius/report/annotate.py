@@ -68,6 +68,7 @@ from medius.errors import InvalidInputError
 from medius.io._sequence import Keypoints2D
 from medius.io.keypoint_files import MultiPersonKeypoints
 from medius.io.video import Frame, VideoWriter, iter_frames
+from medius.protocols.metric_spec import GAIT, SINGLE_LEG, metric_names, spec
 from medius.report._common import (
     SIDE_COLOURS_RGB,
     SIDES,
@@ -78,6 +79,14 @@ from medius.report._common import (
     rep_labels,
     stance_labels,
 )
+
+#: the per-frame angle series the overlay reads (the single-leg curves in degrees, from the spec)
+_SERIES_METRICS: tuple[str, ...] = tuple(m for m in metric_names(SINGLE_LEG, "curve") if spec(m).unit == "deg")
+#: the live values of the panel, per task group, labelled with the specification's short labels
+_OVERLAY_METRICS: dict[str, tuple[str, ...]] = {
+    SINGLE_LEG: ("fppa_deg", "pelvic_drop_deg", "trunk_lean_deg"),
+    GAIT: ("pelvic_drop_deg", "hip_adduction_deg", "trunk_lean_deg"),
+}
 
 __all__ = [
     "CENSUS_HEAD_MARGIN",
@@ -547,7 +556,7 @@ class _Overlay:
         self.stances.sort(key=lambda st: float(st["foot_strike_s"]))
         self.stance_names = stance_labels(self.stances)
         self.values: dict[tuple[str, str], np.ndarray] = {}
-        for key in ("fppa_deg", "pelvic_drop_deg", "trunk_lean_deg", "hip_adduction_deg"):
+        for key in _SERIES_METRICS:
             for side in SIDES:
                 arr = series.get(f"{key}_{side}")
                 arr = np.full(n, np.nan) if arr is None else np.asarray(arr, float)
@@ -748,10 +757,17 @@ class _Overlay:
             lines.append((f"Double support - {prev} to {label}", _SIDE_TEXT[side]))
         else:
             lines.append((f"{side[0].upper()} stance {label[1:]} - {other} swing", _SIDE_TEXT[side]))
-        lines.append((f"Pelvic drop   {_fmt(self._value('pelvic_drop_deg', side, row))}", _WHITE))
-        lines.append((f"Hip adduction {_fmt(self._value('hip_adduction_deg', side, row))}", _WHITE))
-        lines.append((f"Trunk lean    {_fmt(self._value('trunk_lean_deg', side, row))}", _WHITE))
+        lines += self._value_lines(_OVERLAY_METRICS["gait"], side, row)
         return lines
+
+    def _value_lines(
+        self, metrics: Sequence[str], side: str, row: int | None
+    ) -> list[tuple[str, tuple[int, int, int]]]:
+        """``Pelvic drop   4.2°``: the metrics' short labels (metric specification), aligned."""
+        labels = [spec(m).short_label for m in metrics]
+        width = max(len(lab) for lab in labels) + 1
+        return [(f"{lab:<{width}}{_fmt(self._value(m, side, row))}", _WHITE) for lab, m in zip(labels, metrics,
+                                                                                               strict=True)]
 
     def _panel_lines(
         self, row: int | None, rep_i: int, phase: Sequence[int] = ()
@@ -772,9 +788,7 @@ class _Overlay:
                     _SIDE_TEXT[side],
                 )
             )
-            lines.append((f"Knee FPPA   {_fmt(self._value('fppa_deg', side, row))}", _WHITE))
-            lines.append((f"Pelvic drop {_fmt(self._value('pelvic_drop_deg', side, row))}", _WHITE))
-            lines.append((f"Trunk lean  {_fmt(self._value('trunk_lean_deg', side, row))}", _WHITE))
+            lines += self._value_lines(_OVERLAY_METRICS["single_leg"], side, row)
         else:
             lines.append(("Between reps", _WHITE))
             for side in SIDES:

@@ -474,11 +474,15 @@ def _gait_summary_rows(result: Mapping[str, Any], summary: Mapping[str, Any]) ->
             right.get(metric),
             (difference.get(metric) or {}).get("left_minus_right"),
         )
-        if metric == "pelvic_drop_deg" and stat != "at_mid_stance":
-            lm = ((left.get(metric) or {}).get("at_mid_stance") or {})
-            rm = ((right.get(metric) or {}).get("at_mid_stance") or {})
+        for other in ("peak", "at_mid_stance"):  # the other statistic result.json holds (every value shown)
+            if other == stat:
+                continue
+            lm = ((left.get(metric) or {}).get(other) or {})
+            rm = ((right.get(metric) or {}).get(other) or {})
+            if not (lm or rm):
+                continue
             diff = lm.get("mean") - rm.get("mean") if _finite(lm.get("mean")) and _finite(rm.get("mean")) else None
-            add(metric, _gait_label(result, metric), _GAIT_STAT_LABELS["at_mid_stance"], unit, lm, rm, diff)
+            add(metric, _gait_label(result, metric), _GAIT_STAT_LABELS[other], unit, lm, rm, diff)
     for name in _GAIT_SCALARS:
         if name not in left and name not in right:
             continue

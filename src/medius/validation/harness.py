@@ -96,6 +96,7 @@ VIDEO_ANALYSIS_SOURCES = (
     "io/video.py", "io/_sequence.py", "pose/*.py", "kinematics/angles2d.py", "kinematics/filtering.py",
     "events/*.py", "protocols/_single_leg.py", "protocols/_gait.py", "protocols/_quality.py",
     "analysis/*.py",
+    "protocols/metric_spec.py",
 )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import jinja2
 
 from medius.web.models import Patient, Visit
-from medius.web.results.service import load_result, result_file
+from medius.web.results.service import load_result, result_file, result_view
 from medius.web.settings import Settings
 
 __all__ = ["render_visit_pdf"]
@@ -36,7 +36,7 @@ def render_visit_pdf(
     """PDF bytes of the visit's full report."""
     from weasyprint import HTML
 
-    analyses = []
+    analyses: list[dict[str, Any]] = []
     for rec in visit.recordings:
         result = load_result(settings, rec)
         analyses.append(
@@ -44,6 +44,7 @@ def render_visit_pdf(
                 "rec": rec,
                 "job": rec.job,
                 "result": result,
+                "view": result_view(result) if isinstance(result, dict) and result else None,
                 "plots": _plots(settings, rec, result) if result else [],
             }
         )
@@ -56,8 +57,7 @@ def render_visit_pdf(
     from medius.report.findings_view import findings_for_people, red_flag_screen
 
     for a in analyses:
-        res = a["result"]
-        a["key"] = key_summary(res) if isinstance(res, dict) and res else None
+        a["key"] = key_summary(a["view"]["res"]) if a["view"] is not None else None
     findings = visit.findings or {}
     html = env.get_template("visit_report.html").render(
         people=findings_for_people(findings) if findings else [],

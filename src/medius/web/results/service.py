@@ -13,7 +13,18 @@ from medius.io._text import SafeCsvWriter
 from medius.web.models import Patient, Recording, Visit
 from medius.web.settings import Settings
 
-__all__ = ["export_visit_csv", "export_visit_json", "load_result", "result_dir", "result_file"]
+__all__ = [
+    "CSV_TABLES",
+    "export_visit_csv",
+    "export_visit_json",
+    "load_result",
+    "result_dir",
+    "result_file",
+    "result_view",
+]
+
+#: the visit's CSV exports: one row per rep (single-leg tasks) or per stance (walking, running)
+CSV_TABLES = ("reps", "stances")
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,120}$")
 MEDIA_TYPES = {
@@ -110,26 +121,58 @@ def export_visit_json(
     }
 
 
-def export_visit_csv(settings: Settings, visit: Visit) -> str:
-    """One row per rep of every analysed recording of the visit (``reps.csv`` with recording columns)."""
+def result_view(result: dict[str, Any]) -> dict[str, Any]:
+    """What a result page shows, from the typed result (medius.report.rows): the summary rows,
+    the per-rep/stance columns, the comparisons with published values, the Trendelenburg rule."""
+    from medius.analysis.result import AnalysisResult
+    from medius.report.rows import interpretation_items, summary_rows, trendelenburg_lines, unit_columns
+
+    res = AnalysisResult.from_json(result)
+    return {
+        "res": res,
+        "rows": summary_rows(res),
+        "columns": unit_columns(res),
+        "interpretation": interpretation_items(res),
+        "trendelenburg": trendelenburg_lines(res),
+        "csv_name": str(res.files.get("csv") or ("stances.csv" if res.is_gait else "reps.csv")),
+    }
+
+
+def visit_tables(settings: Settings, visit: Visit) -> list[str]:
+    """The CSV tables a visit offers: ``reps`` when it has a single-leg analysis, ``stances`` when
+    it has a gait analysis (``reps`` alone when it has no analysis yet)."""
+    kinds = []
+    for r in visit.recordings:
+        res = load_result(settings, r)
+        if res is not None:
+            kinds.append("stances" if res.get("task") in ("walk", "run") or "stances" in res else "reps")
+    return [t for t in CSV_TABLES if t in kinds] or ["reps"]
+
+
+def export_visit_csv(settings: Settings, visit: Visit, *, table: str = "reps") -> str:
+    """One row per rep (``table="reps"``) or per stance (``"stances"``) of every analysed recording
+    of the visit: the recording's ``reps.csv`` / ``stances.csv`` columns (medius.report.tables,
+    rendered from the typed result) after visit date, recording and task."""
+    from medius.analysis.result import AnalysisResult
+    from medius.report.tables import reps_csv_text, stances_csv_text
+
     buf = io.StringIO()
     writer = SafeCsvWriter(buf, lineterminator="\n")
     header_written = False
     for r in visit.recordings:
-        res = load_result(settings, r)
-        if res is None or not res.get("reps"):  # the rep table (gait trials have stances instead)
+        doc = load_result(settings, r)
+        if doc is None:
             continue
-        path = result_dir(settings, r) / str(res.get("files", {}).get("csv", "reps.csv"))
-        if not path.is_file():
+        res = AnalysisResult.from_json(doc)
+        if (table == "stances") != res.is_gait or not res.units:
             continue
-        rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
-        if not rows:
-            continue
+        text = stances_csv_text(res) if res.is_gait else reps_csv_text(res)
+        rows = list(csv.reader(text.splitlines()))
         if not header_written:
             writer.writerow(["visit_date", "recording_id", "task", *rows[0]])
             header_written = True
         for row in rows[1:]:
             writer.writerow([visit.visit_date.isoformat(), str(r.id), r.task, *row])
     if not header_written:
-        writer.writerow(["visit_date", "recording_id", "task", "rep"])
+        writer.writerow(["visit_date", "recording_id", "task", table[:-1]])
     return buf.getvalue()

@@ -17,12 +17,14 @@ from medius.web.deps import CsrfChecked, CurrentUser, SessionDep, SettingsDep, r
 from medius.web.media.views import available_tasks, get_recording
 from medius.web.models import Job, Recording
 from medius.web.results.service import (
+    CSV_TABLES,
     MEDIA_TYPES,
     export_visit_csv,
     export_visit_json,
     load_result,
     plot_names,
     result_file,
+    result_view,
 )
 from medius.web.visits.service import get_visit
 
@@ -34,28 +36,6 @@ PDF_RESPONSE: dict[str, Any] = {
 }
 
 
-_SCALAR_LABELS = {
-    "stance_time_s": ("Stance time", "s"),
-    "step_time_s": ("Step time", "s"),
-    "step_width_pct": ("Step width", "% of hip width"),
-    "step_width_cm": ("Step width", "cm"),
-}
-
-
-def _scalar_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """The per-side summary values that are not angle metrics (gait times and widths)."""
-    summary = result.get("summary") or {}
-    metrics = result.get("metrics") or {}
-    names: list[str] = []
-    for side in ("left", "right"):
-        names += [m for m in summary.get(side) or {} if m not in metrics and m not in names]
-    rows = []
-    for m in names:
-        label, unit = _SCALAR_LABELS.get(m, (m.replace("_", " ").capitalize(), ""))
-        rows.append({"metric": m, "label": label, "unit": unit})
-    return rows
-
-
 @router.get("/recordings/{recording_id}", name="recording_page")
 def recording_page(
     request: Request, recording_id: uuid.UUID, principal: CurrentUser, db: SessionDep, settings: SettingsDep
@@ -63,17 +43,16 @@ def recording_page(
     rec = get_recording(db, principal.clinic_id, recording_id)
     result = load_result(settings, rec) if rec.job and rec.job.finished else None
     has_video = bool(result and result_file(settings, rec, "annotated.mp4"))
-    key = filming = None
-    scalars: list[dict[str, Any]] = []
+    key = filming = view = None
     if result:
         from markupsafe import Markup
 
         from medius.report._key import key_summary
         from medius.report.filming import render_filming_guide_html
 
-        key = key_summary(result)
-        scalars = _scalar_rows(result)
-        if result.get("status") != "ok":
+        view = result_view(result)
+        key = key_summary(view["res"])
+        if not view["res"].judgeable:
             task = rec.task if rec.task in ("single-leg-squat", "walk", "run") else "single-leg-squat"
             filming = Markup(render_filming_guide_html(standalone=False, tasks=(task,)))
     return render(
@@ -90,7 +69,7 @@ def recording_page(
             "tasks": available_tasks(),
             "key": key,
             "filming": filming,
-            "scalars": scalars,
+            "view": view,
         },
     )
 
@@ -231,14 +210,22 @@ def export_json(
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}},
 )
 def export_csv(
-    visit_id: uuid.UUID, principal: CurrentUser, db: SessionDep, settings: SettingsDep
+    visit_id: uuid.UUID,
+    principal: CurrentUser,
+    db: SessionDep,
+    settings: SettingsDep,
+    table: str = "reps",
 ) -> Response:
-    """The per-rep table of every analysis of a visit as CSV."""
+    """The per-rep table (``table=reps``, single-leg tasks) or the per-stance table
+    (``table=stances``, walking and running) of every analysis of a visit as CSV."""
+    if table not in CSV_TABLES:
+        raise HTTPException(422, f"table must be one of {', '.join(CSV_TABLES)}, got {table!r}")
     visit = get_visit(db, principal.clinic_id, visit_id)
+    suffix = "" if table == "reps" else f"-{table}"
     return Response(
-        export_visit_csv(settings, visit),
+        export_visit_csv(settings, visit, table=table),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="medius-visit-{visit.id}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="medius-visit-{visit.id}{suffix}.csv"'},
     )
 
 

@@ -37,6 +37,12 @@ def _filming_guide() -> Any:
     return Markup(render_filming_guide_html(standalone=False))
 
 
+def visit_tables(settings: Any, visit: Visit) -> list[str]:
+    from medius.web.results.service import visit_tables as tables
+
+    return tables(settings, visit)
+
+
 def visit_context(db: Session, settings: Any, visit: Visit, **extra: Any) -> dict[str, Any]:
     from medius.web import clinical
 
@@ -51,6 +57,7 @@ def visit_context(db: Session, settings: Any, visit: Visit, **extra: Any) -> dic
         "form": {},
         "session_errors": {},
         "filming_guide": _filming_guide(),
+        "csv_tables": visit_tables(settings, visit),
     }
     ctx.update(extra)
     return ctx
