@@ -365,7 +365,7 @@ def _synth_gait(out: Path, task: str, *, noise_px: float) -> None:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    spec = GaitSpec(task=task, duration_s=10.0 if task == "walk" else 8.0, treadmill=task == "run",
+    spec = GaitSpec(task="walk" if task == "walk" else "run", duration_s=10.0 if task == "walk" else 8.0, treadmill=task == "run",
                     pelvic_drop_deg=dict(DEMO_PELVIC_DROP_DEG), hip_adduction_deg=dict(DEMO_HIP_ADDUCTION_DEG),
                     medial_markers=True, noise_mm=0.5)
     trial, truth = make_gait_trial(spec)

@@ -381,7 +381,7 @@ class AnalysisResult(JsonModel):
     frontal_2d: FrontalSummary | None = None
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> AnalysisResult:  # type: ignore[override]
+    def from_json(cls, data: Mapping[str, Any]) -> AnalysisResult:
         if not isinstance(data, Mapping):
             raise ValueError(f"a result.json document must be a JSON object, got {type(data).__name__}")
         major = str(data.get("schema_version") or "1.0").split(".")[0]

@@ -11,6 +11,7 @@ resumes; see :mod:`medius.batch._runner`).
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import re
@@ -183,7 +184,7 @@ def compute_input_sha256(path: str | Path) -> str:
         for f in files:
             h.update(f.name.encode() + b"\0")
             with open(f, "rb") as fh:
-                for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                for block in iter(functools.partial(fh.read, 1 << 20), b""):
                     h.update(block)
             h.update(b"\0")
     except OSError as exc:

@@ -1183,7 +1183,7 @@ def stances_from_events(
             own_later = [x for x in strikes[s] if x > nxt[0]]
             out.append(
                 Stance(
-                    side=s,  # type: ignore[arg-type]
+                    side=s,
                     strike=idx(ts),
                     off=idx(nxt[0]),
                     next_other_strike=idx(later[0]) if later else None,

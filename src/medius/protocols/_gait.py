@@ -451,7 +451,7 @@ def analyze_gait_keypoints(
     t = fk.time_s
     fi = np.asarray(fk.frame_index)
     try:
-        found = VideoEventDetector(view=view, task=task).detect(fk)  # type: ignore[arg-type]
+        found = VideoEventDetector(view=view, task=task).detect(fk)
         events = [dict(e) for e in found.events]
         event_info = {"used": "video keypoints", "method": found.method, "notes": list(found.notes)}
         warnings += [f"Gait events: {n}" for n in found.notes[:3]]
@@ -660,7 +660,7 @@ def analyze_gait_lab(
         [*warnings, *(w for w in lab_warnings if w not in warnings)],
         notes,
         rows,
-        list(events),
+        [dict(e) for e in events],
         all_series,
         t,
         kp2d,

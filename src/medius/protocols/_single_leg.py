@@ -210,19 +210,19 @@ def analyze_single_leg(
     det = SquatRepDetector(min_depth_pct=p.min_depth_pct, min_rep_duration_s=p.min_rep_duration_s).detect(depth, t)
     series: dict[str, np.ndarray] = {"time_s": t, "depth_pct": depth}
     side_series = {s: compute_side_series(fk, s) for s in ("left", "right")}
-    for s in ("left", "right"):
-        ss = side_series[s]
-        series[f"fppa_deg_{s}"] = ss["fppa_deg"]
-        series[f"hip_adduction_deg_{s}"] = ss["hip_adduction_deg"]
-        series[f"trunk_lean_deg_{s}"] = ss["trunk_lean_deg"]
-        series[f"pelvic_drop_deg_{s}"] = np.full(fk.n_frames, np.nan)
-        other = "right" if s == "left" else "left"
-        series[f"knee_medial_displacement_pct_{s}"] = (
+    for side in ("left", "right"):
+        ss = side_series[side]
+        series[f"fppa_deg_{side}"] = ss["fppa_deg"]
+        series[f"hip_adduction_deg_{side}"] = ss["hip_adduction_deg"]
+        series[f"trunk_lean_deg_{side}"] = ss["trunk_lean_deg"]
+        series[f"pelvic_drop_deg_{side}"] = np.full(fk.n_frames, np.nan)
+        other = "right" if side == "left" else "left"
+        series[f"knee_medial_displacement_pct_{side}"] = (
             compute_knee_medial_displacement_pct(
-                fk.xy(f"{s}_knee"), fk.xy(f"{s}_ankle"), fk.xy(f"{s}_toe"), fk.xy(f"{s}_hip"),
-                fk.xy(f"{other}_hip"), shank_len[s],
+                fk.xy(f"{side}_knee"), fk.xy(f"{side}_ankle"), fk.xy(f"{side}_toe"), fk.xy(f"{side}_hip"),
+                fk.xy(f"{other}_hip"), shank_len[side],
             )
-            if np.isfinite(shank_len[s]) and shank_len[s] > 0
+            if np.isfinite(shank_len[side]) and shank_len[side] > 0
             else np.full(fk.n_frames, np.nan)
         )
 
@@ -295,12 +295,12 @@ def analyze_single_leg(
         res.reps = reps_out
         res.series = series
         return res
-    for s in ("left", "right"):
-        n = sum(1 for r in complete if r["side"] == s)
+    for leg in ("left", "right"):
+        n = sum(1 for r in complete if r["side"] == leg)
         if 0 < n < p.warn_reps_per_side:
-            warnings.append(f"Only {n} complete rep(s) on the {s} leg: its mean is less reliable (aim for 5).")
+            warnings.append(f"Only {n} complete rep(s) on the {leg} leg: its mean is less reliable (aim for 5).")
         if n == 0:
-            warnings.append(f"No complete rep on the {s} leg: no left–right comparison.")
+            warnings.append(f"No complete rep on the {leg} leg: no left–right comparison.")
 
     return SingleLegAnalysis(
         task=task,
