@@ -210,19 +210,19 @@ def analyze_single_leg(
     det = SquatRepDetector(min_depth_pct=p.min_depth_pct, min_rep_duration_s=p.min_rep_duration_s).detect(depth, t)
     series: dict[str, np.ndarray] = {"time_s": t, "depth_pct": depth}
     side_series = {s: compute_side_series(fk, s) for s in ("left", "right")}
-    for side in ("left", "right"):
-        ss = side_series[side]
-        series[f"fppa_deg_{side}"] = ss["fppa_deg"]
-        series[f"hip_adduction_deg_{side}"] = ss["hip_adduction_deg"]
-        series[f"trunk_lean_deg_{side}"] = ss["trunk_lean_deg"]
-        series[f"pelvic_drop_deg_{side}"] = np.full(fk.n_frames, np.nan)
-        other = "right" if side == "left" else "left"
-        series[f"knee_medial_displacement_pct_{side}"] = (
+    for leg in ("left", "right"):
+        ss = side_series[leg]
+        series[f"fppa_deg_{leg}"] = ss["fppa_deg"]
+        series[f"hip_adduction_deg_{leg}"] = ss["hip_adduction_deg"]
+        series[f"trunk_lean_deg_{leg}"] = ss["trunk_lean_deg"]
+        series[f"pelvic_drop_deg_{leg}"] = np.full(fk.n_frames, np.nan)
+        other = "right" if leg == "left" else "left"
+        series[f"knee_medial_displacement_pct_{leg}"] = (
             compute_knee_medial_displacement_pct(
-                fk.xy(f"{side}_knee"), fk.xy(f"{side}_ankle"), fk.xy(f"{side}_toe"), fk.xy(f"{side}_hip"),
-                fk.xy(f"{other}_hip"), shank_len[side],
+                fk.xy(f"{leg}_knee"), fk.xy(f"{leg}_ankle"), fk.xy(f"{leg}_toe"), fk.xy(f"{leg}_hip"),
+                fk.xy(f"{other}_hip"), shank_len[leg],
             )
-            if np.isfinite(shank_len[side]) and shank_len[side] > 0
+            if np.isfinite(shank_len[leg]) and shank_len[leg] > 0
             else np.full(fk.n_frames, np.nan)
         )
 
