@@ -255,6 +255,11 @@ def analyze(
 
 
 def _print_summary(oc: Any) -> None:
+    from rich.markup import escape
+
+    from medius.analysis.result import AnalysisResult
+    from medius.report.rows import STAT_LABELS, summary_rows
+
     r = oc.result
     if r["status"] == "ok":
         table = Table(title=f"{r['task_label']} — {r['input']['name']}" + (" (SYNTHETIC)" if r.get("synthetic") else ""))
@@ -262,17 +267,17 @@ def _print_summary(oc: Any) -> None:
         for s in ("left", "right"):
             table.add_column(f"{s} mean ± SD (n)")
         table.add_column("L − R")
-        stat = r.get("summary_statistic", {})
-        for m, d in r["metrics"].items():
-            if m not in r["summary"]["left"]:
+        table.add_column("± measured error")
+        res = AnalysisResult.from_json(r)
+        measured = r.get("measured_error") or {}
+        for row in summary_rows(res):
+            if not row.headline or row.is_trial:
                 continue
-            cells = []
-            for s in ("left", "right"):
-                v = r["summary"][s][m]
-                cells.append("–" if v["mean"] is None else f"{v['mean']:.1f} ± {v['sd'] or 0:.1f} ({v['n']})")
-            diff = r["summary"]["difference"][m]["left_minus_right"]
-            label = d["label"] + (" at mid-stance" if stat.get(m) == "at_mid_stance" else " (peak)" if m in stat else "")
-            table.add_row(f"{label} [{d['unit_symbol']}]", *cells, "–" if diff is None else f"{diff:+.1f}")
+            # gait rows name their statistic already; a single-leg value is the rep's at the deepest point
+            label = row.label if res.is_gait else f"{row.label}, {STAT_LABELS.get(row.statistic, row.statistic)}"
+            me = ((measured.get(row.metric) or {}).get(row.statistic) or {}).get("value")
+            table.add_row(escape(f"{label} [{row.unit}]" if row.unit else label), row.cell("left"), row.cell("right"), row.difference,
+                          "–" if me is None else f"±{float(me):.1f}")
         console.print(table)
         gait = r.get("gait") or {}
         if gait.get("cadence_steps_per_min") is not None:
