@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 __all__ = [
     "GAIT_METRIC_ORDER",
@@ -188,7 +188,8 @@ def rep_at_time(reps: Sequence[Mapping[str, Any]], time_s: float) -> int | None:
     return None
 
 
-def _finite(x: Any) -> bool:
+def _finite(x: Any) -> TypeGuard[float]:
+    """True for a finite real number (not a bool); narrows ``x`` to a number for the type checker."""
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 

@@ -193,7 +193,7 @@ class _HeadTracker:
         return None
 
 
-def blur_ellipse(image: np.ndarray, ellipse: Sequence[float]) -> None:
+def blur_ellipse(image: np.ndarray, ellipse: Sequence[float] | np.ndarray) -> None:
     """Blur ``image`` in place inside an ellipse ``(cx, cy, semi_x, semi_y)`` (image px), strongly.
 
     The region is pixelated (blocks of a third of the semi-axis) and then smoothed with two box
@@ -220,7 +220,7 @@ def blur_ellipse(image: np.ndarray, ellipse: Sequence[float]) -> None:
     # not grow with the width (a large head's Gaussian costs tens of ms)
     box = 2 * int(0.9 * block) + 1
     blurred = cv2.blur(cv2.blur(blurred, (box, box)), (box, box))
-    mask = np.zeros((ch, cw), np.float32)
+    mask: np.ndarray = np.zeros((ch, cw), np.float32)
     cv2.ellipse(
         mask,
         (int(round(cx - x0)), int(round(cy - y0))),
@@ -228,7 +228,7 @@ def blur_ellipse(image: np.ndarray, ellipse: Sequence[float]) -> None:
         0.0,
         0.0,
         360.0,
-        1.0,
+        (1.0,),
         -1,
     )
     edge = 2 * int(0.6 * feather) + 1  # two box passes: about a Gaussian of feather / 2
@@ -265,7 +265,7 @@ _FLOW_WINDOW_PX = 15
 _FLOW_LEVELS = 3
 
 
-def compute_census_heads(census: MultiPersonKeypoints) -> list[np.ndarray]:
+def compute_census_heads(census: MultiPersonKeypoints) -> np.ndarray:
     """The head ellipse of every person the census saw: ``(census frame, person slot, 4)``.
 
     Each ellipse is ``(cx, cy, semi_x, semi_y)`` in displayed-frame px, computed as for the
@@ -408,7 +408,7 @@ def _flow_heads(
     if not live:
         return
     pts = np.concatenate([h.points for h in live]).reshape(-1, 1, 2) / np.float32(factor)
-    new, status, _ = cv2.calcOpticalFlowPyrLK(
+    new, status, _ = cv2.calcOpticalFlowPyrLK(  # type: ignore[call-overload]  # cv2 stubs: nextPts may be None
         src,
         dst,
         pts,
@@ -621,14 +621,13 @@ class _Overlay:
         phase = [int(i) for i in self.stance_of_row[row] if i >= 0]
 
         if draw_head:
-            face = [self._pt(pts, n) for n in FACE_POINTS]
-            face = [p for p in face if p is not None]
+            face = [p for n in FACE_POINTS if (p := self._pt(pts, n)) is not None]
             if face:
                 c = np.mean(face, axis=0)
-                ears = [self._pt(pts, "left_ear"), self._pt(pts, "right_ear")]
+                left_ear, right_ear = self._pt(pts, "left_ear"), self._pt(pts, "right_ear")
                 r = (
-                    0.7 * float(np.hypot(*(ears[0] - ears[1])))
-                    if all(e is not None for e in ears)
+                    0.7 * float(np.hypot(*(left_ear - right_ear)))
+                    if left_ear is not None and right_ear is not None
                     else 10 * st.lw
                 )
                 cv2.circle(img, (int(c[0]), int(c[1])), max(3, int(r)), _WHITE, st.lw, cv2.LINE_AA)
@@ -640,11 +639,11 @@ class _Overlay:
         # pelvis and trunk
         if "left_hip" in ipt and "right_hip" in ipt:
             cv2.line(img, ipt["left_hip"], ipt["right_hip"], _PELVIS, 2 * st.lw + 1, cv2.LINE_AA)
-        hips = [self._pt(pts, "left_hip"), self._pt(pts, "right_hip")]
-        shoulders = [self._pt(pts, "left_shoulder"), self._pt(pts, "right_shoulder")]
-        if all(p is not None for p in hips + shoulders):
-            mid_hip = (hips[0] + hips[1]) / 2.0
-            mid_sh = (shoulders[0] + shoulders[1]) / 2.0
+        l_hip, r_hip = self._pt(pts, "left_hip"), self._pt(pts, "right_hip")
+        l_sh, r_sh = self._pt(pts, "left_shoulder"), self._pt(pts, "right_shoulder")
+        if l_hip is not None and r_hip is not None and l_sh is not None and r_sh is not None:
+            mid_hip = (l_hip + r_hip) / 2.0
+            mid_sh = (l_sh + r_sh) / 2.0
             length = float(np.hypot(*(mid_sh - mid_hip)))
             _dashed_line(img, mid_hip, mid_hip - np.array([0.0, length]), _TRUNK, st.lw, 4 * st.lw + 2)
             cv2.line(
@@ -672,9 +671,9 @@ class _Overlay:
             poly = np.array([hip, knee, ankle]).round().astype(np.int32).reshape(-1, 1, 2)
             cv2.polylines(img, [poly], False, colour, thick, cv2.LINE_AA)
             cv2.circle(img, ipt[f"{side}_knee"], 2 * st.lw + 2, colour, -1, cv2.LINE_AA)
-        for name, p in ipt.items():
+        for name, xy in ipt.items():
             if draw_head or name not in FACE_POINTS:  # no face dots on a blurred face
-                cv2.circle(img, p, st.lw + 1, _WHITE, -1, cv2.LINE_AA)
+                cv2.circle(img, xy, st.lw + 1, _WHITE, -1, cv2.LINE_AA)
 
         self._draw_progress(img, time_s, st)
         self._draw_panel(img, row, rep_i, st, self.person_box[row] * scale, phase)
@@ -973,6 +972,7 @@ def render_annotated_video(
 
         def prepare(item: _PendingFrame) -> _PendingFrame:
             # blurring and drawing here, encoding on the worker thread: the two overlap
+            faces: Sequence[np.ndarray]
             if scan is not None:
                 faces = scan.take(item.index)
             else:
@@ -1076,15 +1076,15 @@ def _carry_census_heads(
     item.crowd.extend(h.ellipse(item.time_s) for h in observed)
     # backwards through the frames waiting for the encoder
     back = [replace(h, limit_s=h.start_s - crowd.interval_s) for h in observed]
-    newer = item
+    newer_gray = item.gray  # the grey image of the frame after ``older``
     for older in reversed(pending):
         if older.time_s < back[0].limit_s - 1e-9:
             break
         if older.gray is None:
             older.gray = _to_gray(older.image)
-        _flow_heads(back, newer.gray, older.gray, older.time_s, _gray_factor(item))
+        _flow_heads(back, newer_gray, older.gray, older.time_s, _gray_factor(item))
         older.crowd.extend(h.ellipse(older.time_s) for h in back)
-        newer = older
+        newer_gray = older.gray
     crowd.forward.extend(observed)
 
 

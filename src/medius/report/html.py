@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from markupsafe import Markup
 
@@ -175,7 +175,7 @@ def _video_entry(video_path: str | Path | None, out_path: Path, embed_video_max_
 
 
 # ---------------------------------------------------------------------------- context
-def _finite(x: Any) -> bool:
+def _finite(x: Any) -> TypeGuard[float]:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
@@ -302,14 +302,14 @@ def _interpretations(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     order = {
         m: k for k, m in enumerate(ordered_metrics(list(dict.fromkeys(e.get("metric", "") for e in entries))))
     }
-    side_rank = {"left": 0, "right": 1}
-    entries = sorted(
+    side_rank: dict[str | None, int] = {"left": 0, "right": 1}
+    ranked = sorted(
         enumerate(entries),
         key=lambda ke: (order.get(ke[1].get("metric", ""), 99), side_rank.get(ke[1].get("side"), 2), ke[0]),
     )
     out: list[dict[str, Any]] = []
     merged: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for _, entry in entries:
+    for _, entry in ranked:
         metric = entry.get("metric", "")
         text = entry.get("text") or ""
         side = entry.get("side") or ""
@@ -481,7 +481,8 @@ def _gait_summary_rows(result: Mapping[str, Any], summary: Mapping[str, Any]) ->
             rm = ((right.get(metric) or {}).get(other) or {})
             if not (lm or rm):
                 continue
-            diff = lm.get("mean") - rm.get("mean") if _finite(lm.get("mean")) and _finite(rm.get("mean")) else None
+            lmean, rmean = lm.get("mean"), rm.get("mean")
+            diff = lmean - rmean if _finite(lmean) and _finite(rmean) else None
             add(metric, _gait_label(result, metric), _GAIT_STAT_LABELS[other], unit, lm, rm, diff)
     for name in _GAIT_SCALARS:
         if name not in left and name not in right:
@@ -523,11 +524,11 @@ def _frontal_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     sources = _metric_sources(result)
     rows = []
     for metric in GAIT_METRIC_ORDER:
-        stats3 = {s: (summary.get(s) or {}).get(metric) or {} for s in SIDES}
-        stats2 = {s: (f2d.get(s) or {}).get(metric) or {} for s in SIDES}
+        stats3: dict[str, Mapping[str, Any]] = {s: (summary.get(s) or {}).get(metric) or {} for s in SIDES}
+        stats2: dict[str, Mapping[str, Any]] = {s: (f2d.get(s) or {}).get(metric) or {} for s in SIDES}
         if not any(stats3.values()) and not any(stats2.values()):
             continue
-        stat = next((x.get("statistic") for x in (*stats3.values(), *stats2.values()) if x.get("statistic")), "peak")
+        stat = next((x["statistic"] for x in (*stats3.values(), *stats2.values()) if x.get("statistic")), "peak")
         stats = [stat] + (["at_mid_stance"] if metric == "pelvic_drop_deg" and stat != "at_mid_stance" else [])
         unit = metric_unit(result, metric)
         for st in stats:
@@ -535,7 +536,8 @@ def _frontal_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
             for side in SIDES:
                 a = stats3[side].get(st) or {}
                 b = stats2[side].get(st) or {}
-                d = a.get("mean") - b.get("mean") if _finite(a.get("mean")) and _finite(b.get("mean")) else None
+                amean, bmean = a.get("mean"), b.get("mean")
+                d = amean - bmean if _finite(amean) and _finite(bmean) else None
                 cells[side] = {
                     "lab": _mean_sd_text(a, unit),
                     "frontal": _mean_sd_text(b, unit),

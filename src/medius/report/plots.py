@@ -13,10 +13,11 @@ import textwrap
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import matplotlib
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -35,6 +36,9 @@ from medius.report._common import (
     ordered_metrics,
     rep_labels,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 __all__ = [
     "REP_VALUES_PLOT_NAME",
@@ -66,7 +70,7 @@ _TIMESERIES_METRICS = (
     "knee_medial_displacement_pct",
 )
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "svg.hashsalt": "medius-report",
     "svg.fonttype": "path",
     "font.family": "DejaVu Sans",
@@ -225,7 +229,7 @@ def _panel_title(ax: Any, label: str, sign: str | None) -> None:
         )
 
 
-def _nearest_index(t: np.ndarray, time_s: float) -> int | None:
+def _nearest_index(t: np.ndarray, time_s: float | None) -> int | None:
     if t.size == 0 or time_s is None or not math.isfinite(time_s):
         return None
     return int(np.argmin(np.abs(t - time_s)))
@@ -284,11 +288,11 @@ def plot_timeseries(result: Mapping[str, Any], series: Mapping[str, Any], path: 
                 if start is None or end is None:
                     continue
                 ax.axvspan(start, end, color=SIDE_COLOURS_HEX[side], alpha=0.08, lw=0, zorder=0)
-                key = _series_key(arrays, metric, side)
-                if key is None:
+                rep_key = _series_key(arrays, metric, side)
+                if rep_key is None:
                     continue
                 inside = (t >= start) & (t <= end)
-                ax.plot(t[inside], arrays[key][inside], color=SIDE_COLOURS_HEX[side], lw=1.7, zorder=2)
+                ax.plot(t[inside], arrays[rep_key][inside], color=SIDE_COLOURS_HEX[side], lw=1.7, zorder=2)
                 i_bottom = _nearest_index(t, rep.get("bottom_s"))
                 if i_bottom is not None and np.isfinite(arrays[key][i_bottom]):
                     ax.plot(
@@ -334,7 +338,7 @@ def plot_timeseries(result: Mapping[str, Any], series: Mapping[str, Any], path: 
         axes[-1].set_xlabel("Time (s)")
         if t.size:
             axes[-1].set_xlim(float(t[0]), float(t[-1]) if t[-1] > t[0] else float(t[0]) + 1.0)
-        handles = [
+        handles: list[Artist] = [
             Line2D([], [], color=SIDE_COLOURS_HEX["left"], lw=1.7, label="left stance (L reps)"),
             Line2D([], [], color=SIDE_COLOURS_HEX["right"], lw=1.7, label="right stance (R reps)"),
             Line2D([], [], color="#888888", lw=0.8, alpha=0.6, label="outside the leg's reps"),
@@ -411,7 +415,7 @@ def plot_rep_values(result: Mapping[str, Any], path: str | Path) -> Path:
             tick_labels = []
             for x, side in enumerate(SIDES):
                 side_reps = [r for r in reps if r["side"] == side and _rep_peak(r, metric) is not None]
-                values = [_rep_peak(r, metric) for r in side_reps]
+                values = [v for r in side_reps if (v := _rep_peak(r, metric)) is not None]
                 complete = [v for r, v in zip(side_reps, values, strict=True) if r.get("status") != "partial"]
                 tick_labels.append(f"{side.capitalize()}\nn={len(complete)}")
                 if values:
@@ -473,7 +477,7 @@ def plot_rep_values(result: Mapping[str, Any], path: str | Path) -> Path:
                 va="center",
                 color="#666666",
             )
-        handles = [
+        handles: list[Artist] = [
             Line2D([], [], marker="o", color=SIDE_COLOURS_HEX["left"], ls="none", label="left rep peak"),
             Line2D([], [], marker="o", color=SIDE_COLOURS_HEX["right"], ls="none", label="right rep peak"),
             Line2D([], [], marker="s", color="black", ls="-", lw=1.2, label="mean ± SD"),
@@ -566,7 +570,7 @@ def _complete_stances(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     ]
 
 
-def _is_number(x: Any) -> bool:
+def _is_number(x: Any) -> TypeGuard[float]:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
@@ -725,7 +729,7 @@ def plot_stance_curves(result: Mapping[str, Any], series: Mapping[str, Any], pat
             axes[0].set_visible(True)
             axes[0].text(0.5, 0.5, "no stance curves to show", transform=axes[0].transAxes, ha="center",
                          va="center", color="#666666")
-        handles = [
+        handles: list[Artist] = [
             Line2D([], [], color=SIDE_COLOURS_HEX[s], lw=1.7, label=f"{s} stance, mean ± SD (n = {counts[s]})")
             for s in SIDES
         ]
@@ -856,10 +860,10 @@ def plot_stance_values(result: Mapping[str, Any], path: str | Path) -> Path:
                 if paired:
                     any_2d = True
                     xs_, ys_ = [], []
-                    for j, (a, b) in enumerate(zip(per_block["metrics"], per_block["frontal_2d"], strict=True)):
-                        if a is not None and b is not None:
+                    for j, (v3, v2) in enumerate(zip(per_block["metrics"], per_block["frontal_2d"], strict=True)):
+                        if v3 is not None and v2 is not None:
                             xs_ += [centres["metrics"] + jitter[j], centres["frontal_2d"] + jitter[j], np.nan]
-                            ys_ += [a, b, np.nan]
+                            ys_ += [v3, v2, np.nan]
                     if xs_:
                         ax.plot(xs_, ys_, color=colour, lw=0.5, alpha=0.45, zorder=2)
                 for b in blocks:
@@ -903,7 +907,7 @@ def plot_stance_values(result: Mapping[str, Any], path: str | Path) -> Path:
             axes[0].set_axis_off()
             axes[0].text(0.5, 0.5, "no stance values to show", transform=axes[0].transAxes, ha="center",
                          va="center", color="#666666")
-        handles = [
+        handles: list[Artist] = [
             Line2D([], [], marker="o", color=SIDE_COLOURS_HEX[s], ls="none", label=f"{s} stance" + (" (3D)" if lab else ""))
             for s in SIDES
         ]
@@ -1004,7 +1008,7 @@ def plot_stance_timeline(result: Mapping[str, Any], series: Mapping[str, Any], p
         axes[-1].set_xlabel("Time (s)")
         if t.size:
             axes[-1].set_xlim(float(t[0]), float(t[-1]) if t[-1] > t[0] else float(t[0]) + 1.0)
-        handles = [
+        handles: list[Artist] = [
             Line2D([], [], color=SIDE_COLOURS_HEX["left"], lw=1.6, label="left stance (L)"),
             Line2D([], [], color=SIDE_COLOURS_HEX["right"], lw=1.6, label="right stance (R)"),
             Line2D([], [], color="#888888", lw=0.7, alpha=0.6, label="outside the leg's stances"),
