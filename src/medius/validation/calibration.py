@@ -52,14 +52,18 @@ def conformal_error(abs_errors: Sequence[float], alpha: float = ALPHA) -> float:
 
 
 def block_error(groups: Sequence[Sequence[float]], alpha: float = ALPHA, *,
-                borrow: dict[str, float] | None = None) -> dict[str, float]:
+                borrow: dict[str, float] | None = None, bodies: Sequence[str] | None = None) -> dict[str, float]:
     """The shown error for a rep of a new scenario, from the signed errors of ``groups`` (one
     sequence per scenario, at least two): see the module docstring. Returns ``value`` (the
     half-width ``q``), ``mu``, ``tau``, ``sigma`` and ``dof``.
 
     ``borrow`` (``tau`` and ``dof`` of a coarser level): for a level with too few scenarios to
     estimate the between-scenario spread itself (one is enough): ``tau`` is the larger of its own and
-    the borrowed one, with the borrowed degrees of freedom."""
+    the borrowed one, with the borrowed degrees of freedom.
+
+    ``bodies`` (the body of each group): ``tau`` is at least the SD of the bodies' means (each the
+    mean of its scenarios' means) when there are two bodies or more: the bias depends on the body
+    more than on anything else the grid varies, and most scenarios share one body."""
     from scipy import optimize, stats
 
     gs = [np.asarray(g, dtype=float) for g in groups if len(g)]
@@ -71,6 +75,10 @@ def block_error(groups: Sequence[Sequence[float]], alpha: float = ALPHA, *,
     dof = len(gs) - 1
     if borrow:
         tau, dof = max(tau, float(borrow["tau"])), int(borrow["dof"])
+    if bodies is not None and len(set(bodies)) > 1:
+        body_means = [float(np.mean([m for m, b in zip(means, bodies, strict=True) if b == body]))
+                      for body in sorted(set(bodies))]
+        tau = max(tau, float(np.std(body_means, ddof=1)))
     dev = np.concatenate([g - g.mean() for g in gs])
     dof_within = sum(g.size - 1 for g in gs)
     sigma = float(math.sqrt((dev ** 2).sum() / dof_within)) if dof_within > 0 else 0.0
@@ -126,6 +134,7 @@ def fit_entries(rows: Sequence[dict[str, Any]], *, method: str = "scenario-block
     buckets: dict[tuple[int, str, str, str], dict[str, list[float]]] = {}
     conds: dict[str, dict[str, str]] = {}
     members: dict[tuple[int, str], list[dict[str, str]]] = {}
+    body_of: dict[str, str] = {}
     for r in rows:
         if not r["judged"]:
             continue
@@ -140,6 +149,7 @@ def fit_entries(rows: Sequence[dict[str, Any]], *, method: str = "scenario-block
                 metric, stat = k.split(":")
                 buckets.setdefault((level, ck, metric, stat), {}).setdefault(r["scenario"], []).append(
                     float(m["error"]))
+        body_of[r["scenario"]] = str(r.get("body"))
     out: list[dict[str, Any]] = []
     sparse = []
     for (level, ck, metric, stat), by_scenario in sorted(buckets.items()):
@@ -157,7 +167,7 @@ def fit_entries(rows: Sequence[dict[str, Any]], *, method: str = "scenario-block
         elif method == "conformal-reps":
             value = conformal_error(errs, alpha)
         else:
-            b = block_error(groups, alpha)
+            b = block_error(groups, alpha, bodies=[body_of[sc] for sc in by_scenario])
             value = b["value"]
             extra = {"between_scenario_sd": round(b["tau"], 2), "within_scenario_sd": round(b["sigma"], 2),
                      "dof": b["dof"]}
