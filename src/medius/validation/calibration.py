@@ -179,10 +179,11 @@ def fit_entries(rows: Sequence[dict[str, Any]], *, method: str = "scenario-block
     # the sparse levels, from the coarsest to the most specific (each sees the entries written so far)
     for level, ck, metric, stat, groups in sorted(sparse, key=lambda x: -x[0]):
         doc = {"entries": [e for e in out if condition_levels_index(e["condition"]) > level]}
-        parents = [lookup_measured_error(metric, stat, full, doc=doc) for full in members[(level, ck)]]
-        if any(p is None for p in parents):
+        found = [lookup_measured_error(metric, stat, full, doc=doc) for full in members[(level, ck)]]
+        parents = [p for p in found if p is not None]
+        if len(parents) < len(found):
             continue
-        parent = max(parents, key=lambda p: float(p["value"]))  # type: ignore[arg-type, union-attr]
+        parent = max(parents, key=lambda p: float(p["value"]))
         b = block_error(groups, alpha, borrow={"tau": parent["between_scenario_sd"], "dof": parent["dof"]})
         if b["value"] > float(parent["value"]):
             errs = [x for g in groups for x in g]
