@@ -39,6 +39,9 @@ __all__ = [
     "out_of_sample",
 ]
 
+#: a sparse level widens when its within-scenario SD exceeds the coarser level's by this factor (or its
+#: bias is off the coarser level's by more than the between-scenario SD)
+SPREAD_FACTOR = 1.5
 ALPHA = 0.05  # at most 5 % of judged values may miss the truth by more than the shown error
 
 
@@ -123,7 +126,10 @@ def fit_entries(rows: Sequence[dict[str, Any]], *, method: str = "scenario-block
     ``scenario-blocks`` then adds the levels with fewer scenarios (one is enough) whose own errors
     say the coarser level's error is too small for them: their error, with the coarser level's
     between-scenario spread (:func:`block_error`'s ``borrow``), when it is wider than the coarser
-    level's. A sparse level may widen the shown error, never narrow it."""
+    level's (at the recording level, frame rate and resolution, only where their bias is off the
+    coarser level's by more than its between-scenario SD or their within-scenario SD is more than
+    :data:`SPREAD_FACTOR` times the coarser level's). A sparse level may widen the shown error,
+    never narrow it."""
     from medius.registry.measured import LEVELS, condition_levels, lookup_measured_error
     from medius.validation.scoring import condition_of
 
@@ -185,7 +191,12 @@ def fit_entries(rows: Sequence[dict[str, Any]], *, method: str = "scenario-block
             continue
         parent = max(parents, key=lambda p: float(p["value"]))
         b = block_error(groups, alpha, borrow={"tau": parent["between_scenario_sd"], "dof": parent["dof"]})
-        if b["value"] > float(parent["value"]):
+        # at the recording level (frame rate, resolution: varied once each, on the grid's most biased
+        # body) only a shift of the bias beyond the scenarios' spread, or a wider spread, widens: one
+        # 1080p scenario cannot tell the resolution from the body
+        shifted = abs(b["mu"] - float(parent["bias"])) > float(parent["between_scenario_sd"])
+        spread = b["sigma"] > SPREAD_FACTOR * float(parent["within_scenario_sd"])
+        if b["value"] > float(parent["value"]) and (level > 0 or shifted or spread):
             errs = [x for g in groups for x in g]
             out.append({"metric": metric, "statistic": stat, "condition": conds[ck], "value": round(b["value"], 2),
                         **_descriptive(errs), "scenarios": len(groups), "method": method,
