@@ -8,12 +8,14 @@ The errors of one scenario are correlated (one body, one camera: a shared bias),
 exchangeable units are scenarios, not reps. :func:`block_error` models the error of a rep in a new
 scenario as ``mu + s * T`` with ``T`` Student's t with ``n_scenarios - 1`` degrees of freedom,
 ``mu`` the mean of the scenario means, ``s^2 = tau^2 (1 + 1/n_scenarios) + sigma^2`` (``tau``: SD
-of the scenario means, the between-scenario spread of the bias; ``sigma``: the pooled
-within-scenario SD), and shows the smallest ``q`` with ``P(|mu + s T| <= q) >= 95 %``: the bias is
-inside ``q`` (the value is not corrected), the bias' spread over scenarios widens it, and few
-scenarios widen it through the t quantile. A condition level with fewer than ``min_scenarios``
-scenarios gets no entry: its values take the error of the coarser level (the lookup in
-:mod:`medius.registry.measured` goes from the most specific level to the coarsest).
+of the scenario means, at least that of the bodies' means, the between-scenario spread of the
+bias; ``sigma``: the pooled within-scenario SD), and shows the smallest ``q`` with
+``P(|mu + s T| <= q) >= 95 %``: the bias is inside ``q`` (the value is not corrected), the bias'
+spread over scenarios and bodies widens it, and few scenarios widen it through the t quantile. A
+condition level with fewer than ``min_scenarios`` scenarios gets an entry only where its own errors
+widen the coarser level's (:func:`fit_entries`); otherwise its values take the error of the coarser
+level (the lookup in :mod:`medius.registry.measured` goes from the most specific level to the
+coarsest).
 
 :func:`out_of_sample` refits the whole model without one scenario (or one body) at a time and
 scores the held-out values against the error the registry lookup would show for them;
@@ -33,6 +35,7 @@ __all__ = [
     "ALPHA",
     "METHODS",
     "block_error",
+    "calibration_summary",
     "conformal_error",
     "coverage_table",
     "fit_entries",
