@@ -189,7 +189,8 @@ def markdown_summary(doc: dict[str, Any], *, title: str) -> str:
     lines = [f"### {title}", "",
              f"medius {doc.get('medius_version')}, analysis code `{doc.get('code_hash')}`, "
              f"{len(doc.get('scenarios', []))} scenarios, {len(doc.get('units', []))} reps and stances, "
-             f"{doc.get('created_utc')}.", ""]
+             f"{doc.get('created_utc')}. miss % = judged values off by more than the error medius would show "
+             "beside them had their scenario not been measured (leave one scenario out).", ""]
     lines += ["| task | group | metric (statistic) | n | bias | MAE | 95 % LoA | p95 abs | found % | right leg % | "
               "judged % | miss % | strike bias ms |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in doc["summary"]:
