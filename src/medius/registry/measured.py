@@ -15,20 +15,33 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MEASURED_ERRORS_PATH", "condition_levels", "load_measured_errors", "lookup_measured_error"]
+__all__ = ["MEASURED_ERRORS_PATH", "condition_levels", "load_measured_errors", "lookup_measured_error",
+           "measured_errors_for"]
 
 MEASURED_ERRORS_PATH = Path(__file__).resolve().parent / "measured" / "video_errors.json"
 
-#: a condition from the most specific to the coarsest; an entry exists only with enough reps/stances
+#: a condition from the most specific to the coarsest (``kind``: single-leg or gait); an entry exists
+#: only where enough scenarios and reps/stances were measured (``medius.validation.calibration``), so a
+#: value takes the error of the most specific level measured well enough
 LEVELS: tuple[tuple[str, ...], ...] = (
     ("task", "view", "yaw", "fps", "resolution"),
     ("task", "view", "yaw"),
     ("task", "view"),
+    ("task",),
+    ("kind", "view", "yaw"),
+    ("kind", "view"),
+    ("kind",),
 )
 
 
+def task_kind(task: str) -> str:
+    return "gait" if task in ("walk", "run") else "single-leg"
+
+
 def condition_levels(cond: dict[str, str]) -> list[dict[str, str]]:
-    return [{k: cond[k] for k in level if k in cond} for level in LEVELS]
+    """``cond`` at every level of :data:`LEVELS`, from the most specific to the coarsest."""
+    full = {**cond, "kind": cond.get("kind") or task_kind(cond.get("task", ""))}
+    return [{k: full[k] for k in level if k in full} for level in LEVELS]
 
 
 @functools.lru_cache(maxsize=1)
@@ -39,10 +52,20 @@ def load_measured_errors() -> dict[str, Any]:
     return dict(json.loads(MEASURED_ERRORS_PATH.read_text()))
 
 
-def lookup_measured_error(metric: str, statistic: str, cond: dict[str, str]) -> dict[str, Any] | None:
+WHAT = {
+    "scenario-blocks": "half-width within which 95 % of a new recording's reps/stances are expected to fall "
+    "(|medius - truth|, the bias included); scenarios as the exchangeable units, checked leaving one scenario "
+    "and one body out (docs/validation.md)",
+    "pooled-p95": "95th percentile of |medius - truth| over the judged reps/stances of this condition",
+}
+
+
+def lookup_measured_error(metric: str, statistic: str, cond: dict[str, str],
+                          doc: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """The most specific entry for ``metric:statistic`` in condition ``cond`` (task, view, yaw, fps,
-    resolution), with where it comes from; ``None`` when the grid never measured such a case."""
-    doc = load_measured_errors()
+    resolution), with where it comes from; ``None`` when the grid never measured such a case.
+    ``doc``: the measured-error document to look in (default: the registry's)."""
+    doc = load_measured_errors() if doc is None else doc
     entries = doc.get("entries", [])
     for c in condition_levels(cond):
         for e in entries:
@@ -51,7 +74,7 @@ def lookup_measured_error(metric: str, statistic: str, cond: dict[str, str]) -> 
                     **e,
                     "source": f"medius validation grid ({doc.get('grid_scenarios', '?')} rendered scenarios), "
                     f"medius {doc.get('medius_version', '?')}, analysis code {doc.get('code_hash', '?')}",
-                    "what": "95th percentile of |medius - truth| over the judged reps/stances of this condition",
+                    "what": WHAT.get(str(e.get("method", "pooled-p95")), WHAT["pooled-p95"]),
                 }
     return None
 

@@ -133,6 +133,11 @@ def _write_measured_error(rows: list[dict[str, Any]], n_scenarios: int) -> None:
         "code_hash": analysis_code_hash(),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "grid_scenarios": n_scenarios,
+        "method": "scenario blocks: per condition level with at least 5 scenarios (3 for the task kind), the "
+        "smallest q with P(|mu + s T| <= q) >= 95 %, T Student's t (scenarios - 1 dof), mu the mean of the "
+        "scenario means, s^2 = tau^2 (1 + 1/scenarios) + sigma^2 (tau: SD of the scenario means, at least that of "
+        "the bodies' means; sigma: within-scenario SD); a level with fewer scenarios only where it "
+        "widens the coarser level's q (medius.validation.calibration; docs/validation.md)",
         "entries": measured_error_entries(rows),
         # what this code gives on the committed short clips: the test that the figures above are
         # current compares a fresh analysis of the clips with these values

@@ -26,6 +26,13 @@ SUMMARY_COLUMNS = ("group", "task", "metric", "units", "found_pct", "side_correc
                    "loa_high", "p95_abs", "shown_error", "miss_pct", "no_value_pct")
 
 
+CALIBRATION_COLUMNS = ("task", "group", "metric", "n",
+                       "pooled-p95/scenario/shown_median", "pooled-p95/scenario/miss_pct", "pooled-p95/body/miss_pct",
+                       "scenario-blocks/scenario/shown_median", "scenario-blocks/scenario/miss_pct",
+                       "scenario-blocks/body/shown_median", "scenario-blocks/body/miss_pct",
+                       "scenario-blocks/body/no_error_pct")
+
+
 def _flat_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for r in rows:
@@ -95,15 +102,22 @@ def _table(records: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 
 def write_validation_outputs(out: Path, rows: Sequence[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
     """Write validation.json, validation-units.csv, validation-summary.csv and validation.html."""
+    from medius.validation.calibration import calibration_summary, out_of_sample
+
     out.mkdir(parents=True, exist_ok=True)
+    # the error shown beside each judged value is the one the registry would show had its scenario
+    # not been measured (leave one scenario out): "miss" is out of sample
+    rows = out_of_sample(rows, by="scenario")
+    calibration = calibration_summary(rows)
     summary = summarize(rows)
-    targets = check_targets(summary)
+    targets = check_targets(summary, calibration)
     doc = {
         "medius_version": __version__,
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         **meta,
         "targets": targets,
         "summary": summary,
+        "calibration": calibration,
         "units": list(rows),
     }
     (out / "validation.json").write_text(json.dumps(doc, indent=1, allow_nan=False))
@@ -144,6 +158,12 @@ render camera. These are renders, not people: accuracy here is necessary, not su
 {len(scen)} scenarios · {len(rows)} reps and stances · created {doc['created_utc']}</p>
 <h2>Targets (issue 18), camera square-on</h2>
 {_table(target_rows, ("task", "metric", "what", "n", "value", "limit", "result"))}
+<h2>Calibration of the error shown beside a value, out of sample</h2>
+<p>For each judged rep or stance, the error medius would show had its scenario (its body) not been in the
+grid: the error model refitted without it, looked up as <code>medius analyze</code> does. miss = share of judged
+values off by more than that error (target: at most 5 %); before = the 95th percentile of |error| of the
+condition (this release's first version), after = scenario blocks (docs/validation.md).</p>
+<div class="wide">{_table(calibration, CALIBRATION_COLUMNS)}</div>
 <h2>Agreement per task and metric</h2>
 <p>error = medius − truth, per rep (single-leg tasks) or stance (gait); bias, MAE, SD and 95 % limits of
 agreement in degrees; found = reps/stances medius found; side = given the right leg; judged = found, complete and
@@ -169,7 +189,8 @@ def markdown_summary(doc: dict[str, Any], *, title: str) -> str:
     lines = [f"### {title}", "",
              f"medius {doc.get('medius_version')}, analysis code `{doc.get('code_hash')}`, "
              f"{len(doc.get('scenarios', []))} scenarios, {len(doc.get('units', []))} reps and stances, "
-             f"{doc.get('created_utc')}.", ""]
+             f"{doc.get('created_utc')}. miss % = judged values off by more than the error medius would show "
+             "beside them had their scenario not been measured (leave one scenario out).", ""]
     lines += ["| task | group | metric (statistic) | n | bias | MAE | 95 % LoA | p95 abs | found % | right leg % | "
               "judged % | miss % | strike bias ms |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in doc["summary"]:
@@ -186,6 +207,24 @@ def markdown_summary(doc: dict[str, Any], *, title: str) -> str:
         lines.append(f"| {s['task']} | {group} | {m} ({stat}) | {s['n']} | {f(s['bias'])} | {f(s['mae'])} | {loa} | "
                      f"{f(s['p95_abs'])} | {f(s['found_pct'])} | {f(s['side_correct_pct'])} | {f(s['judged_pct'])} | "
                      f"{f(s['miss_pct'])} | {f(s.get('foot_strike_bias_ms'))} |")
+    lines += ["", "**Calibration, out of sample** (the error shown beside each judged value had its scenario, "
+              "or its body, not been measured; miss = off by more than it, target ≤ 5 %; before = 95th "
+              "percentile of |error| of the condition, after = scenario blocks):", "",
+              "| task | group | metric | n | before: shown ± (median) | before: miss %, leave one scenario / "
+              "body out | after: shown ± (median), leave one scenario / body out | after: miss %, leave one "
+              "scenario / body out | after: no error shown %, body out |", "|---|---|---|---|---|---|---|---|---|"]
+    for c in doc.get("calibration", []):
+        if c["group"] not in ("square-on", "15-30° off"):
+            continue
+
+        def g(k: str, c: dict[str, Any] = c) -> str:
+            v = c.get(k)
+            return "–" if v is None else f"{v:g}"
+        lines.append(f"| {c['task']} | {c['group']} | {c['metric']} | {c['n']} | {g('pooled-p95/scenario/shown_median')} | "
+                     f"{g('pooled-p95/scenario/miss_pct')} / {g('pooled-p95/body/miss_pct')} | "
+                     f"{g('scenario-blocks/scenario/shown_median')} / {g('scenario-blocks/body/shown_median')} | "
+                     f"{g('scenario-blocks/scenario/miss_pct')} / {g('scenario-blocks/body/miss_pct')} | "
+                     f"{g('scenario-blocks/body/no_error_pct')} |")
     lines += ["", "| target | task | value | limit | result |", "|---|---|---|---|---|"]
     for t in doc.get("targets", []):
         lines.append(f"| {t['metric']}: {t['what']} | {t['task']} | {t['value']} | {t['limit']} | "
