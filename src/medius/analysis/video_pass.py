@@ -10,6 +10,7 @@ faces to blur on it (:class:`medius.analysis.faces.FaceScan`), so the source is 
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import threading
@@ -145,12 +146,23 @@ def _release_memory() -> None:
 
 
 class _LastPose:
-    """A pose backend that remembers its latest detection (read by the face scan's thread)."""
+    """A pose backend that remembers its recent detections, for the face scan on the side thread.
+
+    The side thread handles frame ``i`` while the pose loop may already be on ``i``, ``i + 1`` ...
+    (its queue holds up to 8 frames), so "the latest detection" would depend on the machine's
+    load. :meth:`before` gives the detection of the frame just before a time instead: the pose
+    loop finishes frame ``i - 1`` before it hands frame ``i`` to the side thread, so that one is
+    always there, and the face scan's input is the same on every run.
+    """
+
+    #: detections kept (the side thread lags the pose loop by at most its queue, 8 frames)
+    _KEEP = 32
 
     def __init__(self, backend: Any) -> None:
         self._backend = backend
         self.name = backend.name
-        self.last: list[Any] = []
+        self._recent: collections.deque[tuple[float, list[Any]]] = collections.deque(maxlen=self._KEEP)
+        self._lock = threading.Lock()
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = self._backend.describe()
@@ -166,8 +178,15 @@ class _LastPose:
 
     def detect(self, image_rgb: np.ndarray, time_s: float) -> list[Any]:
         people: list[Any] = self._backend.detect(image_rgb, time_s)
-        self.last = people  # one assignment: safe to read from another thread
+        with self._lock:
+            self._recent.append((float(time_s), people))
         return people
+
+    def before(self, time_s: float) -> list[Any]:
+        """The detection of the last frame before ``time_s`` (none for the first frame)."""
+        with self._lock:
+            earlier = [people for t, people in self._recent if t < time_s]
+        return earlier[-1] if earlier else []
 
     def close(self) -> None:
         self._backend.close()
@@ -176,7 +195,7 @@ class _LastPose:
 def _copy_sink(frame_cache: FrameCache, face_scan: FaceScan | None, poses: _LastPose) -> Callable[[Frame], None]:
     """The pose pass's frame sink: the frame copy, then the face scan on the copy's image.
 
-    The tracked person's head in the latest detection is passed to the face scan as covered:
+    The tracked person's head in the previous frame's detection is passed to the face scan as covered:
     it is blurred from the keypoints anyway, so their face is not followed (saves a face-model
     run a frame on the side thread).
     """
@@ -187,7 +206,7 @@ def _copy_sink(frame_cache: FrameCache, face_scan: FaceScan | None, poses: _Last
             return
         covered = []
         factor = frame_cache.scale / (frame.scale or 1.0)  # pose-frame px -> copy px
-        for person in poses.last[:1]:
+        for person in poses.before(frame.time_s)[:1]:
             head = head_ellipse_of(person.xy * factor, person.confidence, KEYPOINTS, max(image.shape[:2]))
             if head is not None:
                 covered.append(head)
