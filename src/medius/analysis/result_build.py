@@ -94,7 +94,8 @@ def temper_by_measured_error(
                 e["verdict"] = "uncertain"
                 e["text"] = (
                     f"{e.get('text', '')} However, medius' own measured error for this kind of recording is "
-                    f"±{float(err):.1f} (95 % of rendered test reps/stances), more than the {distance:.1f} between "
+                    f"±{float(err):.1f} (on its rendered validation grid, 95 % of a new recording's reps/stances fall within it), "
+                    f"more than the {distance:.1f} between "
                     "the value and the edge of the range: it cannot tell which side the true value is on."
                 ).strip()
         out.append(e)
