@@ -2,8 +2,8 @@
 
 Per stance leg: the judgement (value ± its measurement error, against the reference that matters:
 the healthy group of the same task first, the patient group after), what such a value is
-associated with, and what to do next. Reads the result (typed: :class:`medius.analysis.result.AnalysisResult`
- for gait; the single-leg lines still read the dict); computes nothing new.
+associated with, and what to do next. Reads the typed result
+(:class:`medius.analysis.result.AnalysisResult`); computes nothing new.
 """
 
 from __future__ import annotations
@@ -12,14 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from medius.analysis.result import AnalysisResult
-from medius.report._common import (
-    SIDES,
-    format_value,
-    metric_label,
-    metric_unit,
-    unit_symbol,
-)
+from medius.analysis.result import AnalysisResult, Interpretation
+from medius.report._common import SIDES, format_value, unit_symbol
 
 __all__ = ["key_summary"]
 
@@ -47,17 +41,17 @@ def _lower_first(label: str) -> str:
     return label[:1].lower() + label[1:]
 
 
-def _range_text(entry: Mapping[str, Any], unit: str) -> str:
-    rng = entry.get("reference_range") or entry.get("band")
+def _range_text(entry: Interpretation, unit: str) -> str:
+    rng = entry.extra.get("reference_range") or entry.extra.get("band")
     if isinstance(rng, list | tuple) and len(rng) == 2 and _finite(rng[0]) and _finite(rng[1]):
         return f"{format_value(rng[0], 1, unit)} to {format_value(rng[1], 1, unit)}"
     return ""
 
 
-def _group(entry: Mapping[str, Any]) -> str:
+def _group(entry: Interpretation) -> str:
     """A short population name from the registry text: "30 asymptomatic women" and the like."""
-    text = str(entry.get("text") or "")
-    src = str(entry.get("source") or "")
+    text = entry.text or ""
+    src = entry.source or ""
     if src and f"of {src} (" in text:
         inner = text.split(f"of {src} (", 1)[1]
         return inner.split(";")[0].split(")")[0].strip()
@@ -67,57 +61,55 @@ def _group(entry: Mapping[str, Any]) -> str:
 _VERDICT_WORD = {"above": "above", "below": "below", "within": "within", "uncertain": "uncertain"}
 
 
-def _single_leg_lines(result: Mapping[str, Any]) -> dict[str, Any]:
-    entries = [e for e in result.get("interpretation") or [] if isinstance(e, Mapping)]
-    summary = result.get("summary") or {}
+def _single_leg_lines(res: AnalysisResult) -> dict[str, Any]:
     sides: list[dict[str, Any]] = []
     associations: list[str] = []
     flagged_any = False
     for side in SIDES:
         lines: list[dict[str, Any]] = []
         also: list[str] = []
-        by_metric: dict[str, list[Mapping[str, Any]]] = {}
-        for e in entries:
-            if e.get("side") == side and e.get("metric"):
-                by_metric.setdefault(str(e["metric"]), []).append(e)
+        by_metric: dict[str, list[Interpretation]] = {}
+        for e in res.interpretation:
+            if e.side == side and e.metric:
+                by_metric.setdefault(e.metric, []).append(e)
         for metric, items in by_metric.items():
-            unit = metric_unit(result, metric)
-            mean = ((summary.get(side) or {}).get(metric) or {}).get("mean")
-            value = mean if _finite(mean) else items[0].get("value")
-            judged = [e for e in items if e.get("verdict") in _VERDICT_WORD]
-            label = metric_label(result, metric)
+            unit = res.unit_symbol(metric)
+            mean = res.summary.side(side)[metric].mean if metric in res.summary.side(side) else None
+            value = mean if _finite(mean) else items[0].value
+            judged = [e for e in items if e.verdict in _VERDICT_WORD]
+            label = res.label(metric)
             if not judged:
                 if _finite(value):
                     also.append(f"{_lower_first(label)} {format_value(value, 1, unit)}")
                 continue
             # the comparison that matters: the healthy group of the same task, then the rest
             judged.sort(
-                key=lambda e: (e.get("task_match") not in (None, "same"), e.get("cohort") != "healthy")
+                key=lambda e: (e.extra.get("task_match") not in (None, "same"), e.extra.get("cohort") != "healthy")
             )
             main, others = judged[0], judged[1:]
-            verdict = str(main.get("verdict"))
+            verdict = str(main.verdict)
             flagged = verdict != "within"
             flagged_any = flagged_any or flagged
             rng = _range_text(main, unit)
             text = (
                 f"{label} {format_value(value, 1, unit)}"
-                f"{_pm(main.get('measurement_error'), unit, main.get('measured_error'))}: "
+                f"{_pm(main.measurement_error, unit, main.measured_error)}: "
                 + (f"too close to the edge of the range of {_group(main)} to tell within medius' measured error"
                    if verdict == "uncertain" else f"{verdict} the range of {_group(main)}")
-                + (f" ({rng}, {main.get('source')})" if rng else f" ({main.get('source')})")
+                + (f" ({rng}, {main.source})" if rng else f" ({main.source})")
             )
             lines.append(
                 {
                     "text": text,
                     "flag": flagged,
-                    "more": [str(o.get("text") or "") for o in others],
+                    "more": [o.text or "" for o in others],
                     "more_label": "other references",
                 }
             )
             for o in others:
-                if o.get("cohort") == "patient" and o.get("verdict") == "within" and flagged:
+                if o.extra.get("cohort") == "patient" and o.verdict == "within" and flagged:
                     associations.append(
-                        f"{side.capitalize()} {_lower_first(label)}: within the range of {_group(o)} ({o.get('source')}); "
+                        f"{side.capitalize()} {_lower_first(label)}: within the range of {_group(o)} ({o.source}); "
                         "an association with that group, not a diagnosis."
                     )
         if not lines and not also:  # nothing measured on this leg
@@ -140,26 +132,25 @@ def _single_leg_lines(result: Mapping[str, Any]) -> dict[str, Any]:
     return {"sides": sides, "associations": associations, "next": next_steps}
 
 
-def _asymmetries(result: Mapping[str, Any]) -> list[str]:
+def _asymmetries(res: AnalysisResult) -> list[str]:
     """Left − right differences against the metric's MDC (only metrics with a published MDC)."""
-    summary = result.get("summary") or {}
     out = []
     seen: set[str] = set()
-    for e in result.get("interpretation") or []:
-        metric = str(e.get("metric") or "")
-        err = e.get("measurement_error") if isinstance(e, Mapping) else None
+    for e in res.interpretation:
+        metric = e.metric or ""
+        err = e.measurement_error
         if metric in seen or not isinstance(err, Mapping) or not _finite(err.get("mdc")):
             continue
         seen.add(metric)
-        diff = ((summary.get("difference") or {}).get(metric) or {}).get("left_minus_right")
-        if not isinstance(diff, int | float) or not _finite(diff):
+        diff = res.summary.left_minus_right(metric)
+        if diff is None or not _finite(diff):
             continue
         diff = float(diff)
-        unit = metric_unit(result, metric)
+        unit = res.unit_symbol(metric)
         larger = "left" if diff > 0 else "right"
         beyond = abs(diff) >= err["mdc"]
         out.append(
-            f"{metric_label(result, metric)}: {larger} {format_value(abs(diff), 1, unit)} larger than the other side, "
+            f"{res.label(metric)}: {larger} {format_value(abs(diff), 1, unit)} larger than the other side, "
             + ("beyond" if beyond else "within")
             + f" the measurement error (MDC {format_value(err['mdc'], 1, unit)}, {err.get('source')})."
         )
@@ -235,8 +226,6 @@ def key_summary(result: Mapping[str, Any] | AnalysisResult) -> dict[str, Any]:
     """``{"judgeable", "sides": [{"side", "lines": [{"text", "flag", "more"}], "also"}], "associations",
     "next", "reasons"}`` for the top of a report (formatted text, nothing computed)."""
     res = result if isinstance(result, AnalysisResult) else AnalysisResult.from_json(result)
-    if isinstance(result, AnalysisResult):
-        result = res.to_json()
     if not res.judgeable:
         return {
             "judgeable": False,
@@ -246,8 +235,8 @@ def key_summary(result: Mapping[str, Any] | AnalysisResult) -> dict[str, Any]:
             "reasons": list(res.quality.reasons),
             "next": ["Film again following the checklist below; this recording gives no movement values."],
         }
-    out = _gait_lines(res) if res.is_gait else _single_leg_lines(result)
-    out["compared"] = _asymmetries(result)
+    out = _gait_lines(res) if res.is_gait else _single_leg_lines(res)
+    out["compared"] = _asymmetries(res)
     out["judgeable"] = True
     out["reasons"] = []
     return out

@@ -20,6 +20,7 @@ from typing import Any, TypeGuard
 
 from markupsafe import Markup
 
+from medius.analysis.result import AnalysisResult, Stat
 from medius.errors import OutputError
 from medius.report._common import (
     GAIT_METRIC_ORDER,
@@ -40,6 +41,7 @@ from medius.report._common import (
 )
 from medius.report._key import key_summary
 from medius.report._templates import template_environment
+from medius.report.rows import SummaryRow, summary_rows, unit_columns
 
 __all__ = ["REPORT_TITLE_TASKS", "build_report_context", "render_html_report", "write_html_report"]
 
@@ -203,34 +205,32 @@ def _error_text(err: Mapping[str, Any] | None, unit: str) -> str:
     return "; ".join(parts)
 
 
-def _summary_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
-    summary = result.get("summary") or {}
+def _cell(stat: Stat, unit: str, digits: int = 1) -> dict[str, Any]:
+    """One side's ``mean ± SD`` text and n (None where the result records none)."""
+    if stat.mean is not None and math.isfinite(stat.mean):
+        text = format_value(stat.mean, digits, unit)
+        if stat.sd is not None and math.isfinite(stat.sd):
+            text += f" ± {format_value(stat.sd, digits, unit)}"
+    else:
+        text = "–"
+    n = stat.n if stat.keys_ is not None and "n" in stat.keys_ else None  # n recorded for this side
+    mean = stat.mean if stat.mean is not None and math.isfinite(stat.mean) else None
+    return {"text": text, "n": n, "mean": mean}
+
+
+def _summary_rows(result: Mapping[str, Any], res: AnalysisResult) -> list[dict[str, Any]]:
+    """The single-leg per-side table: the rows of :func:`medius.report.rows.summary_rows`, with
+    the report's measurement-error notes."""
     errors = measurement_errors(result)
-    names: list[str] = []
-    for part in ("left", "right", "difference"):
-        for metric in summary.get(part) or {}:
-            if metric not in names:
-                names.append(metric)
     rows = []
-    for metric in ordered_metrics(names):
+    for row in summary_rows(res):
+        metric = row.metric
         unit = metric_unit(result, metric)
         err = errors.get(metric)
-        cells = {}
-        for side in SIDES:
-            stats = (summary.get(side) or {}).get(metric) or {}
-            mean, sd, n = stats.get("mean"), stats.get("sd"), stats.get("n")
-            if _finite(mean):
-                text = format_value(mean, 1, unit)
-                if _finite(sd):
-                    text += f" ± {format_value(sd, 1, unit)}"
-            else:
-                text = "–"
-            cells[side] = {"text": text, "n": n if isinstance(n, int) else None}
-        diff = ((summary.get("difference") or {}).get(metric) or {}).get("left_minus_right")
+        cells = {side: _cell(row.left if side == "left" else row.right, unit) for side in SIDES}
+        diff = row.left_minus_right
         mdc = err.get("mdc") if err else None
-        stat = ((summary.get("left") or {}).get(metric) or (summary.get("right") or {}).get(metric) or {}).get(
-            "statistic") or (result.get("summary_statistic") or {}).get(metric, "peak")
-        measured = ((result.get("measured_error") or {}).get(metric) or {}).get(stat) or {}
+        measured = ((res.measured_error or {}).get(metric) or {}).get(row.statistic) or {}
         own = float(measured["value"]) if _finite(measured.get("value")) else None
         dv = float(diff) if _finite(diff) else None
         if dv is not None and own is not None and abs(dv) <= own:
@@ -251,8 +251,8 @@ def _summary_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "metric": metric,
                 "label": metric_label(result, metric),
                 "unit": unit,
-                "left": cells["left"],
-                "right": cells["right"],
+                "left": {k: cells["left"][k] for k in ("text", "n")},
+                "right": {k: cells["right"][k] for k in ("text", "n")},
                 "diff": format_value(diff, 1, unit, signed=True),
                 "diff_note": diff_note,
                 "error": error_text,
@@ -262,73 +262,67 @@ def _summary_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _rep_table(result: Mapping[str, Any]) -> dict[str, Any]:
-    reps = list(result.get("reps") or [])
-    names: list[str] = []
-    for rep in reps:
-        for metric in rep.get("metrics") or {}:
-            if metric not in names:
-                names.append(metric)
-    metrics = ordered_metrics(names)
-    labels = rep_labels(reps)
+def _rep_table(result: Mapping[str, Any], res: AnalysisResult) -> dict[str, Any]:
+    """The per-rep table: the columns of :func:`medius.report.rows.unit_columns` by each metric's
+    summary statistic."""
+    columns = [c for c in unit_columns(res) if c.statistic == res.statistic_of(c.metric)]
     rows = []
-    for rep, label in zip(reps, labels, strict=True):
-        values = []
-        for metric in metrics:
-            stat = (result.get("summary_statistic") or {}).get(metric, "peak")
-            value = ((rep.get("metrics") or {}).get(metric) or {}).get(stat)
-            values.append(format_value(value, 1, metric_unit(result, metric)))
+    for rep, label in zip(res.reps, rep_labels([r.to_json() for r in res.reps]), strict=True):
         rows.append(
             {
-                "rep": rep.get("rep", ""),
+                "rep": rep.rep,
                 "label": label,
-                "side": rep.get("side", ""),
-                "colour": SIDE_COLOURS_HEX.get(rep.get("side"), "#555555"),
-                "status": rep.get("status", ""),
-                "start": format_value(rep.get("start_s"), 2),
-                "bottom": format_value(rep.get("bottom_s"), 2),
-                "end": format_value(rep.get("end_s"), 2),
-                "values": values,
-                "note": rep.get("note") or "",
+                "side": rep.side,  # None (a rep of no stance leg) shows as "None", as before
+                "colour": SIDE_COLOURS_HEX.get(rep.side or "", "#555555"),
+                "status": rep.status,
+                "start": format_value(rep.start_s, 2),
+                "bottom": format_value(rep.bottom_s, 2),
+                "end": format_value(rep.end_s, 2),
+                "values": [format_value(c.get(rep), 1, metric_unit(result, c.metric)) for c in columns],
+                "note": rep.note,
             }
         )
-    columns = [{"label": metric_short_label(result, m), "unit": metric_unit(result, m)} for m in metrics]
-    return {"columns": columns, "rows": rows}
-
-
-def _interpretations(result: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Interpretation entries ordered by metric then side; identical texts of both sides merged."""
-    entries = [e for e in result.get("interpretation") or [] if isinstance(e, Mapping)]
-    order = {
-        m: k for k, m in enumerate(ordered_metrics(list(dict.fromkeys(e.get("metric", "") for e in entries))))
+    return {
+        "columns": [{"label": metric_short_label(result, c.metric), "unit": metric_unit(result, c.metric)}
+                    for c in columns],
+        "rows": rows,
     }
+
+
+def _interpretations(result: Mapping[str, Any], res: AnalysisResult) -> list[dict[str, Any]]:
+    """Interpretation entries (the result's typed ``interpretation``) ordered by metric then side;
+    identical texts of both sides merged."""
+    entries = res.interpretation
+    order = {m: k for k, m in enumerate(ordered_metrics(list(dict.fromkeys(e.metric or "" for e in entries))))}
     side_rank: dict[str | None, int] = {"left": 0, "right": 1}
     ranked = sorted(
         enumerate(entries),
-        key=lambda ke: (order.get(ke[1].get("metric", ""), 99), side_rank.get(ke[1].get("side"), 2), ke[0]),
+        key=lambda ke: (order.get(ke[1].metric or "", 99), side_rank.get(ke[1].side), ke[0]),
     )
     out: list[dict[str, Any]] = []
     merged: dict[tuple[str, str, str], dict[str, Any]] = {}
     for _, entry in ranked:
-        metric = entry.get("metric", "")
-        text = entry.get("text") or ""
-        side = entry.get("side") or ""
-        key = (metric, text, entry.get("verdict") or "none")
+        metric = entry.metric or ""
+        text = entry.text or ""
+        side = entry.side or ""
+        key = (metric, text, entry.verdict or "none")
         if key in merged and side and side not in merged[key]["sides"]:
             merged[key]["sides"].append(side)
             continue
-        err = entry.get("measurement_error") or {}
+        err = entry.measurement_error or {}
         unit = unit_symbol(err.get("unit")) if err.get("unit") else metric_unit(result, metric)
         item = {
             "label": metric_label(result, metric) if metric else "",
             "sides": [side] if side else [],
-            "verdict": entry.get("verdict") or "none",
+            "verdict": entry.verdict or "none",
             "text": text,
-            "provisional": bool(entry.get("provisional")),
-            "source": entry.get("source") or "",
-            "cohort": entry.get("cohort") or "",
+            "provisional": bool(entry.provisional),
+            "source": entry.source or "",
+            "cohort": entry.extra.get("cohort") or "",
             "error": _error_text(err, unit),
             "error_source": err.get("source") or "",
+            "metric": metric,
+            "reference_id": entry.reference_id,
         }
         merged[key] = item
         out.append(item)
@@ -344,8 +338,7 @@ _GAIT_PEAK_RULES = {
     "trunk_lean_deg": "the signed value farthest from zero between foot strike and foot off",
     "fppa_deg": "the signed value farthest from zero between foot strike and foot off",
 }
-#: the per-stance scalars shown in the summary (metric name, statistic label)
-_GAIT_SCALARS = ("stance_time_s", "step_time_s", "step_width_pct", "step_width_cm")
+#: the labels of the per-stance times in the summary (metric name -> label, unit)
 _GAIT_SCALAR_LABELS = {
     "stance_time_s": ("Stance time", "s"),
     "step_time_s": ("Step time", "s"),
@@ -429,14 +422,34 @@ def _events_description(result: Mapping[str, Any]) -> dict[str, Any]:
     return {"text": text, "n": info.get("n", n), "notes": notes, "requested": str(info.get("requested") or "")}
 
 
-def _gait_summary_rows(result: Mapping[str, Any], summary: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Rows of the per-side table: each angle metric by its summary statistic, the mid-stance pelvic
-    drop (the Trendelenburg rule's value), then the per-stance scalars."""
+def _gait_summary_rows(result: Mapping[str, Any], res: AnalysisResult) -> list[dict[str, Any]]:
+    """Rows of the per-side table: the rows of :func:`medius.report.rows.summary_rows` but cadence
+    (shown apart): each angle metric by its summary statistic then by the other one, then the
+    per-stance values that have a mean."""
     errors = measurement_errors(result)
-    stat_of = result.get("summary_statistic") or {}
     rows: list[dict[str, Any]] = []
-
-    def add(metric: str, label: str, stat_label: str, unit: str, left: Any, right: Any, diff: Any, digits: int = 1):
+    summary = [r for r in summary_rows(res) if not r.is_trial]
+    ordered: list[SummaryRow] = []  # each curve metric's summary statistic first
+    for row in summary:
+        if row.headline:
+            ordered.append(row)
+            ordered.extend(r for r in summary if r.metric == row.metric and not r.headline)
+    for row in ordered:
+        metric = row.metric
+        curve = row.statistic != "mean"
+        if curve:
+            label, unit = _gait_label(result, metric), metric_unit(result, metric)
+            stat_label, digits = _GAIT_STAT_LABELS.get(row.statistic, row.statistic), 1
+        else:
+            if row.left.mean is None and row.right.mean is None:
+                continue
+            (label, unit), stat_label = _scalar_label(result, metric), "per stance"
+            digits = 2 if unit == "s" else 1
+        if row.headline:
+            diff = row.left_minus_right
+        else:  # the other statistic: the difference of the means, unrounded
+            diff = (row.left.mean - row.right.mean
+                    if row.left.mean is not None and row.right.mean is not None else None)
         err = errors.get(metric)
         mdc = err.get("mdc") if err else None
         if _finite(diff) and _finite(mdc):
@@ -449,51 +462,13 @@ def _gait_summary_rows(result: Mapping[str, Any], summary: Mapping[str, Any]) ->
                 "label": label,
                 "statistic": stat_label,
                 "unit": unit,
-                "left": _mean_sd_text(left, unit, digits),
-                "right": _mean_sd_text(right, unit, digits),
+                "left": _cell(row.left, unit, digits),
+                "right": _cell(row.right, unit, digits),
                 "diff": format_value(diff, digits, unit, signed=True),
                 "diff_note": note,
                 "error": _error_text(err, unit_symbol(err.get("unit")) if err and err.get("unit") else unit),
                 "error_source": (err or {}).get("source") or "",
             }
-        )
-
-    left, right = summary.get("left") or {}, summary.get("right") or {}
-    difference = summary.get("difference") or {}
-    for metric in GAIT_METRIC_ORDER:
-        if metric not in left and metric not in right:
-            continue
-        stat = (left.get(metric) or right.get(metric) or {}).get("statistic") or stat_of.get(metric) or "peak"
-        unit = metric_unit(result, metric)
-        add(
-            metric,
-            _gait_label(result, metric),
-            _GAIT_STAT_LABELS.get(stat, stat),
-            unit,
-            left.get(metric),
-            right.get(metric),
-            (difference.get(metric) or {}).get("left_minus_right"),
-        )
-        for other in ("peak", "at_mid_stance"):  # the other statistic result.json holds (every value shown)
-            if other == stat:
-                continue
-            lm = ((left.get(metric) or {}).get(other) or {})
-            rm = ((right.get(metric) or {}).get(other) or {})
-            if not (lm or rm):
-                continue
-            lmean, rmean = lm.get("mean"), rm.get("mean")
-            diff = lmean - rmean if _finite(lmean) and _finite(rmean) else None
-            add(metric, _gait_label(result, metric), _GAIT_STAT_LABELS[other], unit, lm, rm, diff)
-    for name in _GAIT_SCALARS:
-        if name not in left and name not in right:
-            continue
-        if not any(_finite((side.get(name) or {}).get("mean")) for side in (left, right)):
-            continue
-        label, unit = _scalar_label(result, name)
-        digits = 2 if unit == "s" else 1
-        add(
-            name, label, "per stance", unit, left.get(name), right.get(name),
-            (difference.get(name) or {}).get("left_minus_right"), digits,
         )
     return rows
 
@@ -575,22 +550,16 @@ def _registry_details(reference_id: Any) -> dict[str, Any]:
     }
 
 
-def _gait_interpretations(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _gait_interpretations(result: Mapping[str, Any], res: AnalysisResult) -> list[dict[str, Any]]:
     """The interpretation entries (merged per metric as in the single-leg report) with the
     registry entry's population and full reference."""
-    entries = [e for e in result.get("interpretation") or [] if isinstance(e, Mapping)]
-    items = _interpretations(result)
-    by_key: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for e in entries:
-        by_key.setdefault((metric_label(result, e.get("metric", "")), e.get("text") or ""), e)
+    items = _interpretations(result, res)
     rank = {m: k for k, m in enumerate(GAIT_METRIC_ORDER)}
     prefix = "No sourced reference range for this metric in this task: "
     for item in items:
-        entry = by_key.get((item["label"], item["text"]), {})
-        item["metric"] = entry.get("metric", "")
         if item["text"].startswith(prefix + "No sourced"):
             item["text"] = item["text"][len(prefix) :]
-        details = _registry_details(entry.get("reference_id"))
+        details = _registry_details(item["reference_id"])
         item["population"] = details.get("population", "")
         item["reference"] = details.get("reference", "")
         item["study_task"] = details.get("study_task", "")
@@ -600,76 +569,69 @@ def _gait_interpretations(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     return sorted(items, key=lambda it: rank.get(it["metric"], len(rank)))
 
 
-def _trendelenburg(result: Mapping[str, Any]) -> dict[str, Any] | None:
-    tr = result.get("trendelenburg") or {}
-    rule = tr.get("rule")
-    if not isinstance(rule, Mapping):
+def _trendelenburg(res: AnalysisResult) -> dict[str, Any] | None:
+    """The Trendelenburg-pattern rule and each side's verdict (the result's typed ``trendelenburg``)."""
+    tr = res.trendelenburg
+    rule = tr.rule if tr is not None else None
+    if tr is None or rule is None:
         return None
-    symbol = unit_symbol(rule.get("unit"))
+    symbol = unit_symbol(rule.unit)
     sides = []
     for side in SIDES:
-        entry = tr.get(side) or {}
-        flag = entry.get("flag")
+        entry = tr.side(side)
+        flag = entry.flag if entry is not None else None
         sides.append(
             {
                 "side": side,
                 "flag": flag,
                 "status": "Trendelenburg pattern" if flag is True else ("no pattern" if flag is False else "not measured"),
                 "status_class": "fail" if flag is True else ("pass" if flag is False else "na"),
-                "value": format_value(entry.get("value"), 1, symbol),
-                "text": entry.get("text") or "",
+                "value": format_value(entry.value if entry is not None else None, 1, symbol),
+                "text": (entry.text if entry is not None else "") or "",
             }
         )
     return {
-        "rule_text": rule.get("text") or "",
-        "cutoff": format_value(rule.get("cutoff"), 1, symbol),
-        "source": rule.get("source") or "",
-        "reference": rule.get("reference") or "",
-        "population": rule.get("population") or "",
-        "provisional": bool(rule.get("provisional")),
-        "notes": rule.get("notes") or "",
+        "rule_text": rule.text or "",
+        "cutoff": format_value(rule.cutoff, 1, symbol),
+        "source": rule.source or "",
+        "reference": rule.extra.get("reference") or "",
+        "population": rule.extra.get("population") or "",
+        "provisional": bool(rule.provisional),
+        "notes": rule.extra.get("notes") or "",
         "sides": sides,
     }
 
 
-def _stance_table(result: Mapping[str, Any]) -> dict[str, Any]:
-    stances = [s for s in result.get("stances") or [] if isinstance(s, Mapping)]
-    names: list[str] = []
-    for st in stances:
-        for metric in st.get("metrics") or {}:
-            if metric not in names:
-                names.append(metric)
-    metrics = [m for m in GAIT_METRIC_ORDER if m in names] + [m for m in names if m not in GAIT_METRIC_ORDER]
-    lab = any(_finite((st.get("values") or {}).get("step_width_cm")) for st in stances)
+def _stance_table(result: Mapping[str, Any], res: AnalysisResult) -> dict[str, Any]:
+    """The per-stance table: the curve columns of :func:`medius.report.rows.unit_columns` (each
+    metric at its peak and at mid-stance), then the per-stance values."""
+    stances = res.stances or []
+    columns = [c for c in unit_columns(res) if c.statistic != "value"]
+    metrics = list(dict.fromkeys(c.metric for c in columns))
+    lab = any(_finite(st.values.get("step_width_cm")) for st in stances)
     rows = []
-    for st, label in zip(stances, stance_labels(stances), strict=True):
-        values = []
-        for metric in metrics:
-            m = (st.get("metrics") or {}).get(metric) or {}
-            unit = metric_unit(result, metric)
-            values.append(format_value(m.get("peak"), 1, unit))
-            values.append(format_value(m.get("at_mid_stance"), 1, unit))
-        vals = st.get("values") or {}
+    for st, label in zip(stances, stance_labels([x.to_json() for x in stances]), strict=True):
+        vals = st.values
         rows.append(
             {
-                "stance": st.get("stance", ""),
+                "stance": st.stance,
                 "label": label,
-                "side": st.get("side", ""),
-                "status": st.get("status", ""),
-                "strike": format_value(st.get("foot_strike_s"), 2),
-                "mid": format_value(st.get("mid_stance_s"), 2),
-                "off": format_value(st.get("foot_off_s"), 2),
-                "values": values,
+                "side": st.side,
+                "status": st.status,
+                "strike": format_value(st.foot_strike_s, 2),
+                "mid": format_value(st.mid_stance_s, 2),
+                "off": format_value(st.foot_off_s, 2),
+                "values": [format_value(c.get(st), 1, metric_unit(result, c.metric)) for c in columns],
                 "step_width_pct": format_value(vals.get("step_width_pct"), 0, "%"),
                 "step_width_cm": format_value(vals.get("step_width_cm"), 1),
                 "stance_time": format_value(vals.get("stance_time_s"), 2),
                 "step_time": format_value(vals.get("step_time_s"), 2),
             }
         )
-    columns = [
+    columns_out = [
         {"label": metric_short_label(result, m).replace(" (2D)", ""), "unit": metric_unit(result, m)} for m in metrics
     ]
-    return {"columns": columns, "rows": rows, "lab": lab}
+    return {"columns": columns_out, "rows": rows, "lab": lab}
 
 
 def _gait_definitions(result: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -734,10 +696,9 @@ def _gait_definitions(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _gait_context(result: Mapping[str, Any]) -> dict[str, Any]:
+def _gait_context(result: Mapping[str, Any], res: AnalysisResult) -> dict[str, Any]:
     """Everything the gait block of the report shows (formatted; judgeable results only)."""
     gait = result.get("gait") or {}
-    summary = result.get("summary") or {}
     n_st = gait.get("n_stances") or {}
     n_fs = gait.get("n_foot_strikes") or {}
     kind = (result.get("input") or {}).get("kind") or ""
@@ -760,13 +721,13 @@ def _gait_context(result: Mapping[str, Any]) -> dict[str, Any]:
             for e in result.get("events") or []
             if isinstance(e, Mapping)
         ],
-        "summary": _gait_summary_rows(result, summary),
+        "summary": _gait_summary_rows(result, res),
         "frontal": _frontal_rows(result),
         "frontal_what": (result.get("frontal_2d") or {}).get("what") or "",
         "standing": _standing_drop(result),
-        "trendelenburg": _trendelenburg(result),
-        "interpretation": _gait_interpretations(result),
-        "stances": _stance_table(result),
+        "trendelenburg": _trendelenburg(res),
+        "interpretation": _gait_interpretations(result, res),
+        "stances": _stance_table(result, res),
         "definitions": _gait_definitions(result),
     }
 
@@ -844,6 +805,7 @@ def build_report_context(
     video: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The template variables for one result (everything formatted, nothing computed)."""
+    res = AnalysisResult.from_json(result)
     judgeable = is_judgeable(result)
     quality = result.get("quality") or {}
     info = result.get("input") or {}
@@ -872,7 +834,7 @@ def build_report_context(
     return {
         "key": key_summary(result),
         "filming_guide": filming,
-        "gait": _gait_context(result) if gait and judgeable else None,
+        "gait": _gait_context(result, res) if gait and judgeable else None,
         "is_gait": gait,
         "input_kind": info.get("kind") or "",
         "title_task": REPORT_TITLE_TASKS.get(task, task.replace("-", " ").capitalize() or "Movement"),
@@ -893,9 +855,9 @@ def build_report_context(
             "reasons": list(quality.get("reasons") or []),
             "advice": list(quality.get("advice") or []),
         },
-        "summary": _summary_rows(result) if judgeable and not gait else [],
-        "interpretation": _interpretations(result) if judgeable and not gait else [],
-        "reps": _rep_table(result) if judgeable and not gait else {"columns": [], "rows": []},
+        "summary": _summary_rows(result, res) if judgeable and not gait else [],
+        "interpretation": _interpretations(result, res) if judgeable and not gait else [],
+        "reps": _rep_table(result, res) if judgeable and not gait else {"columns": [], "rows": []},
         "ranges": [
             {
                 "label": metric_label(result, m),
