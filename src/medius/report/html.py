@@ -272,7 +272,7 @@ def _rep_table(result: Mapping[str, Any], res: AnalysisResult) -> dict[str, Any]
             {
                 "rep": rep.rep,
                 "label": label,
-                "side": rep.side,  # None (a rep of no stance leg) shows as "None", as before
+                "side": rep.side or "unclear",  # a rep whose stance leg could not be told
                 "colour": SIDE_COLOURS_HEX.get(rep.side or "", "#555555"),
                 "status": rep.status,
                 "start": format_value(rep.start_s, 2),
