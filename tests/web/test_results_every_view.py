@@ -114,8 +114,6 @@ def _folder_runner(kind: str):
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_every_metric_of_the_task_reaches_the_web_page_the_pdf_and_the_csv(kind, docs, make_app, backend,
                                                                            synthetic_trc):
-    if backend != "sqlite":
-        pytest.skip("the views do not depend on the database (run on SQLite only)")
     from tests.web.conftest import Browser
 
     doc = docs[kind]
