@@ -258,7 +258,7 @@ def _print_summary(oc: Any) -> None:
     from rich.markup import escape
 
     from medius.analysis.result import AnalysisResult
-    from medius.report.rows import STAT_LABELS, summary_rows
+    from medius.report.rows import summary_rows
 
     r = oc.result
     if r["status"] == "ok":
@@ -269,15 +269,12 @@ def _print_summary(oc: Any) -> None:
         table.add_column("L − R")
         table.add_column("± measured error")
         res = AnalysisResult.from_json(r)
-        measured = r.get("measured_error") or {}
         for row in summary_rows(res):
             if not row.headline or row.is_trial:
                 continue
-            # gait rows name their statistic already; a single-leg value is the rep's at the deepest point
-            label = row.label if res.is_gait else f"{row.label}, {STAT_LABELS.get(row.statistic, row.statistic)}"
-            me = ((measured.get(row.metric) or {}).get(row.statistic) or {}).get("value")
-            table.add_row(escape(f"{label} [{row.unit}]" if row.unit else label), row.cell("left"), row.cell("right"), row.difference,
-                          "–" if me is None else f"±{float(me):.1f}")
+            me = res.measured_error_of(row.metric, row.statistic).get("value")
+            table.add_row(escape(f"{row.named} [{row.unit}]" if row.unit else row.named), row.cell("left"),
+                          row.cell("right"), row.difference, "–" if me is None else f"±{float(me):.1f}")
         console.print(table)
         gait = r.get("gait") or {}
         if gait.get("cadence_steps_per_min") is not None:

@@ -424,6 +424,11 @@ class AnalysisResult(JsonModel):
             return self.summary_statistic[metric]
         return "peak"
 
+    def measured_error_of(self, metric: str, statistic: str) -> dict[str, Any]:
+        """medius' own measured error for ``metric``'s ``statistic`` in this recording's condition
+        (``value``, ``n``, ``bias`` ..., see docs/result-schema.md); empty when none was measured."""
+        return dict(((self.measured_error or {}).get(metric) or {}).get(statistic) or {})
+
     def unit_statistics(self) -> tuple[str, ...]:
         """The per-rep / per-stance statistics of a curve metric, the summary statistic first."""
         return ("at_bottom", "peak") if not self.is_gait else ("peak", "at_mid_stance")

@@ -230,7 +230,7 @@ def _summary_rows(result: Mapping[str, Any], res: AnalysisResult) -> list[dict[s
         cells = {side: _cell(row.left if side == "left" else row.right, unit) for side in SIDES}
         diff = row.left_minus_right
         mdc = err.get("mdc") if err else None
-        measured = ((res.measured_error or {}).get(metric) or {}).get(row.statistic) or {}
+        measured = res.measured_error_of(metric, row.statistic)
         own = float(measured["value"]) if _finite(measured.get("value")) else None
         dv = float(diff) if _finite(diff) else None
         if dv is not None and own is not None and abs(dv) <= own:

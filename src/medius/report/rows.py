@@ -63,6 +63,8 @@ class SummaryRow:
     is_trial: bool = False
     #: the statistic the summary and the interpretation use
     headline: bool = True
+    #: the label names the statistic already (a gait curve's: "... (peak)")
+    label_has_statistic: bool = False
 
     def cell(self, side: str) -> str:
         v = self.left if side == "left" else self.right
@@ -79,6 +81,14 @@ class SummaryRow:
     @property
     def title(self) -> str:
         return f"{self.label} [{self.unit}]" if self.unit else self.label
+
+    @property
+    def named(self) -> str:
+        """The label naming its statistic too (a gait curve's label already does: :func:`_stat_label`;
+        a single-leg table names it in its header), for a view that shows rows on their own."""
+        if self.label_has_statistic or self.is_trial or self.statistic in ("mean", "value"):
+            return self.label
+        return f"{self.label}, {STAT_LABELS.get(self.statistic, self.statistic)}"
 
 
 def _stat_label(res: AnalysisResult, s: MetricSpec, statistic: str) -> str:
@@ -115,7 +125,8 @@ def summary_rows(res: AnalysisResult) -> list[SummaryRow]:
                 diff = (round(left.mean - right.mean, 2)
                         if left.mean is not None and right.mean is not None else None)
             rows.append(SummaryRow(m, stat, _stat_label(res, s, stat), res.unit_symbol(m), decimals(m),
-                                   left, right, diff, headline=headline))
+                                   left, right, diff, headline=headline,
+                                   label_has_statistic=res.is_gait and s.kind == "curve"))
     return rows
 
 
