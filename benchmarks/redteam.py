@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import re
 import shutil
@@ -45,7 +44,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_web import PG_BIN, PgServer, free_port  # noqa: E402
+from bench_web import PG_BIN, PgServer  # noqa: E402
+
+from tests.web._serve import ServeProcess  # noqa: E402
 
 EMAIL = "doc@north.example"
 EMAIL_B = "doc@south.example"
@@ -106,46 +107,12 @@ def load_average() -> str:
         return "?"
 
 
-class Server:
-    def __init__(self, data_dir: Path, database_url: str, *, worker: bool, log: Path) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "MEDIUS_WORKER": "1" if worker else "0",
-            "MEDIUS_TRUSTED_HOSTS": "127.0.0.1,localhost",
-            "MPLBACKEND": "Agg",
-        }
-        self._log = open(log, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "medius.cli",
-                "serve",
-                "--data-dir",
-                str(data_dir),
-                "--port",
-                str(self.port),
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-        import httpx
+class Server(ServeProcess):
+    """``medius serve`` (tests/web/_serve.py) with its memory read from /proc."""
 
-        end = time.monotonic() + 90
-        while time.monotonic() < end:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    return
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the app exited at start-up; see {log}")
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("the app did not answer within 90 s")
+    def __init__(self, data_dir: Path, database_url: str, *, worker: bool, log: Path) -> None:
+        super().__init__(data_dir, database_url, log, worker=worker,
+                         env={"MEDIUS_TRUSTED_HOSTS": "127.0.0.1,localhost"})
 
     def rss_mb(self) -> float:
         return _rss_mb(self.proc.pid)
@@ -161,19 +128,6 @@ class Server:
             if ppid == self.proc.pid:
                 total += _rss_mb(int(stat.parent.name))
         return total
-
-    def stop(self) -> None:
-        import signal
-
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=30)
-        self._log.close()
 
 
 def prepare(database_url: str, data_dir: Path) -> None:

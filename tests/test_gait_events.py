@@ -681,7 +681,9 @@ def test_detect_events_2d_raw_keypoints_are_filtered_first() -> None:
 RAW_BOUNDS = {"foot_strike": (2.6, 3.7), "foot_off": (1.4, 1.5)}
 
 
-def test_detect_events_2d_standing_still_is_not_judgeable() -> None:
+@pytest.mark.parametrize("noise_px", [0.0, 0.5])
+def test_detect_events_2d_standing_still_is_not_judgeable(noise_px: float) -> None:
+    """Still feet, with and without keypoint jitter (the contract: not gait is not judgeable)."""
     t = np.arange(0, 4, 1 / 30)
     pos = np.full((t.size, len(KEYPOINTS), 2), np.nan)
     for name, xy in {
@@ -689,7 +691,7 @@ def test_detect_events_2d_standing_still_is_not_judgeable() -> None:
         "left_heel": (900, 930), "right_heel": (1000, 930), "left_toe": (905, 935), "right_toe": (995, 935),
     }.items():
         pos[:, KEYPOINTS.index(name)] = xy
-    pos += np.random.default_rng(1).normal(0, 0.5, pos.shape)
+    pos += np.random.default_rng(1).normal(0, noise_px, pos.shape)
     kp = Keypoints2D(position=pos, confidence=np.ones(pos.shape[:2]), time_s=t, image_size=(1920, 1080))
     with pytest.raises(NotJudgeableError, match="no foot strikes found for the left foot"):
         VideoEventDetector().detect(kp)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -30,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.web._serve import free_port
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -79,12 +80,6 @@ def skip_or_fail(reason: str) -> None:
 
 PG_BIN = find_pg_bin()
 PASSWORD = "correct horse battery"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---------------------------------------------------------------------------- PostgreSQL

@@ -14,12 +14,9 @@ service manager would), and started again on the same database and data folder:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,75 +28,16 @@ import pytest
 from sqlalchemy import select
 
 from medius.web.models import Job
-from tests.web.conftest import PASSWORD, free_port
+from tests.web._serve import ServeProcess
+from tests.web.conftest import PASSWORD
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs POSIX process groups")
 
 EMAIL = "doc@north.example"
 
 
-class Server:
-    """``medius serve`` in its own process group, on a free loopback port."""
-
-    def __init__(self, data_dir: Path, database_url: str, log: Path, *, worker: bool) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = log
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "MEDIUS_WORKER": "1" if worker else "0",
-            "MPLBACKEND": "Agg",
-        }
-        self._log = open(log, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "medius.cli",
-                "serve",
-                "--data-dir",
-                str(data_dir),
-                "--port",
-                str(self.port),
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-        )
-        end = time.monotonic() + 90
-        while time.monotonic() < end:
-            assert self.proc.poll() is None, f"the app exited at start-up:\n{self.log()}"
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    return
-            time.sleep(0.2)
-        self.kill()
-        raise AssertionError(f"the app did not answer within 90 s:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def kill(self) -> None:
-        """SIGKILL the app and every process it started (the analysis child included)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=30)
-        self._log.close()
-
-    def terminate(self) -> int:
-        """A graceful stop (SIGTERM to the app alone); returns its exit code (uvicorn re-raises the
-        signal once it has shut down, so a clean stop ends as ``-SIGTERM``)."""
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(timeout=60)
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)  # nothing may be left; normally a no-op
-            self._log.close()
-        return code
+#: ``medius serve`` in its own process group (tests/web/_serve.py)
+Server = ServeProcess
 
 
 class Clinician:
