@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 
 from medius import __version__
-from medius.validation.scoring import check_targets, summarize, summary_statistic
+from medius.validation.scoring import (
+    OFF_SQUARE_GROUP,
+    SQUARE_GROUP,
+    check_targets,
+    is_square,
+    summarize,
+    summary_statistic,
+)
 
 __all__ = ["write_validation_outputs"]
 
@@ -56,7 +63,7 @@ def _bland_altman_svg(rows: Sequence[dict[str, Any]], task: str, metric: str, ti
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    pts = [(r["metrics"][metric]["truth"], r["metrics"][metric]["value"], abs(float(r["yaw_deg"])) <= 10)
+    pts = [(r["metrics"][metric]["truth"], r["metrics"][metric]["value"], is_square(r["yaw_deg"]))
            for r in rows if r["movement"] == task and r["judged"] and r["metrics"].get(metric)
            and r["metrics"][metric]["error"] is not None]
     if len(pts) < 2:
@@ -134,7 +141,7 @@ def write_validation_outputs(out: Path, rows: Sequence[dict[str, Any]], meta: di
             svg = _bland_altman_svg(rows, task, k, f"{task} {k}")
             if svg:
                 plots.append(f"<figure>{svg}<figcaption>{html.escape(task)} — {html.escape(k)}</figcaption></figure>")
-    main_groups = ("all", "square (|yaw| <= 10 deg)", "off-square (|yaw| 15-30 deg)")
+    main_groups = ("all", SQUARE_GROUP, OFF_SQUARE_GROUP)
     main = [s for s in summary if s["group"] in main_groups]
     per_scenario = [s for s in summary if s["group"].startswith("scenario ")
                     and s["metric"].split(":")[1] == summary_statistic(s["task"], s["metric"].split(":")[0])]
@@ -194,7 +201,7 @@ def markdown_summary(doc: dict[str, Any], *, title: str) -> str:
     lines += ["| task | group | metric (statistic) | n | bias | MAE | 95 % LoA | p95 abs | found % | right leg % | "
               "judged % | miss % | strike bias ms |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in doc["summary"]:
-        if s["group"] not in ("square (|yaw| <= 10 deg)", "off-square (|yaw| 15-30 deg)"):
+        if s["group"] not in (SQUARE_GROUP, OFF_SQUARE_GROUP):
             continue
         m, stat = s["metric"].split(":")
         if stat != summary_statistic(s["task"], m) and not (stat == "peak" and s["task"] not in ("walk", "run")):

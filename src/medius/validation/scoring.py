@@ -20,9 +20,14 @@ def task_kind(movement: str) -> str:
     return "gait" if movement in ("walk", "run") else "single-leg"
 
 
-def yaw_band(yaw_deg: float) -> str:
-    a = abs(float(yaw_deg))
-    return "square (|yaw| <= 10 deg)" if a <= 10 else "off-square (|yaw| 15-30 deg)"
+#: the summary groups by the camera's turn (the grid's yaws: 0, ±10 square-on; +20, −30 turned)
+SQUARE_GROUP = "square (|yaw| <= 10 deg)"
+OFF_SQUARE_GROUP = "off-square (|yaw| 15-30 deg)"
+
+
+def is_square(yaw_deg: float) -> bool:
+    """A camera within 10° of square-on (what the targets of issue 18 call square-on)."""
+    return abs(float(yaw_deg)) <= 10
 
 
 def condition_of(row: dict[str, Any]) -> dict[str, str]:
@@ -30,7 +35,7 @@ def condition_of(row: dict[str, Any]) -> dict[str, str]:
     return {
         "task": row["movement"],
         "view": row["view"],
-        "yaw": "square" if abs(float(row["yaw_deg"])) <= 10 else "off-square",
+        "yaw": "square" if is_square(row["yaw_deg"]) else "off-square",
         "fps": "60" if float(row["fps"]) >= 50 else "30",
         "resolution": "1080p" if int(row["short_side_px"]) >= 1000 else "720p",
     }
@@ -72,8 +77,8 @@ def summarize(rows: Sequence[dict[str, Any]], groups: dict[str, Any] | None = No
     if groups is None:
         groups = {
             "all": lambda r: True,
-            "square (|yaw| <= 10 deg)": lambda r: abs(float(r["yaw_deg"])) <= 10,
-            "off-square (|yaw| 15-30 deg)": lambda r: abs(float(r["yaw_deg"])) > 10,
+            SQUARE_GROUP: lambda r: is_square(r["yaw_deg"]),
+            OFF_SQUARE_GROUP: lambda r: not is_square(r["yaw_deg"]),
         }
         for name in sorted({r["scenario"] for r in rows}):
             groups[f"scenario {name}"] = (lambda n: (lambda r: r["scenario"] == n))(name)
@@ -130,7 +135,7 @@ def check_targets(summary: Sequence[dict[str, Any]],
     error medius shows; out of sample (leaving one scenario, then one body out, every condition
     group) when ``calibration`` (:func:`medius.validation.calibration.calibration_summary`) is given."""
     out = []
-    square = [s for s in summary if s["group"] == "square (|yaw| <= 10 deg)"]
+    square = [s for s in summary if s["group"] == SQUARE_GROUP]
     for t in TARGETS:
         for s in square:
             if task_kind(s["task"]) != t["kind"] or s["metric"] != f"{t['metric']}:{summary_statistic(s['task'], t['metric'])}":

@@ -7,7 +7,6 @@ measurement errors, ``render_program_pdf`` the printable program. This module on
 
 from __future__ import annotations
 
-import io
 import re
 import uuid
 from dataclasses import dataclass, field, replace
@@ -743,39 +742,6 @@ def _session_json(s: ProgramSession, v: Visit) -> dict[str, Any]:
         "rpe": s.rpe,
         "notes": s.notes,
     }
-
-
-def render_series_svg(s: Series) -> bytes:
-    """A small matplotlib SVG chart: the values by date, the first value ± the measurement error shaded."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6.4, 2.6), dpi=100)
-    ax = fig.add_subplot()
-    xs = [p[0] for p in s.points]
-    ys = [p[1] for p in s.points]
-    if s.band is not None and ys:
-        ax.axhspan(
-            ys[0] - s.band,
-            ys[0] + s.band,
-            color="#1f6feb",
-            alpha=0.12,
-            lw=0,
-            label=f"first value ± {s.band_label}",
-        )
-    ax.plot(xs, ys, "o-", color="#1d2433", lw=1.5, ms=5)  # type: ignore[arg-type]  # matplotlib plots dates
-    ax.set_title(s.title, fontsize=10, loc="left")
-    ax.set_ylabel(s.unit, fontsize=9)
-    ax.tick_params(labelsize=8)
-    if s.band is not None:
-        ax.legend(fontsize=7, loc="best", frameon=False)
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None})
-    return buf.getvalue()
 
 
 @router.get("/patients/{patient_id}/progress", name="progress_page")
