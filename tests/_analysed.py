@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import subprocess
 import sys
@@ -34,7 +35,10 @@ def _medius(*args: str) -> None:
 
 @cache
 def _root() -> Path:
-    return Path(tempfile.mkdtemp(prefix="medius-analysed-"))
+    """One folder per test process, removed when the process ends (runs left one each in /tmp)."""
+    root = Path(tempfile.mkdtemp(prefix="medius-analysed-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
 
 
 @cache
