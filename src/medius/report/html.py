@@ -832,7 +832,7 @@ def build_report_context(
         wanted = (task,) if task in ("single-leg-squat", "walk", "run") else ("single-leg-squat",)
         filming = Markup(render_filming_guide_html(standalone=False, tasks=wanted))
     return {
-        "key": key_summary(result),
+        "key": key_summary(res),  # the typed result parsed above, not parsed again
         "filming_guide": filming,
         "gait": _gait_context(result, res) if gait and judgeable else None,
         "is_gait": gait,
