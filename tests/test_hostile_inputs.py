@@ -99,6 +99,31 @@ def test_sigterm_during_an_analysis_cleans_up_like_ctrl_c(tmp_path):
     assert_clean(out, tmp_path)
 
 
+def test_an_interrupt_landing_right_after_the_workspace_is_made_leaves_nothing(tmp_path, monkeypatch):
+    """The race behind a flaky SIGTERM test: the signal arrives after ``mkdir`` made the partial
+    folder but before any ``try`` that would remove it. The CLI's handler still removes it."""
+    import pathlib
+
+    import typer
+
+    from medius._cli_common import guarded
+    from medius.analysis.outputs import prepare_output_dir
+
+    real_mkdir = pathlib.Path.mkdir
+
+    def mkdir_then_interrupt(self, *args, **kwargs):
+        real_mkdir(self, *args, **kwargs)
+        if self.name.endswith(".partial"):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", mkdir_then_interrupt)
+    out = tmp_path / "out"
+    with pytest.raises(typer.Exit) as stopped:
+        guarded(lambda: prepare_output_dir(out, force=False))()
+    assert stopped.value.exit_code == 130
+    assert_clean(out, tmp_path)
+
+
 @pytest.mark.parametrize(
     "args, needle",
     [

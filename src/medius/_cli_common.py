@@ -71,6 +71,9 @@ def guarded(fn: F) -> F:
         except MediusError as exc:
             raise fail(exc) from None
         except KeyboardInterrupt:
+            from medius.analysis.outputs import remove_unfinished_workspaces
+
+            remove_unfinished_workspaces()
             err.print("medius: interrupted; nothing was written", markup=False)
             raise typer.Exit(130) from None
         except Exception as exc:  # a bug: say so plainly, traceback only on request

@@ -467,6 +467,9 @@ def main() -> None:
         sys.stderr.write(f"medius: error: {' '.join(exc.format_message().split())}\n")
         sys.exit(exc.exit_code)
     except typer.Abort:
+        from medius.analysis.outputs import remove_unfinished_workspaces
+
+        remove_unfinished_workspaces()
         sys.stderr.write("medius: interrupted; nothing was written\n")
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

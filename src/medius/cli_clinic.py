@@ -14,7 +14,6 @@ Exit codes as in :mod:`medius.errors`.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -36,7 +35,7 @@ def _write_assessment(outcome: AssessmentOutcome, out: Path, *, force: bool, pdf
     The report writes its files into a temporary folder beside ``out``; the program files are added
     there (and named in findings.json's ``files``) before the folder is renamed into place.
     """
-    from medius.analysis.outputs import finish_output_dir, prepare_output_dir
+    from medius.analysis.outputs import finish_output_dir, prepare_output_dir, remove_workspace
     from medius.errors import OutputError
     from medius.report.assessment import write_assessment_outputs
     from medius.report.program import render_program_html
@@ -53,14 +52,14 @@ def _write_assessment(outcome: AssessmentOutcome, out: Path, *, force: bool, pdf
             doc.setdefault("files", {}).update({"program": "program.json", "program_html": "program.html"})
             findings.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_workspace(tmp)
         raise OutputError(f"cannot write the outputs ({exc.strerror or exc})", path=out) from None
     except OutputError as exc:
         # the report names the folder it wrote to (the temporary one): name the user's --out instead
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_workspace(tmp)
         raise OutputError(exc.message, path=out) from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_workspace(tmp)
         raise
     finish_output_dir(tmp, out)
 

@@ -35,7 +35,7 @@ program_app = typer.Typer(
 
 def _write_outputs(out: Path, force: bool, files: dict[str, str | bytes]) -> None:
     from medius.analysis.outputs import finish_output_dir as _finish_output_dir
-    from medius.analysis.outputs import prepare_output_dir
+    from medius.analysis.outputs import prepare_output_dir, remove_workspace
 
     tmp = prepare_output_dir(out, force=force)
     try:
@@ -47,9 +47,7 @@ def _write_outputs(out: Path, force: bool, files: dict[str, str | bytes]) -> Non
                 target.write_text(content, encoding="utf-8")
         _finish_output_dir(tmp, out)
     except BaseException:
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_workspace(tmp)
         raise
 
 

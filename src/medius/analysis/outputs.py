@@ -4,7 +4,10 @@
 makes a temporary sibling folder (the analysis's workspace: the frame copy for the annotated
 video lives there); :func:`publish` has the edge's renderer write the outputs into it and renames
 it into place. A failure, Ctrl-C or SIGTERM (``medius.cli`` raises ``KeyboardInterrupt``
-for both) at any point removes the workspace: nothing is half-written.
+for both) at any point removes the workspace: nothing is half-written. A signal can land between
+any two bytecodes, including between making the folder and entering the ``try`` that would remove
+it, so every workspace is recorded *before* it is made and the CLI's interrupt handler removes
+whatever is still recorded (:func:`remove_unfinished_workspaces`).
 
 Light on imports (no pose model), so every writer of the report layer can use it.
 """
@@ -12,8 +15,8 @@ Light on imports (no pose model), so every writer of the report layer can use it
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +26,18 @@ from medius.errors import OutputError
 if TYPE_CHECKING:
     from medius.analysis.run import AnalysisOutcome, Progress
 
-__all__ = ["Renderer", "discard", "finish_output_dir", "prepare_output_dir", "publish"]
+__all__ = [
+    "Renderer",
+    "discard",
+    "finish_output_dir",
+    "prepare_output_dir",
+    "publish",
+    "remove_unfinished_workspaces",
+    "remove_workspace",
+]
+
+#: workspaces made by this process and not yet moved into place or removed
+_UNFINISHED: set[Path] = set()
 
 #: ``render(outcome, folder)``: writes every output file of ``outcome`` into ``folder``
 Renderer = Callable[["AnalysisOutcome", Path], None]
@@ -43,12 +57,35 @@ def prepare_output_dir(out_dir: Path, *, force: bool) -> Path:
     parent = out_dir.absolute().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=parent))
+        for _ in range(100):
+            tmp = parent / f".{out_dir.name}.{secrets.token_hex(4)}.partial"
+            _UNFINISHED.add(tmp)  # recorded first: an interrupt right after mkdir still finds it
+            try:
+                tmp.mkdir(mode=0o700)
+            except OSError as exc:
+                _UNFINISHED.discard(tmp)
+                if isinstance(exc, FileExistsError):
+                    continue
+                raise
+            return tmp
+        raise FileExistsError(f"no free temporary name beside {out_dir.name}")
     except OSError as exc:
         raise OutputError(
             f"cannot write the output folder here ({exc.strerror or exc})", path=out_dir
         ) from None
-    return tmp
+
+
+def remove_workspace(tmp: Path) -> None:
+    """Remove one unfinished workspace (safe to call twice)."""
+    shutil.rmtree(tmp, ignore_errors=True)
+    _UNFINISHED.discard(Path(tmp))
+
+
+def remove_unfinished_workspaces() -> None:
+    """Remove every workspace this process made and did not finish (the CLI calls this on
+    Ctrl-C and SIGTERM, wherever the signal landed)."""
+    for tmp in list(_UNFINISHED):
+        remove_workspace(tmp)
 
 
 def finish_output_dir(tmp: Path, out_dir: Path) -> None:
@@ -60,6 +97,7 @@ def finish_output_dir(tmp: Path, out_dir: Path) -> None:
             old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
             os.replace(out_dir, old)
         os.replace(tmp, out_dir)
+        _UNFINISHED.discard(Path(tmp))
     except OSError as exc:
         if old is not None and old.exists() and not out_dir.exists():
             os.replace(old, out_dir)
@@ -73,7 +111,7 @@ def finish_output_dir(tmp: Path, out_dir: Path) -> None:
 def discard(outcome: AnalysisOutcome) -> None:
     """Remove an outcome's workspace without publishing it (safe to call twice)."""
     if outcome.workspace is not None:
-        shutil.rmtree(outcome.workspace, ignore_errors=True)
+        remove_workspace(outcome.workspace)
         outcome.workspace = None
 
 

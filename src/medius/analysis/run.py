@@ -10,7 +10,6 @@ analysis, step by step.
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 
 from medius.analysis.inputs import MARKER_KINDS, input_kind, input_sha256
 from medius.analysis.lab import analyze_lab_trial, read_lab_trial
-from medius.analysis.outputs import prepare_output_dir
+from medius.analysis.outputs import prepare_output_dir, remove_workspace
 from medius.analysis.people import analyze_people
 from medius.analysis.request import AnalysisRequest
 from medius.analysis.result_build import build_result
@@ -167,7 +166,7 @@ def _removed_on_failure(workspace: Path) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        shutil.rmtree(workspace, ignore_errors=True)
+        remove_workspace(workspace)
         raise
 
 

@@ -184,6 +184,9 @@ def batch(
             run = run_batch(items, out, scheduler=scheduler, n_workers=workers, retries=retries,
                             on_start=on_start, on_item=on_item, on_frames=on_frames)
     except KeyboardInterrupt:
+        from medius.analysis.outputs import remove_unfinished_workspaces
+
+        remove_unfinished_workspaces()  # items analysed in this process (local scheduler)
         _plain(f"medius: interrupted; finished items are kept (see {out / 'ledger.jsonl'}): run the same "
                "command again to analyse the rest")
         raise typer.Exit(130) from None

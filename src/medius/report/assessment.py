@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import html as _html
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 from medius import __version__
-from medius.analysis.outputs import finish_output_dir, prepare_output_dir
+from medius.analysis.outputs import finish_output_dir, prepare_output_dir, remove_workspace
 from medius.clinic.findings import AssessmentOutcome
 from medius.clinic.progress import Change
 from medius.errors import OutputError
@@ -127,10 +126,10 @@ def write_assessment_outputs(
                 assert outcome.program is not None
                 (tmp / "patient_program.pdf").write_bytes(render_patient_program_pdf(outcome.program, html=patient_html))
     except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_workspace(tmp)
         raise OutputError(f"cannot write the outputs ({exc.strerror or exc})", path=out) from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_workspace(tmp)
         raise
     finish_output_dir(tmp, out)
     return out
@@ -221,7 +220,7 @@ def write_comparison_outputs(
             render_comparison_html(changes, first_label=first_label, second_label=second_label), encoding="utf-8"
         )
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_workspace(tmp)
         raise
     finish_output_dir(tmp, out)
     return out
