@@ -219,6 +219,19 @@ def test_committed_clips_score_every_truth_unit(scored):
 
 
 @pytest.mark.video
+def test_foot_strikes_of_the_rendered_treadmill_walk_from_behind_are_on_time(scored):
+    """Known answer: on the committed rendered walk (treadmill, filmed from behind, 30 fps) every
+    stance inside the clip is found and its strike lies within 2 frames of the true contact (the
+    heel's turn back with the belt; the heel's stop after the swing came 4-5 frames early)."""
+    walk = [r for r in scored if r["movement"] == "walk"]
+    inner = walk[1:]  # the first true strike lies at the clip's start, before any swing is seen
+    assert all(r["found"] and r["side_correct"] for r in inner), [(r["time_s"], r["found"]) for r in inner]
+    errs = np.array([r["event_error_s"] for r in inner])
+    assert np.all(np.abs(errs) <= 2 / 30 + 1e-3), errs
+    assert abs(float(np.median(errs))) <= 1.5 / 30, errs
+
+
+@pytest.mark.video
 def test_validation_report_holds_the_tables_plots_and_csv(scored, tmp_path):
     from medius.validation.report import write_validation_outputs
 

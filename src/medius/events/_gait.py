@@ -78,6 +78,11 @@ _MIN_SWING_LEG_PER_S = 0.5
 #: fastest a foot marker moves (m/s) while the foot stands on a force plate (a swinging foot moves at 2-5 m/s)
 _STANDING_MAX_SPEED_M_S = 0.5
 
+#: filmed from behind, a planted foot that moves down the image faster than this share of the
+#: stance threshold rides a treadmill's belt (over ground: about 0; the rendered treadmill walks
+#: 0.5-0.7, the synthetic ones about 2): its strike is the heel's turn back with the belt
+_BELT_FRACTION = 0.25
+
 #: expected stride-time range (s) searched for the dominant period of a gait signal
 _STRIDE_RANGE_S = (0.45, 2.5)
 
@@ -890,12 +895,16 @@ def _video_events(
     vel: dict[str, dict[str, np.ndarray]] = {}
     acc: dict[str, dict[str, np.ndarray]] = {}
     pos: dict[str, dict[str, np.ndarray]] = {}
+    hip_y = _lowpass(_fill_nan(hip), fps, None if prefiltered else cut)
+    rel: dict[str, np.ndarray] = {}
     for s in _SIDES:
         vel[s], acc[s], pos[s] = {}, {}, {}
         for p in ("heel", "toe"):
             x = _lowpass(_fill_nan(feet[s][p]), fps, None if prefiltered else cut)
             v = np.gradient(x, t)
             pos[s][p] = x / leg
+            if p == "heel":
+                rel[s] = (x - hip_y) / leg
             vel[s][p] = v / leg
             acc[s][p] = np.gradient(v, t) / leg
     # planted-foot velocity: the lower foot (nearer the image bottom) is mostly the stance foot
@@ -915,6 +924,7 @@ def _video_events(
     found: list[tuple[str, str, float]] = []
     notes: list[str] = []
     info_thr: dict[str, float] = {}
+    on_belt: dict[str, bool] = {}
     for s in _SIDES:
         # the stride structure (where each stance is) from velocities smoothed to ~4 harmonics
         # of the stride: noise and the impacts' wiggles must not break a stance in two
@@ -930,13 +940,17 @@ def _video_events(
                 path=where,
             )
         still = np.fmin(dep["heel"], dep["toe"]) < thr
+        # filmed from behind, a planted foot carried towards the camera by a treadmill's belt moves
+        # down the image (over ground it stays still: about 0)
+        on_belt[s] = v_name == "back" and v_plant > _BELT_FRACTION * thr
         stride_n = stride / dt
         # drop "still" moments shorter than a stance (a swinging foot crossing the planted
         # velocity), bridge dips shorter than a swing and than 5 % of a stride (noise)
         still = _clean_runs(still, n_min_st, min(n_min_sw, max(1, int(round(0.05 * stride_n)))))
         for a, b in _stance_runs(still, stride_n):
             mid = 0.5 * (a + b - 1)
-            fs, fo = _stance_events(acc[s], mid, stride_n, back=v_name == "back")
+            fs, fo = _stance_events(acc[s], mid, stride_n, back=v_name == "back",
+                                    heel_rel=rel[s] if on_belt[s] else None)
             if fs is not None:
                 found.append((s, "foot_strike", _time_at(t, fs)))
             if fo is not None:
@@ -957,6 +971,7 @@ def _video_events(
             "leg_length_px_median": float(np.median(leg)),
             "planted_foot_velocity_leg_per_s": v_plant,
             "stance_threshold_leg_per_s": info_thr,
+            "strike_from_heel_turn": on_belt,
             "stride_time_s": stride,
             "cutoff_hz": None if prefiltered else cut,
             "prefiltered": prefiltered,
@@ -1007,7 +1022,12 @@ def _stance_runs(still: np.ndarray, stride_n: float) -> list[tuple[int, int]]:
 
 
 def _stance_events(
-    acc: Mapping[str, np.ndarray], mid: float, stride_n: float, *, back: bool
+    acc: Mapping[str, np.ndarray],
+    mid: float,
+    stride_n: float,
+    *,
+    back: bool,
+    heel_rel: np.ndarray | None = None,
 ) -> tuple[float | None, float | None]:
     """Sub-sample foot strike and foot off of the stance around sample ``mid`` from the image-y
     accelerations of the heel and toe (``stride_n``: the stride in samples).
@@ -1018,8 +1038,20 @@ def _stance_events(
     mid-stance, a frame or two early as the heel already slows before contact); filmed from
     behind, the forefoot then drops onto the floor: the toe's strongest acceleration maximum just
     after that is the contact.
+
+    ``heel_rel`` (filmed from behind, on a treadmill only): the heel's image y relative to the
+    hips, in leg lengths. The heel's most anterior position relative to the pelvis is the foot
+    strike (Zeni 2008); from behind, anterior is up in the image, but so is the lift of the
+    swinging foot. After the swing's lift (the highest point) the heel comes down (the stop the
+    acceleration rule finds), still travels forwards, and turns back with the belt at contact: the
+    first minimum of ``heel_rel`` after that descent is the strike. When that pattern is not
+    there the acceleration rule is used.
     """
     fo = _strongest(acc["toe"], -1, mid + 0.05 * stride_n, mid + (0.55 if back else 0.5) * stride_n)
+    if heel_rel is not None:
+        turn = _turn_after_lift(heel_rel, mid - 0.75 * stride_n, mid - 0.02 * stride_n)
+        if turn is not None:
+            return turn, fo
     fs = _strongest(acc["heel"], -1, mid - 0.5 * stride_n, mid - 0.05 * stride_n)
     if fs is not None and back:
         slap = _strongest(acc["toe"], +1, fs - 0.03 * stride_n, fs + 0.12 * stride_n)
@@ -1049,6 +1081,27 @@ def _strongest(x: np.ndarray, sign: int, lo: float, hi: float) -> float | None:
     if (cut_lo and j - 1 < 0.25 * width) or (cut_hi and n - 2 - j < 0.25 * width):
         return None
     return _refine(y, j)
+
+
+def _turn_after_lift(y: np.ndarray, lo: float, hi: float) -> float | None:
+    """Sub-sample position of the first local minimum of ``y`` after the first local maximum that
+    follows the window's lowest point (samples ``lo`` to ``hi``); None when the window is cut by
+    the trial's edge or the pattern is not there."""
+    n = y.size
+    i0, i1 = math.ceil(lo), math.floor(hi)
+    if i0 < 1 or i1 > n - 2 or i1 - i0 < 4:
+        return None
+    lift = i0 + int(np.argmin(y[i0 : i1 + 1]))
+    seg = np.arange(lift + 1, i1 + 1)
+    is_max = (y[seg] > y[seg - 1]) & (y[seg] >= y[seg + 1])
+    if not is_max.any():
+        return None
+    dip = int(seg[is_max][0])
+    seg = np.arange(dip + 1, i1 + 1)
+    is_min = (y[seg] <= y[seg - 1]) & (y[seg] < y[seg + 1])
+    if not is_min.any():
+        return None
+    return _refine(-y, int(seg[is_min][0]))
 
 
 def _clean_runs(mask: np.ndarray, n_min_true: int, n_min_false: int) -> np.ndarray:
