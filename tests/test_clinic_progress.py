@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,30 @@ def test_movement_change_uses_registry_mdc():
     small = compare_visits(a, a, movement_first=mr(18.0), movement_second=mr(12.0))[0]
     assert big.measurement_error == pytest.approx(8.93) and big.exceeds_error  # Munro et al. 2012
     assert small.exceeds_error is False
+
+
+def test_a_video_change_must_exceed_the_error_medius_measured_for_both_recordings():
+    """Two video results of a single-leg squat: 10° less FPPA is beyond the literature's MDC (8.93)
+    but within medius' own measured errors of the two recordings (±13.9 each: ±19.7 for the
+    difference), so it is not called a real change; marker trials (no measured error) keep the MDC."""
+    def mr(v, err):
+        result = {"task": "single-leg-squat", "status": "ok", "summary_statistic": {"fppa_deg": "at_bottom"},
+                  "summary": {"right": {"fppa_deg": {"mean": v}}}}
+        if err is not None:
+            result["measured_error"] = {"fppa_deg": {"at_bottom": {"value": err}, "peak": {"value": 1.0}}}
+        return [MovementResult("r.json", None, result)]
+
+    a = parse_assessment({"person": PERSON})
+    video = compare_visits(a, a, movement_first=mr(18.0, 13.9), movement_second=mr(8.0, 13.9))[0]
+    assert video.exceeds_error is False and video.direction == "no_real_change"
+    assert video.measurement_error == pytest.approx(math.hypot(13.9, 13.9), abs=0.01)
+    assert "±19.7 for the difference" in video.text and "MDC 8.93" in video.text
+    # one recording without a measured error takes the other's; far beyond both: a real change
+    big = compare_visits(a, a, movement_first=mr(30.0, None), movement_second=mr(5.0, 13.9))[0]
+    assert big.exceeds_error is True and big.measurement_error == pytest.approx(19.66, abs=0.01)
+    # a small measured error never lowers the bar below the literature's MDC
+    tight = compare_visits(a, a, movement_first=mr(18.0, 1.0), movement_second=mr(10.0, 1.0))[0]
+    assert tight.measurement_error == pytest.approx(8.93) and tight.exceeds_error is False
 
 
 # ----------------------------------------------------------------------------- clinical tests

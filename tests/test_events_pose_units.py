@@ -231,20 +231,39 @@ def test_facing_from_the_models_depth_beats_a_face_seen_from_behind():
     assert check.facing == "camera"
 
 
-def test_a_turned_camera_refuses_frontal_metrics_from_the_front_and_warns_from_behind():
-    from medius.protocols._quality import run_capture_checks
+def test_a_turned_camera_refuses_frontal_metrics_from_the_front_and_from_behind():
+    """The check reads the camera's turn from the pose model's 3D hips and shoulders, calibrated per
+    view; the raw readings are those the model gave on the validation grid's renders."""
+    from medius.protocols._quality import estimate_camera_turn, run_capture_checks
 
     kp, _ = make_single_leg_squats(five_and_five())
     base = {"shift_p75_pct_diagonal": 0.1}
-    checks, *_rest, fatal = run_capture_checks(kp, facing="camera", selection=None, side_check=None, image_size_known=True, camera={**base, "trunk_yaw_deg": 4.0})
-    sq = next(c for c in checks if c.id == "camera_square_on")
-    assert sq.passed and not fatal
-    checks, *_rest, fatal = run_capture_checks(kp, facing="camera", selection=None, side_check=None, image_size_known=True, camera={**base, "trunk_yaw_deg": -22.0})
-    sq = next(c for c in checks if c.id == "camera_square_on")
-    assert sq.passed is False and sq.fatal and fatal and sq.value == -22.0 and "turned away" in sq.message
-    checks, *_rest, fatal = run_capture_checks(kp.mirrored(), facing="away", selection=None, side_check=None, image_size_known=True, camera={**base, "trunk_yaw_deg": -22.0})
-    sq = next(c for c in checks if c.id == "camera_square_on")
-    assert sq.passed is False and not sq.fatal
+
+    def square_check(keypoints, facing, raw):
+        checks, *_rest, fatal = run_capture_checks(keypoints, facing=facing, selection=None, side_check=None,
+                                                   image_size_known=True, camera={**base, "trunk_yaw_deg": raw})
+        return next(c for c in checks if c.id == "camera_square_on"), fatal
+
+    # from the front: square-on read +1.3 to +4.7, turned +20° read -16.6, turned -30° +32.9
+    for raw in (1.3, 4.7, -4.0, 11.7):  # square-on and +-10°
+        sq, fatal = square_check(kp, "camera", raw)
+        assert sq.passed and not fatal, raw
+    for raw in (-16.6, 32.9):
+        sq, fatal = square_check(kp, "camera", raw)
+        assert sq.passed is False and sq.fatal and fatal and abs(sq.value) > 15 and "turned about" in sq.message
+        assert sq.value == round(estimate_camera_turn(raw, "front"), 1)
+    # from behind the model reads a square-on person as turned about -13° (-10.8 to -18.4 on the
+    # grid) and the camera's turn 1.7 times its size: square-on and +10° pass, +-20° are refused
+    behind = kp.mirrored()
+    for raw in (-10.8, -18.4, 4.8):
+        sq, fatal = square_check(behind, "away", raw)
+        assert sq.passed and not fatal, raw
+    for raw in (28.5, -46.2, 25.9):
+        sq, fatal = square_check(behind, "away", raw)
+        assert sq.passed is False and sq.fatal and fatal, raw
+    # the same reading means another turn from the front and from behind
+    assert estimate_camera_turn(-13.0, "back") == pytest.approx(-0.2, abs=0.1)
+    assert estimate_camera_turn(-13.0, "front") == pytest.approx(17.1, abs=0.1)
     # no 3D estimate (keypoint files): no such check
     checks, *_ = run_capture_checks(kp, facing="camera", selection=None, side_check=None, image_size_known=True, camera=base)
     assert all(c.id != "camera_square_on" for c in checks)

@@ -80,3 +80,31 @@ def lab_walk_result():
                           static=data / "static-100frames.c3d", marker_set=data / "plug-in-gait-static-medial.yaml",
                           annotated_video=False))
         return json.loads(json.dumps(oc.result))
+
+
+def test_a_left_right_difference_must_exceed_the_video_error_of_both_sides():
+    """The committed video squat result with the sides 12° apart in FPPA: beyond the literature's
+    MDC (8.93°) but within medius' measured video error of the two values (±e a side, ±e·√2 for
+    the difference), so the summary calls it within the measurement error; with a measured error
+    of 1° it is beyond both."""
+    import copy
+    import json
+    import math
+    from pathlib import Path
+
+    from medius.analysis.result import AnalysisResult
+    from medius.report._key import _asymmetries
+
+    data = json.loads((Path(__file__).parent / "data" / "results" / "video-squat-quick-sls-front.json").read_text())
+    data["summary"]["left"]["fppa_deg"]["mean"] = 22.0
+    data["summary"]["right"]["fppa_deg"]["mean"] = 10.0
+    data["summary"]["difference"]["fppa_deg"]["left_minus_right"] = 12.0
+    own = data["measured_error"]["fppa_deg"]["at_bottom"]["value"]
+    assert own * math.sqrt(2) > 12.0 > 8.93
+    line = next(x for x in _asymmetries(AnalysisResult.from_json(data)) if "FPPA" in x)
+    assert "left 12.0° larger" in line and "within the measurement error" in line, line
+    assert f"±{own * math.sqrt(2):.1f}° for the difference" in line, line
+    tight = copy.deepcopy(data)
+    tight["measured_error"]["fppa_deg"]["at_bottom"]["value"] = 1.0
+    line = next(x for x in _asymmetries(AnalysisResult.from_json(tight)) if "FPPA" in x)
+    assert "beyond the measurement error" in line, line

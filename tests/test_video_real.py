@@ -540,6 +540,7 @@ _CHECK_TOL = {
     "keypoint_confidence": 0.05,
     "left_right_labels": 0.1,
     "camera_steady": 0.5,
+    "camera_square_on": 3.5,  # degrees of the camera's turn (3° of the model's reading / its gain 0.94)
 }
 
 

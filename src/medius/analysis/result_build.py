@@ -163,13 +163,11 @@ def build_result(
     if judgeable and input_info.get("kind") == "video":
         from medius.registry.measured import measured_errors_for
 
-        # the camera turned off square (the capture check warns from behind and refuses from the
-        # front): the errors the grid measured on turned cameras, not the square-on ones
-        turned = any(c.id == "camera_square_on" and c.passed is False for c in analysis.checks)
+        # a judged video is square-on: the capture check "camera square-on" refuses a camera
+        # turned more than 15° from the front and from behind (the analysis is not judgeable)
         result["measured_error"] = measured_errors_for(
             task, metrics, view=analysis.view, fps=input_info.get("fps_average"),
-            width=input_info.get("width"), height=input_info.get("height"),
-            yaw="off-square" if turned else "square",
+            width=input_info.get("width"), height=input_info.get("height"), yaw="square",
         )
         stat_of = dict(SUMMARY_STAT) if gait else dict(SINGLE_LEG_SUMMARY_STAT)
         result["interpretation"] = temper_by_measured_error(

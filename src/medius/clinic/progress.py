@@ -21,6 +21,7 @@ registry's MDC where one exists.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -324,38 +325,66 @@ def _clinical_test_changes(a: Assessment, b: Assessment) -> list[Change]:
     return out
 
 
-def _movement_values(results: list[MovementResult]) -> dict[tuple[str, str, str], float]:
+def _movement_values(results: list[MovementResult]) -> dict[tuple[str, str, str], tuple[float, float | None]]:
+    """``(task, metric, side) -> (mean over the reps or stances, medius' measured error or None)``.
+
+    The measured error is the one ``result.json`` carries for the metric's summary statistic
+    (video analyses: the 95 % error medius measured for the recording's condition on its
+    validation grid; marker trials carry none)."""
     out = {}
     for mr in results:
         if mr.result.get("status") != "ok":
             continue
+        stat_of = mr.result.get("summary_statistic") or {}
+        measured = mr.result.get("measured_error") or {}
         for side in ("left", "right"):
             for metric, stats in ((mr.result.get("summary") or {}).get(side) or {}).items():
                 if isinstance(stats, dict) and isinstance(stats.get("mean"), int | float):
-                    out[(mr.task, metric, side)] = float(stats["mean"])
+                    entry = (measured.get(metric) or {}).get(stat_of.get(metric, "peak")) or {}
+                    err = entry.get("value") if isinstance(entry, dict) else None
+                    out[(mr.task, metric, side)] = (
+                        float(stats["mean"]), float(err) if isinstance(err, int | float) else None)
     return out
 
 
 def _movement_changes(m1: list[MovementResult], m2: list[MovementResult]) -> list[Change]:
+    """Changes of the movement screen's values between two visits.
+
+    A change is beyond the measurement error only when it exceeds both the literature's MDC for
+    the metric (registry) and, for video values, the error medius measured for each recording's
+    condition, combined for a difference (``sqrt(e1² + e2²)``; a recording without one takes the
+    other's): the difference of two values each within ``± e`` of the truth 95 % of the time."""
     reg = load_registry()
     v1, v2 = _movement_values(m1), _movement_values(m2)
     out = []
     for key in sorted(set(v1) & set(v2)):
         task, metric, side = key
-        a, b = v1[key], v2[key]
+        (a, e1), (b, e2) = v1[key], v2[key]
         try:
             metric_def = reg.metric(metric)
             err = reg.measurement_error(metric, task) if task in reg.tasks else None
         except (KeyError, ValueError):
             metric_def, err = None, None
         mdc = err.mdc[1] if err is not None and err.mdc is not None else None
-        exceeds = None if mdc is None else abs(b - a) > mdc
+        video = None
+        known = [e for e in (e1, e2) if e is not None]
+        if known:
+            e1, e2 = (e1 if e1 is not None else known[0]), (e2 if e2 is not None else known[0])
+            video = math.hypot(e1, e2)
+        limits = [x for x in (mdc, video) if x is not None]
+        limit = max(limits) if limits else None
+        exceeds = None if limit is None else abs(b - a) > limit
         label = f"{side} {metric_def.label if metric_def else metric} ({task})"
         unit = metric_def.unit if metric_def else ""
         text = f"{label}: {a:.1f} → {b:.1f} ({_fmt(b - a)})"
+        sources = []
+        if mdc is not None and err is not None:
+            sources.append(f"MDC {mdc:g}, {err.source}")
+        if video is not None:
+            sources.append(f"medius' measured video error ±{e1:.1f} and ±{e2:.1f}: ±{video:.1f} for the difference")
         text += (
-            f", {'beyond' if exceeds else 'within'} the measurement error (MDC {mdc:g}, {err.source})"
-            if mdc is not None and err is not None
+            f", {'beyond' if exceeds else 'within'} the measurement error ({'; '.join(sources)})"
+            if sources
             else ", no sourced measurement error"
         )
         out.append(
@@ -369,9 +398,9 @@ def _movement_changes(m1: list[MovementResult], m2: list[MovementResult]) -> lis
                 change=b - a,
                 change_pct=None,
                 better_when="context",
-                measurement_error=mdc,
-                measurement_error_unit=unit if mdc is not None else None,
-                measurement_error_source=err.source if err is not None else None,
+                measurement_error=limit,
+                measurement_error_unit=unit if limit is not None else None,
+                measurement_error_source="; ".join(sources) if sources else None,
                 exceeds_error=exceeds,
                 mcid=None,
                 mcid_source=None,

@@ -319,7 +319,8 @@ class VideoEventDetector(_Params):
        velocity (autocorrelation). The planted-foot velocity is the median velocity of the lower
        foot (nearer the image bottom). A foot is *still* while its heel or toe moves at that
        velocity within ``stance_fraction`` of its swing speed (velocities smoothed to four
-       harmonics of the stride); one stance per stride is the stretch of still samples around
+       harmonics of the stride walking, seven running, whose stance is a shorter part of the
+       stride); one stance per stride is the stretch of still samples around
        each peak of their running mean over a quarter stride (mid-stance).
     2. **Events.** The marker velocity steps at the contacts, so the image-y acceleration has a
        sharp extremum there. Foot off: the toe leaves the planted velocity upwards, the
@@ -327,7 +328,10 @@ class VideoEventDetector(_Params):
        frame late on the synthetic reference). Foot strike: the descending heel stops, the
        strongest minimum of the heel's acceleration in the half stride before mid-stance (a
        frame or two early); filmed from behind, the forefoot then drops to the floor and the
-       toe's strongest acceleration maximum just after it is taken (within half a frame).
+       toe's strongest acceleration maximum just after it is taken (within half a frame). On a
+       treadmill filmed from behind (the planted foot moves down the image), the strike is the
+       heel's turn back with the belt after the swing's lift and descent, its most anterior
+       position relative to the pelvis (Zeni 2008), where that pattern is there.
        Events whose search window is cut by the trial's edge are left out.
 
     Keypoints already low-pass filtered (a ``lowpass_filter`` step in their log, as

@@ -30,8 +30,24 @@ QUALITY_THRESHOLDS: dict[str, float] = {
     "max_swap_fraction": 0.3,  # frames needing left/right correction, above: warning
     "max_camera_shift_pct": 2.0,  # 75th percentile background shift, % of image diagonal
     "min_duration_s": 1.0,
-    "max_trunk_yaw_deg": 15.0,  # the pose model's estimate of the trunk's turn out of the image plane
+    "max_trunk_yaw_deg": 15.0,  # the camera's turn around the person, estimated (see CAMERA_TURN_CALIBRATION)
 }
+
+#: ``view -> (offset, gain)``: BlazePose's 3D turn of the hip and shoulder lines reads
+#: ``offset + gain * camera turn`` (degrees). Fitted on the validation grid (analysis code
+#: 7ee3b9043c39; `scripts/fit_camera_turn.py`): from the front 25 scenarios (camera turned −30 to
+#: +20°), residual SD 1.2°; from behind 11 (−20 to +25°), residual SD 3.2°: seen from behind the
+#: model reads a square-on person as turned about −13°, and a turn about 1.7 times its size.
+#: Refitted without each scenario in turn, every scenario turned ±10° or less stays within
+#: 15° and every one turned 20° or more goes beyond it (docs/validation.md, "Camera turned").
+CAMERA_TURN_CALIBRATION: dict[str, tuple[float, float]] = {"front": (3.1, -0.94), "back": (-12.6, 1.73)}
+
+
+def estimate_camera_turn(model_trunk_yaw_deg: float, view: str) -> float:
+    """The camera's turn around the person (degrees, 0 = square-on) from the pose model's 3D turn
+    of the hip and shoulder lines, calibrated for the view (``"back"``, or any other: the front)."""
+    offset, gain = CAMERA_TURN_CALIBRATION["back" if view == "back" else "front"]
+    return (model_trunk_yaw_deg - offset) / gain
 
 _LOWER = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
 
@@ -49,12 +65,14 @@ class Check:
     advice: str = ""
     #: shown as a warning when the check passes but the capture is still less than ideal
     warning: str = ""
+    #: the readings the value was derived from, written to result.json as they are
+    evidence: dict[str, float] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         v = self.value
         if isinstance(v, float):
             v = round(v, 3) if np.isfinite(v) else None
-        return {
+        out: dict[str, Any] = {
             "id": self.id,
             "label": self.label,
             "passed": self.passed,
@@ -64,6 +82,9 @@ class Check:
             "message": self.message,
             "fatal": self.fatal and self.passed is False,
         }
+        if self.evidence is not None:
+            out["evidence"] = dict(self.evidence)
+        return out
 
 
 def classify_view(kp: Keypoints2D, facing: str = "unknown") -> tuple[str, float]:
@@ -312,28 +333,25 @@ def check_capture(
                 "not checked (no video frames)",
             )
         )
-    yaw = float((camera or {}).get("trunk_yaw_deg", float("nan")))
-    if np.isfinite(yaw):
-        square = abs(yaw) <= t["max_trunk_yaw_deg"]
-        # from behind the model's depth is less sure of itself (about 10° off on square-on
-        # rendered runs): there the check warns instead of refusing
-        refuse = view != "back"
+    raw_yaw = float((camera or {}).get("trunk_yaw_deg", float("nan")))
+    if np.isfinite(raw_yaw):
+        turn = estimate_camera_turn(raw_yaw, view)
+        square = abs(turn) <= t["max_trunk_yaw_deg"]
         checks.append(
             Check(
                 "camera_square_on",
                 "Camera square-on",
                 bool(square),
-                round(yaw, 1),
+                round(turn, 1),
                 t["max_trunk_yaw_deg"],
-                "degrees (median turn of the hip and shoulder lines, pose model's 3D estimate)",
-                ("the hips and shoulders face the camera squarely" if square else
-                 "the person is turned away from the camera (the pose model's 3D estimate of the hips and "
-                 "shoulders; the angle is in the check's value): frontal-plane angles are distorted"),
-                fatal=refuse,
+                "degrees (the camera's turn around the person, from the pose model's 3D hips and shoulders)",
+                (f"the camera is square-on to the hips and shoulders (turned about {abs(turn):.0f}°)" if square else
+                 f"the camera is turned about {abs(turn):.0f}° around the person (from the pose model's 3D "
+                 "hips and shoulders): frontal-plane angles are distorted"),
+                fatal=True,
                 advice="Place the phone straight in front of (or behind) the person, square to the hips, "
                 "not off to one side.",
-                warning="" if square or refuse else
-                f"The person seems turned about {abs(yaw):.0f}° from the camera: frontal-plane angles may be distorted.",
+                evidence={"model_trunk_yaw_deg": round(raw_yaw, 2)},
             )
         )
     return checks, view

@@ -133,7 +133,9 @@ def _single_leg_lines(res: AnalysisResult) -> dict[str, Any]:
 
 
 def _asymmetries(res: AnalysisResult) -> list[str]:
-    """Left − right differences against the metric's MDC (only metrics with a published MDC)."""
+    """Left − right differences against the metric's MDC (only metrics with a published MDC) and,
+    for video, against medius' own measured error of the two sides' values combined for a
+    difference (``sqrt(2) x`` the error of the summary statistic): beyond only when beyond both."""
     out = []
     seen: set[str] = set()
     for e in res.interpretation:
@@ -148,11 +150,18 @@ def _asymmetries(res: AnalysisResult) -> list[str]:
         diff = float(diff)
         unit = res.unit_symbol(metric)
         larger = "left" if diff > 0 else "right"
-        beyond = abs(diff) >= err["mdc"]
+        found = res.measured_error_of(metric, res.statistic_of(metric)).get("value")
+        own = float(found) if isinstance(found, int | float) and _finite(found) else None
+        own_diff = math.sqrt(2.0) * own if own is not None else None
+        beyond = abs(diff) >= err["mdc"] and (own_diff is None or abs(diff) > own_diff)
+        errors = f"MDC {format_value(err['mdc'], 1, unit)}, {err.get('source')}"
+        if own is not None and own_diff is not None:
+            errors += (f"; medius' measured video error ±{format_value(own, 1, unit)} a side, "
+                       f"±{format_value(own_diff, 1, unit)} for the difference")
         out.append(
             f"{res.label(metric)}: {larger} {format_value(abs(diff), 1, unit)} larger than the other side, "
             + ("beyond" if beyond else "within")
-            + f" the measurement error (MDC {format_value(err['mdc'], 1, unit)}, {err.get('source')})."
+            + f" the measurement error ({errors})."
         )
     return out
 

@@ -178,11 +178,14 @@ def _grid() -> list[Scenario]:
             _vary(walk, "body-short-male", body="short_male.glb", seed=42),
             _vary(walk, "yaw+20", yaw_deg=20.0, seed=43),
             _vary(walk, "fps-60", fps=60.0, seed=44),
-            replace(walk, name="walk-front", view="front", tags=("base",), seed=45)]
+            replace(walk, name="walk-front", view="front", tags=("base",), seed=45),
+            _vary(walk, "yaw-20", yaw_deg=-20.0, seed=46),
+            _vary(walk, "yaw+10", yaw_deg=10.0, seed=47)]
     run = Scenario(name="run-back", movement="run", view="back", tags=("base",), seed=50, strides=14)
     out += [run,
             _vary(run, "fps-60", fps=60.0, seed=51),
             _vary(run, "body-tall-female", body="tall_female.glb", seed=52),
+            _vary(run, "yaw+25", yaw_deg=25.0, seed=54),
             replace(run, name="run-front", view="front", tags=("base",), seed=53)]
     return out
 
