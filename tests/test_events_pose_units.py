@@ -250,7 +250,7 @@ def test_a_turned_camera_refuses_frontal_metrics_from_the_front_and_from_behind(
         assert sq.passed and not fatal, raw
     for raw in (-16.6, 32.9):
         sq, fatal = square_check(kp, "camera", raw)
-        assert sq.passed is False and sq.fatal and fatal and abs(sq.value) > 15 and "turned about" in sq.message
+        assert sq.passed is False and sq.fatal and fatal and abs(sq.value) > 15 and "turned more than 15°" in sq.message
         assert sq.value == round(estimate_camera_turn(raw, "front"), 1)
     # from behind the model reads a square-on person as turned about -13° (-10.8 to -18.4 on the
     # grid) and the camera's turn 1.7 times its size: square-on and +10° pass, +-20° are refused

@@ -345,9 +345,11 @@ def check_capture(
                 round(turn, 1),
                 t["max_trunk_yaw_deg"],
                 "degrees (the camera's turn around the person, from the pose model's 3D hips and shoulders)",
-                (f"the camera is square-on to the hips and shoulders (turned about {abs(turn):.0f}°)" if square else
-                 f"the camera is turned about {abs(turn):.0f}° around the person (from the pose model's 3D "
-                 "hips and shoulders): frontal-plane angles are distorted"),
+                # no number in the text: it is a reason, and a recording and its mirror image must
+                # give the same reasons (the estimate is the check's value)
+                ("the camera is square-on to the hips and shoulders" if square else
+                 "the camera is turned more than 15° around the person (the estimate, from the pose model's 3D "
+                 "hips and shoulders, is in the check's value): frontal-plane angles are distorted"),
                 fatal=True,
                 advice="Place the phone straight in front of (or behind) the person, square to the hips, "
                 "not off to one side.",
