@@ -25,7 +25,7 @@ from medius.validation.harness import (
 )
 from medius.validation.motion import gait_task, single_leg_task
 from medius.validation.render import ASSETS, Scene, find_chromium, frame_payload, renderer
-from medius.validation.scenarios import Scenario, full_grid, quick_grid, scenario_from_dict
+from medius.validation.scenarios import BODIES, Scenario, full_grid, quick_grid, scenario_from_dict
 from medius.validation.truth import truth_keypoints
 
 DATA = Path(__file__).parent / "data" / "validation"
@@ -156,7 +156,7 @@ def test_scenario_grid_names_are_unique_and_keys_ignore_names():
     g = full_grid()
     assert len({s.name for s in g}) == len(g) >= 30
     assert {s.movement for s in g} == {"single-leg-squat", "step-down", "walk", "run"}
-    assert len({s.body for s in g}) == 4
+    assert {s.body for s in g} == set(BODIES)  # every body is in the grid
     a = Scenario(name="a")
     assert a.key == Scenario(name="b").key != Scenario(name="a", yaw_deg=10).key
 
@@ -281,6 +281,9 @@ def test_render_assets_are_vendored_with_their_licences():
               "three/GLTFLoader.js", "three/LICENSE", "bodies/LICENSE-CC0-1.0.md"):
         assert (ASSETS / f).is_file(), f
     assert "http" not in (ASSETS / "render.js").read_text().replace("medius-render.invalid", "")
+    readme = (ASSETS / "bodies" / "README.md").read_text()
+    for body in BODIES:  # every body is shipped and says how it was built
+        assert (ASSETS / "bodies" / body).is_file() and f"`{body}`" in readme, body
 
 
 @pytest.mark.video

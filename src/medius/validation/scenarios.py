@@ -22,7 +22,7 @@ __all__ = ["RENDER_VERSION", "Scenario", "full_grid", "quick_grid", "scenario_fr
 RENDER_VERSION = {"single-leg": 1, "run": 2, "walk": 3}
 
 MOVEMENTS = ("single-leg-squat", "step-down", "walk", "run")
-BODIES = ("mh_male.glb", "mh_female.glb", "tall_female.glb", "short_male.glb")
+BODIES = ("mh_male.glb", "mh_female.glb", "tall_female.glb", "short_male.glb", "tall_male.glb")
 LIGHTING = {
     # name: (ambient, key light, key direction)
     "studio": (1.6, 2.2, (1.5, 4.0, -3.0)),
@@ -168,6 +168,7 @@ def _grid() -> list[Scenario]:
         _vary(sls, "free-leg-crossing", free_leg="crossing", seed=17),
         _vary(sls, "free-leg-back-arms-out", free_leg="back", arms="out", seed=18),
         _vary(sls, "combo-female-yaw+10-low", body="mh_female.glb", yaw_deg=10.0, camera_height="low", seed=19),
+        _vary(sls, "body-tall-male", body="tall_male.glb", seed=20),
     ]
     sd = Scenario(name="stepdown-front", movement="step-down", tags=("base",), seed=30)
     out += [sd, _vary(sd, "body-tall-female", body="tall_female.glb", seed=31, first_leg="left"),
@@ -180,7 +181,8 @@ def _grid() -> list[Scenario]:
             _vary(walk, "fps-60", fps=60.0, seed=44),
             replace(walk, name="walk-front", view="front", tags=("base",), seed=45),
             _vary(walk, "yaw-20", yaw_deg=-20.0, seed=46),
-            _vary(walk, "yaw+10", yaw_deg=10.0, seed=47)]
+            _vary(walk, "yaw+10", yaw_deg=10.0, seed=47),
+            _vary(walk, "body-tall-male", body="tall_male.glb", seed=48)]
     run = Scenario(name="run-back", movement="run", view="back", tags=("base",), seed=50, strides=14)
     out += [run,
             _vary(run, "fps-60", fps=60.0, seed=51),
