@@ -115,3 +115,22 @@ def test_out_of_sample_coverage_counts_a_held_out_scenario_against_the_error_fit
     assert all(m["shown_error"] is None for r in by_body for m in r["metrics"].values())  # one body: nothing left
     with pytest.raises(ValueError):
         out_of_sample(rows, by="camera")
+
+
+def test_when_the_bodies_spread_more_than_the_scenarios_the_bodies_are_the_units() -> None:
+    """Ten scenarios of one body (bias -8) and one each of two others (-1, -2): the bias is the
+    mean of the three bodies' means, with 2 degrees of freedom, not the male-weighted mean of 12
+    scenarios with 11; the error is wider than the scenario-based one would be."""
+    from medius.validation.calibration import block_error
+
+    rng = np.random.default_rng(3)
+    groups = [list(-8.0 + rng.normal(0, 0.3, 1) + rng.normal(0, 1.0, 8)) for _ in range(10)]
+    groups += [list(-1.0 + rng.normal(0, 1.0, 8)), list(-2.0 + rng.normal(0, 1.0, 8))]
+    bodies = ["male"] * 10 + ["female", "tall"]
+    by_body = block_error(groups, bodies=bodies)
+    plain = block_error(groups)
+    means = [np.mean(g) for g in groups]
+    assert by_body["dof"] == 2 and plain["dof"] == 11
+    assert by_body["mu"] == pytest.approx(np.mean([np.mean(means[:10]), means[10], means[11]]))
+    assert by_body["value"] > plain["value"]
+

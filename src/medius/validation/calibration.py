@@ -9,7 +9,10 @@ exchangeable units are scenarios, not reps. :func:`block_error` models the error
 scenario as ``mu + s * T`` with ``T`` Student's t with ``n_scenarios - 1`` degrees of freedom,
 ``mu`` the mean of the scenario means, ``s^2 = tau^2 (1 + 1/n_scenarios) + sigma^2`` (``tau``: SD
 of the scenario means, at least that of the bodies' means, the between-scenario spread of the
-bias; ``sigma``: the pooled within-scenario SD), and shows the smallest ``q`` with
+bias; ``sigma``: the pooled within-scenario SD; where the bodies' means spread more than the
+scenarios' means, the bodies are the exchangeable units: ``mu`` is the mean of the bodies' means,
+``n`` their number and ``n - 1`` the degrees of freedom, so a grid with many scenarios of one body
+does not pass for many bodies), and shows the smallest ``q`` with
 ``P(|mu + s T| <= q) >= 95 %``: the bias is inside ``q`` (the value is not corrected), the bias'
 spread over scenarios and bodies widens it, and few scenarios widen it through the t quantile. A
 condition level with fewer than ``min_scenarios`` scenarios gets an entry only where its own errors
@@ -69,7 +72,10 @@ def block_error(groups: Sequence[Sequence[float]], alpha: float = ALPHA, *,
 
     ``bodies`` (the body of each group): ``tau`` is at least the SD of the bodies' means (each the
     mean of its scenarios' means) when there are two bodies or more: the bias depends on the body
-    more than on anything else the grid varies, and most scenarios share one body."""
+    more than on anything else the grid varies, and most scenarios share one body. When that SD
+    decides, ``mu`` is the mean of the bodies' means and the sample size and degrees of freedom
+    are those of the bodies (leaving one body out, single-leg-squat FPPA missed 8.0 % of its
+    values with the scenarios' mean and degrees of freedom, 0 % with the bodies')."""
     from scipy import optimize, stats
 
     gs = [np.asarray(g, dtype=float) for g in groups if len(g)]
@@ -81,14 +87,20 @@ def block_error(groups: Sequence[Sequence[float]], alpha: float = ALPHA, *,
     dof = len(gs) - 1
     if borrow:
         tau, dof = max(tau, float(borrow["tau"])), int(borrow["dof"])
+    n_units = len(gs)
     if bodies is not None and len(set(bodies)) > 1:
         body_means = [float(np.mean([m for m, b in zip(means, bodies, strict=True) if b == body]))
                       for body in sorted(set(bodies))]
-        tau = max(tau, float(np.std(body_means, ddof=1)))
+        tau_bodies = float(np.std(body_means, ddof=1))
+        if tau_bodies >= tau:
+            # the spread of the bodies decides: the exchangeable units are the bodies, so their
+            # mean is the bias, their number the sample size and its degrees of freedom
+            tau, mu, n_units = tau_bodies, float(np.mean(body_means)), len(body_means)
+            dof = min(dof, n_units - 1)
     dev = np.concatenate([g - g.mean() for g in gs])
     dof_within = sum(g.size - 1 for g in gs)
     sigma = float(math.sqrt((dev ** 2).sum() / dof_within)) if dof_within > 0 else 0.0
-    s = math.sqrt(tau ** 2 * (1.0 + 1.0 / len(gs)) + sigma ** 2)
+    s = math.sqrt(tau ** 2 * (1.0 + 1.0 / n_units) + sigma ** 2)
     if s == 0.0:
         return {"value": abs(mu), "mu": mu, "tau": tau, "sigma": sigma, "dof": dof}
     t = stats.t(dof)
