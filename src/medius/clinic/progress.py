@@ -21,7 +21,6 @@ registry's MDC where one exists.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -30,6 +29,7 @@ from medius.clinic.findings import MovementResult, score_questionnaires
 from medius.clinic.records import Assessment
 from medius.clinic.strength import MUSCLE_LABELS, evaluate_strength
 from medius.registry import format_reference_values, load_registry
+from medius.registry.measured import difference_error
 
 __all__ = ["Change", "compare_visits"]
 
@@ -366,11 +366,7 @@ def _movement_changes(m1: list[MovementResult], m2: list[MovementResult]) -> lis
         except (KeyError, ValueError):
             metric_def, err = None, None
         mdc = err.mdc[1] if err is not None and err.mdc is not None else None
-        video = None
-        known = [e for e in (e1, e2) if e is not None]
-        if known:
-            e1, e2 = (e1 if e1 is not None else known[0]), (e2 if e2 is not None else known[0])
-            video = math.hypot(e1, e2)
+        video = difference_error(e1, e2)
         limits = [x for x in (mdc, video) if x is not None]
         limit = max(limits) if limits else None
         exceeds = None if limit is None else abs(b - a) > limit
@@ -381,7 +377,8 @@ def _movement_changes(m1: list[MovementResult], m2: list[MovementResult]) -> lis
         if mdc is not None and err is not None:
             sources.append(f"MDC {mdc:g}, {err.source}")
         if video is not None:
-            sources.append(f"medius' measured video error ±{e1:.1f} and ±{e2:.1f}: ±{video:.1f} for the difference")
+            each = " and ".join(f"±{e:.1f}" for e in (e1, e2) if e is not None)
+            sources.append(f"medius' measured video error {each}: ±{video:.1f} for the difference")
         text += (
             f", {'beyond' if exceeds else 'within'} the measurement error ({'; '.join(sources)})"
             if sources

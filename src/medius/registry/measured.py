@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MEASURED_ERRORS_PATH", "condition_levels", "load_measured_errors", "lookup_measured_error",
+__all__ = ["MEASURED_ERRORS_PATH", "condition_levels", "difference_error", "load_measured_errors", "lookup_measured_error",
            "measured_errors_for"]
 
 MEASURED_ERRORS_PATH = Path(__file__).resolve().parent / "measured" / "video_errors.json"
@@ -58,6 +59,16 @@ WHAT = {
     "and one body out (docs/validation.md)",
     "pooled-p95": "95th percentile of |medius - truth| over the judged reps/stances of this condition",
 }
+
+
+def difference_error(first: float | None, second: float | None) -> float | None:
+    """The error of a difference of two values with measured errors ``first`` and ``second`` (each a
+    95 % half-width): ``sqrt(first² + second²)``; a value without one takes the other's (the two
+    were measured alike); None when neither has one."""
+    known = [e for e in (first, second) if e is not None]
+    if not known:
+        return None
+    return math.hypot(first if first is not None else known[0], second if second is not None else known[0])
 
 
 def lookup_measured_error(metric: str, statistic: str, cond: dict[str, str],

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from medius.analysis.result import AnalysisResult, Interpretation
+from medius.registry.measured import difference_error
 from medius.report._common import SIDES, format_value, unit_symbol
 
 __all__ = ["key_summary"]
@@ -152,7 +153,7 @@ def _asymmetries(res: AnalysisResult) -> list[str]:
         larger = "left" if diff > 0 else "right"
         found = res.measured_error_of(metric, res.statistic_of(metric)).get("value")
         own = float(found) if isinstance(found, int | float) and _finite(found) else None
-        own_diff = math.sqrt(2.0) * own if own is not None else None
+        own_diff = difference_error(own, own)
         beyond = abs(diff) >= err["mdc"] and (own_diff is None or abs(diff) > own_diff)
         errors = f"MDC {format_value(err['mdc'], 1, unit)}, {err.get('source')}"
         if own is not None and own_diff is not None:
