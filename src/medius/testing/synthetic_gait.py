@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -1061,32 +1061,30 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
-def _stance_windows(model: _Model, t0: float, t1: float) -> list[tuple[str, float, float]]:
-    """``(side, strike, off)`` of every stance whose strike and off lie in [t0, t1] (+- 1e-9)."""
-    out = []
+def _strides(model: _Model, t0: float, t1: float) -> Iterator[tuple[str, float, float]]:
+    """``(side, strike, off)`` of every stride of either foot near [t0, t1] (one more each side)."""
     for s in _SIDES:
         first = model.t_strike[s]
         k0 = math.floor((t0 - first) / model.T) - 1
         k1 = math.ceil((t1 - first) / model.T) + 1
         for k in range(k0, k1 + 1):
             fs = first + k * model.T
-            fo = fs + model.beta * model.T
-            if fs >= t0 - 1e-9 and fo <= t1 + 1e-9:
-                out.append((s, fs, fo))
+            yield s, fs, fs + model.beta * model.T
+
+
+def _stance_windows(model: _Model, t0: float, t1: float) -> list[tuple[str, float, float]]:
+    """``(side, strike, off)`` of every stance whose strike and off lie in [t0, t1] (+- 1e-9)."""
+    out = [(s, fs, fo) for s, fs, fo in _strides(model, t0, t1) if fs >= t0 - 1e-9 and fo <= t1 + 1e-9]
     return sorted(out, key=lambda w: w[1])
 
 
 def _events(model: _Model, t0: float, t1: float) -> list[dict[str, Any]]:
-    ev = []
-    for s in _SIDES:
-        first = model.t_strike[s]
-        k0 = math.floor((t0 - first) / model.T) - 1
-        k1 = math.ceil((t1 - first) / model.T) + 1
-        for k in range(k0, k1 + 1):
-            fs = first + k * model.T
-            for kind, time in (("foot_strike", fs), ("foot_off", fs + model.beta * model.T)):
-                if t0 - 1e-9 <= time <= t1 + 1e-9:
-                    ev.append({"side": s, "kind": kind, "time_s": round(time, 9)})
+    ev = [
+        {"side": s, "kind": kind, "time_s": round(time, 9)}
+        for s, fs, fo in _strides(model, t0, t1)
+        for kind, time in (("foot_strike", fs), ("foot_off", fo))
+        if t0 - 1e-9 <= time <= t1 + 1e-9
+    ]
     return sorted(ev, key=lambda e: e["time_s"])
 
 
