@@ -41,7 +41,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path(".cache/validation"))
     ap.add_argument("--code", default=analysis_code_hash(), help="analysis code hash (default: this code's)")
     args = ap.parse_args()
-    limit = QUALITY_THRESHOLDS["max_trunk_yaw_deg"]
+    limit = QUALITY_THRESHOLDS["max_camera_turn_deg"]
     for view, pts in readings(args.cache, args.code).items():
         if len(pts) < 3:
             print(f"{view}: {len(pts)} scenarios analysed with code {args.code}: too few to fit")

@@ -55,24 +55,17 @@ def prepare_output_dir(out_dir: Path, *, force: bool) -> Path:
     if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
         raise OutputError("output folder exists and is not empty; use --force to replace it", path=out_dir)
     parent = out_dir.absolute().parent
+    tmp = parent / f".{out_dir.name}.{secrets.token_hex(8)}.partial"
+    _UNFINISHED.add(tmp)  # recorded first: an interrupt right after mkdir still finds it
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(100):
-            tmp = parent / f".{out_dir.name}.{secrets.token_hex(4)}.partial"
-            _UNFINISHED.add(tmp)  # recorded first: an interrupt right after mkdir still finds it
-            try:
-                tmp.mkdir(mode=0o700)
-            except OSError as exc:
-                _UNFINISHED.discard(tmp)
-                if isinstance(exc, FileExistsError):
-                    continue
-                raise
-            return tmp
-        raise FileExistsError(f"no free temporary name beside {out_dir.name}")
+        tmp.mkdir(mode=0o700)
     except OSError as exc:
+        _UNFINISHED.discard(tmp)
         raise OutputError(
             f"cannot write the output folder here ({exc.strerror or exc})", path=out_dir
         ) from None
+    return tmp
 
 
 def remove_workspace(tmp: Path) -> None:

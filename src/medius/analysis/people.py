@@ -72,30 +72,16 @@ def analyze_people(
             kp, expected_facing="camera" if view == "front" else "away", depth=facing_depth,
             declared={"front": "camera", "back": "away"}.get(view),  # type: ignore[arg-type]
         )
-        gait = analyze_gait_keypoints(
-            kp,
-            task=task,  # type: ignore[arg-type]
-            view=view,  # type: ignore[arg-type]
-            facing=sides.facing,
-            selection=sel.as_dict(),
-            side_check=sides.as_dict(),
-            camera=camera,
-            image_size_known=image_size_known,
-            params=gait_params,
-        )
-        return gait, kp, _with_guess(sel.as_dict(), guessed), sides.as_dict()
-    kp, sides = correct_left_right(kp, expected_facing="camera", depth=facing_depth)
-    analysis = analyze_single_leg(
-        kp,
-        task=task,  # type: ignore[arg-type]
-        side=side,  # type: ignore[arg-type]
-        facing=sides.facing,
-        selection=sel.as_dict(),
-        side_check=sides.as_dict(),
-        camera=camera,
-        image_size_known=image_size_known,
-        params=params,
-    )
+    else:
+        kp, sides = correct_left_right(kp, expected_facing="camera", depth=facing_depth)
+    # what the pose layer found, for the protocol's capture checks
+    found: dict[str, Any] = {"facing": sides.facing, "selection": sel.as_dict(), "side_check": sides.as_dict(),
+                             "camera": camera, "image_size_known": image_size_known}
+    analysis: SingleLegAnalysis | GaitAnalysis
+    if task in GAIT_TASKS:
+        analysis = analyze_gait_keypoints(kp, task=task, view=view, params=gait_params, **found)  # type: ignore[arg-type]
+    else:
+        analysis = analyze_single_leg(kp, task=task, side=side, params=params, **found)  # type: ignore[arg-type]
     return analysis, kp, _with_guess(sel.as_dict(), guessed), sides.as_dict()
 
 

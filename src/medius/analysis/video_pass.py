@@ -185,8 +185,7 @@ class _LastPose:
     def before(self, time_s: float) -> list[Any]:
         """The detection of the last frame before ``time_s`` (none for the first frame)."""
         with self._lock:
-            earlier = [people for t, people in self._recent if t < time_s]
-        return earlier[-1] if earlier else []
+            return next((people for t, people in reversed(self._recent) if t < time_s), [])
 
     def close(self) -> None:
         self._backend.close()

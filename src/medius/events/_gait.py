@@ -900,16 +900,12 @@ def _video_events(
     vel: dict[str, dict[str, np.ndarray]] = {}
     acc: dict[str, dict[str, np.ndarray]] = {}
     pos: dict[str, dict[str, np.ndarray]] = {}
-    hip_y = _lowpass(_fill_nan(hip), fps, None if prefiltered else cut)
-    rel: dict[str, np.ndarray] = {}
     for s in _SIDES:
         vel[s], acc[s], pos[s] = {}, {}, {}
         for p in ("heel", "toe"):
             x = _lowpass(_fill_nan(feet[s][p]), fps, None if prefiltered else cut)
             v = np.gradient(x, t)
             pos[s][p] = x / leg
-            if p == "heel":
-                rel[s] = (x - hip_y) / leg
             vel[s][p] = v / leg
             acc[s][p] = np.gradient(v, t) / leg
     # planted-foot velocity: the lower foot (nearer the image bottom) is mostly the stance foot
@@ -926,6 +922,9 @@ def _video_events(
 
     n_min_st = max(1, int(round(min_st / dt)))
     n_min_sw = max(1, int(round(min_sw / dt)))
+    # the mid-hip's image y in leg lengths: the heel relative to it is the heel's position relative
+    # to the pelvis (the foot strike on a treadmill filmed from behind, _stance_events)
+    hip_pos = _lowpass(_fill_nan(hip), fps, None if prefiltered else cut) / leg
     found: list[tuple[str, str, float]] = []
     notes: list[str] = []
     info_thr: dict[str, float] = {}
@@ -951,14 +950,14 @@ def _video_events(
         # filmed from behind, a planted foot carried towards the camera by a treadmill's belt moves
         # down the image (over ground it stays still: about 0)
         on_belt[s] = v_name == "back" and v_plant > _BELT_FRACTION * thr
+        heel_rel = pos[s]["heel"] - hip_pos if on_belt[s] else None
         stride_n = stride / dt
         # drop "still" moments shorter than a stance (a swinging foot crossing the planted
         # velocity), bridge dips shorter than a swing and than 5 % of a stride (noise)
         still = _clean_runs(still, n_min_st, min(n_min_sw, max(1, int(round(0.05 * stride_n)))))
         for a, b in _stance_runs(still, stride_n):
             mid = 0.5 * (a + b - 1)
-            fs, fo = _stance_events(acc[s], mid, stride_n, back=v_name == "back",
-                                    heel_rel=rel[s] if on_belt[s] else None)
+            fs, fo = _stance_events(acc[s], mid, stride_n, back=v_name == "back", heel_rel=heel_rel)
             if fs is not None:
                 found.append((s, "foot_strike", _time_at(t, fs)))
             if fo is not None:
@@ -1093,8 +1092,8 @@ def _strongest(x: np.ndarray, sign: int, lo: float, hi: float) -> float | None:
 
 def _turn_after_lift(y: np.ndarray, lo: float, hi: float) -> float | None:
     """Sub-sample position of the first local minimum of ``y`` after the first local maximum that
-    follows the window's lowest point (samples ``lo`` to ``hi``); None when the window is cut by
-    the trial's edge or the pattern is not there."""
+    follows the window's smallest value (samples ``lo`` to ``hi``; image y: the swing's lift, the
+    descent, the turn); None when the window is cut by the trial's edge or the pattern is not there."""
     n = y.size
     i0, i1 = math.ceil(lo), math.floor(hi)
     if i0 < 1 or i1 > n - 2 or i1 - i0 < 4:

@@ -30,7 +30,7 @@ QUALITY_THRESHOLDS: dict[str, float] = {
     "max_swap_fraction": 0.3,  # frames needing left/right correction, above: warning
     "max_camera_shift_pct": 2.0,  # 75th percentile background shift, % of image diagonal
     "min_duration_s": 1.0,
-    "max_trunk_yaw_deg": 15.0,  # the camera's turn around the person, estimated (see CAMERA_TURN_CALIBRATION)
+    "max_camera_turn_deg": 15.0,  # the camera's turn around the person, estimated (CAMERA_TURN_CALIBRATION)
 }
 
 #: ``view -> (offset, gain)``: BlazePose's 3D turn of the hip and shoulder lines reads
@@ -336,14 +336,14 @@ def check_capture(
     raw_yaw = float((camera or {}).get("trunk_yaw_deg", float("nan")))
     if np.isfinite(raw_yaw):
         turn = estimate_camera_turn(raw_yaw, view)
-        square = abs(turn) <= t["max_trunk_yaw_deg"]
+        square = abs(turn) <= t["max_camera_turn_deg"]
         checks.append(
             Check(
                 "camera_square_on",
                 "Camera square-on",
                 bool(square),
                 round(turn, 1),
-                t["max_trunk_yaw_deg"],
+                t["max_camera_turn_deg"],
                 "degrees (the camera's turn around the person, from the pose model's 3D hips and shoulders)",
                 # no number in the text: it is a reason, and a recording and its mirror image must
                 # give the same reasons (the estimate is the check's value)
