@@ -1049,3 +1049,24 @@ def test_column_median_is_numpys_median_of_each_column():
             assert got.dtype == want.dtype
             assert np.array_equal(got, want)
     assert np.array_equal(_column_median(np.array([[1.0, 4.0], [3.0, 2.0]])), [2.0, 3.0])
+
+
+def test_each_reps_deepest_point_is_marked_on_its_own_legs_curve(tmp_path: Path, monkeypatch) -> None:
+    """A left rep's triangle sits on the left leg's value, not the right's (each panel draws both legs)."""
+    import medius.report.plots as plots_module
+
+    figures: list = []
+
+    class Recording(plots_module.Figure):
+        def __init__(self, *a, **k) -> None:
+            super().__init__(*a, **k)
+            figures.append(self)
+
+    monkeypatch.setattr(plots_module, "Figure", Recording)
+    t = np.arange(0.0, 2.0, 0.1)
+    series = {"time_s": t, "fppa_deg_left": np.full(t.size, 5.0), "fppa_deg_right": np.full(t.size, -7.0)}
+    result = {"task": "single-leg-squat",
+              "reps": [{"rep": 1, "side": "left", "status": "complete", "start_s": 0.2, "bottom_s": 1.0, "end_s": 1.8}]}
+    plot_timeseries(result, series, tmp_path / "t.svg")
+    marks = [ln for fig in figures for ax in fig.axes for ln in ax.get_lines() if ln.get_marker() == "v"]
+    assert [list(ln.get_ydata()) for ln in marks] == [[5.0]]

@@ -294,10 +294,10 @@ def plot_timeseries(result: Mapping[str, Any], series: Mapping[str, Any], path: 
                 inside = (t >= start) & (t <= end)
                 ax.plot(t[inside], arrays[rep_key][inside], color=SIDE_COLOURS_HEX[side], lw=1.7, zorder=2)
                 i_bottom = _nearest_index(t, rep.get("bottom_s"))
-                if i_bottom is not None and np.isfinite(arrays[key][i_bottom]):
+                if i_bottom is not None and np.isfinite(arrays[rep_key][i_bottom]):
                     ax.plot(
                         [t[i_bottom]],
-                        [arrays[key][i_bottom]],
+                        [arrays[rep_key][i_bottom]],
                         marker="v",
                         ms=6,
                         mfc=SIDE_COLOURS_HEX[side],
