@@ -64,6 +64,8 @@ def upgrade_database(engine: Engine, revision: str = "head") -> None:
     table rebuilds: dropping the old copy of a table would otherwise cascade to the rows that refer
     to it), then checked (:class:`RuntimeError` if a row points nowhere) and turned back on.
     """
+    if revision == "head" and current_revision(engine) == head_revision():
+        return  # up to date: no migration, nothing to check (this runs at every start)
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as conn:

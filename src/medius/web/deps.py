@@ -43,6 +43,7 @@ class NotSignedIn(Exception):
 class ClinicView:
     id: int
     name: str
+    code: str  #: the clinic's sign-in code
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ _PRINCIPAL_QUERY = (
         User.is_active,
         User.clinic_id,
         Clinic.name,
+        Clinic.code,
     )
     .join(User, User.id == AuthSession.user_id)
     .join(Clinic, Clinic.id == User.clinic_id)
@@ -123,7 +125,7 @@ def get_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Pr
     now = utcnow()
     if row is None:
         raise NotSignedIn()
-    csrf, expires_at, last_seen_at, uid, email, name, role, is_active, clinic_id, clinic_name = row
+    csrf, expires_at, last_seen_at, uid, email, name, role, is_active, clinic_id, clinic_name, clinic_code = row
     if expires_at <= now or not is_active:
         db.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash))
         db.commit()
@@ -142,7 +144,7 @@ def get_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Pr
         name=name,
         role=role,
         clinic_id=clinic_id,
-        clinic=ClinicView(id=clinic_id, name=clinic_name),
+        clinic=ClinicView(id=clinic_id, name=clinic_name, code=clinic_code),
     )
     principal = Principal(user=user, csrf_token=csrf, token_hash=token_hash)
     request.state.principal = principal

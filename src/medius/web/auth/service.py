@@ -222,19 +222,6 @@ def find_user(
     """
     from medius.errors import InputNotFoundError
 
-    if email is not None and user_id is None and clinic_id is None:
-        found = db.scalars(
-            select(User).where(User.email == email.strip().lower()).order_by(User.clinic_id)
-        ).all()
-        if len(found) > 1:
-            codes = ", ".join(u.clinic.code for u in found)
-            raise InvalidInputError(
-                f"{email.strip().lower()} has an account in {len(found)} clinics ({codes}); name one with --clinic"
-            )
-        if not found:
-            raise InputNotFoundError(messages.USER_NOT_FOUND)
-        return found[0]
-
     q = select(User)
     if email is not None:
         q = q.where(User.email == email.strip().lower())
@@ -242,10 +229,17 @@ def find_user(
         q = q.where(User.id == user_id)
     if clinic_id is not None:
         q = q.where(User.clinic_id == clinic_id)
-    user = db.scalars(q).one_or_none()
-    if user is None:
+    # only an e-mail without a clinic can match several accounts (one per clinic)
+    found = db.scalars(q.order_by(User.clinic_id)).all()
+    if len(found) > 1:
+        codes = ", ".join(u.clinic.code for u in found)
+        raise InvalidInputError(
+            f"{email.strip().lower() if email else ''} has an account in {len(found)} clinics ({codes}); "
+            "name one with --clinic"
+        )
+    if not found:
         raise InputNotFoundError(messages.USER_NOT_FOUND)
-    return user
+    return found[0]
 
 
 def unlock_user(db: Session, user: User) -> None:

@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from medius.web.auth.hasher import ProcessVerifier
+from medius.web.auth.hasher import NICE, ProcessVerifier
 from medius.web.security import dummy_hash, verify_password
 
 __all__ = [
@@ -60,7 +60,7 @@ _FORGET_S = 3600.0
 T = TypeVar("T")
 #: niceness of the threads that check passwords (Argon2's own threads inherit it): under a flood the
 #: signed-in clinicians' requests get the processor first
-HASHING_NICE = 10
+HASHING_NICE = NICE  # the same as the hashing processes' (hasher.NICE)
 
 
 def _lower_priority() -> None:

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from medius.errors import InvalidInputError
 from medius.web import messages
@@ -34,12 +33,11 @@ from medius.web.deps import (
     SESSION_COOKIE,
     AdminUser,
     CsrfChecked,
-    Principal,
     SessionDep,
     SettingsDep,
     render,
 )
-from medius.web.models import Clinic, User
+from medius.web.models import User
 from medius.web.security import check_login_csrf, make_login_csrf
 from medius.web.settings import Settings
 
@@ -107,9 +105,7 @@ def _throttled(wait_s: float, message: str, status_code: int = 429) -> Response:
 async def login_page(
     request: Request, settings: SettingsDep, next: str = "/patients", clinic: str = ""
 ) -> Response:
-    wait_s = request.app.state.signin_throttle.client_wait_s(client_address(request))
-    if wait_s > 0:
-        return _throttled(wait_s, messages.SIGN_IN_THROTTLED)
+    # an address that must wait is answered by SignInGate before this route
     return _login_page(request, settings, next_url=next, clinic=clinic[:40])
 
 
@@ -136,19 +132,19 @@ async def login(
     # worker threads the signed-in clinicians' pages need; only the password check goes to a thread
     throttle: SignInThrottle = request.app.state.signin_throttle
     client = client_address(request)
+    # SignInGate answered an address that had to wait before the body was read; this catches the
+    # failures other requests from the address recorded while this one's body was being parsed
     wait_s = throttle.client_wait_s(client)
     if wait_s > 0:
         return _throttled(wait_s, messages.SIGN_IN_THROTTLED)
+
+    def again(error: str, status_code: int, *, clinic: str = clinic) -> HTMLResponse:
+        """The form once more, filled in, with ``error``."""
+        return _login_page(request, settings, error=error, next_url=next, email=email, clinic=clinic,
+                           status_code=status_code)
+
     if not check_login_csrf(settings.secret_key, request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
-        return _login_page(
-            request,
-            settings,
-            error=messages.CSRF_FAILED,
-            next_url=next,
-            email=email,
-            clinic=clinic,
-            status_code=403,
-        )
+        return again(messages.CSRF_FAILED, 403)
     device = device_email_of(settings.secret_key, request.cookies.get(DEVICE_COOKIE)) or ""
     # a browser that signed in to this e-mail before queues for the password check (any clinic); it
     # passes the account's delay only for the very account it signed in to (checked below)
@@ -175,25 +171,10 @@ async def login(
         throttle.record_failure(client)  # a try the server had no room for counts against the address
         return _throttled(5, messages.SIGN_IN_BUSY, 503)
     if code is None:  # no clinic named on a server of several: nothing was checked, nothing counted
-        return _login_page(
-            request,
-            settings,
-            error=messages.SIGN_IN_CLINIC_NEEDED,
-            next_url=next,
-            email=email,
-            status_code=422,
-        )
+        return again(messages.SIGN_IN_CLINIC_NEEDED, 422, clinic="")
     if user is None:
         throttle.record_failure(client)
-        return _login_page(
-            request,
-            settings,
-            error=messages.SIGN_IN_FAILED,
-            next_url=next,
-            email=email,
-            clinic=clinic,
-            status_code=401,
-        )
+        return again(messages.SIGN_IN_FAILED, 401)
     throttle.record_success(client)
     done = RedirectResponse(safe_next(next), status_code=303)
     done.set_cookie(
@@ -239,13 +220,8 @@ def logout(request: Request, principal: CsrfChecked, db: SessionDep) -> Response
 def users_page(request: Request, principal: AdminUser, db: SessionDep) -> HTMLResponse:
     users = db.scalars(select(User).where(User.clinic_id == principal.clinic_id).order_by(User.email)).all()
     return render(
-        request, "users.html", {"users": users, "error": "", "form": {}, "clinic_code": _code(db, principal)}
+        request, "users.html", {"users": users, "error": "", "form": {}, "clinic_code": principal.user.clinic.code}
     )
-
-
-def _code(db: Session, principal: Principal) -> str:
-    """The sign-in code of the principal's clinic (shown to its administrators)."""
-    return db.scalars(select(Clinic.code).where(Clinic.id == principal.clinic_id)).one()
 
 
 @router.post("/users", name="create_user_page")
@@ -290,7 +266,7 @@ def create_user_page(
                 "users": users,
                 "error": text,
                 "form": {"email": email, "name": name, "role": role},
-                "clinic_code": _code(db, principal),
+                "clinic_code": principal.user.clinic.code,
             },
             status_code=422,
         )
