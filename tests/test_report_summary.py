@@ -108,3 +108,20 @@ def test_a_left_right_difference_must_exceed_the_video_error_of_both_sides():
     tight["measured_error"]["fppa_deg"]["at_bottom"]["value"] = 1.0
     line = next(x for x in _asymmetries(AnalysisResult.from_json(tight)) if "FPPA" in x)
     assert "beyond the measurement error" in line, line
+
+
+def test_every_view_judges_a_difference_by_one_rule() -> None:
+    """A left-right difference between one side's error and the difference's error (sqrt(2) x) is
+    within the error in the report's table as in its key summary and the visit comparison."""
+    from medius.registry.measured import difference_beyond, difference_error
+    from medius.report.html import _difference_note
+
+    own, mdc = 4.0, 3.0
+    diff = 5.0  # beyond one side's error (4) and the MDC (3), within the difference's (5.66)
+    assert difference_beyond(diff, mdc, difference_error(own, own)) is False
+    assert _difference_note(diff, mdc, own) == "within medius' measured error"
+    assert _difference_note(6.0, mdc, own) == "exceeds the MDC"
+    assert _difference_note(2.0, mdc, None) == "within measurement error"
+    assert _difference_note(6.0, None, own) == "exceeds medius' measured error"
+    assert _difference_note(2.0, None, None) == "" and difference_beyond(2.0, None, None) is None
+    assert difference_beyond(3.0, 3.0, None) is False  # equal to the MDC: not beyond it

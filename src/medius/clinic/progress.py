@@ -29,7 +29,7 @@ from medius.clinic.findings import MovementResult, score_questionnaires
 from medius.clinic.records import Assessment
 from medius.clinic.strength import MUSCLE_LABELS, evaluate_strength
 from medius.registry import format_reference_values, load_registry
-from medius.registry.measured import difference_error
+from medius.registry.measured import difference_beyond, difference_error
 
 __all__ = ["Change", "compare_visits"]
 
@@ -367,9 +367,8 @@ def _movement_changes(m1: list[MovementResult], m2: list[MovementResult]) -> lis
             metric_def, err = None, None
         mdc = err.mdc[1] if err is not None and err.mdc is not None else None
         video = difference_error(e1, e2)
-        limits = [x for x in (mdc, video) if x is not None]
-        limit = max(limits) if limits else None
-        exceeds = None if limit is None else abs(b - a) > limit
+        exceeds = difference_beyond(b - a, mdc, video)
+        limit = max((x for x in (mdc, video) if x is not None), default=None)  # the error it was judged by
         label = f"{side} {metric_def.label if metric_def else metric} ({task})"
         unit = metric_def.unit if metric_def else ""
         text = f"{label}: {a:.1f} → {b:.1f} ({_fmt(b - a)})"

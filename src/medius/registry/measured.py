@@ -16,8 +16,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MEASURED_ERRORS_PATH", "condition_levels", "difference_error", "load_measured_errors", "lookup_measured_error",
-           "measured_errors_for"]
+__all__ = ["MEASURED_ERRORS_PATH", "condition_levels", "difference_beyond", "difference_error", "load_measured_errors",
+           "lookup_measured_error", "measured_errors_for"]
 
 MEASURED_ERRORS_PATH = Path(__file__).resolve().parent / "measured" / "video_errors.json"
 
@@ -69,6 +69,14 @@ def difference_error(first: float | None, second: float | None) -> float | None:
     if not known:
         return None
     return math.hypot(first if first is not None else known[0], second if second is not None else known[0])
+
+
+def difference_beyond(difference: float, mdc: float | None, video_error: float | None) -> bool | None:
+    """Whether a difference (two visits, or left minus right) is beyond the measurement error: larger
+    than both the literature's MDC and medius' measured error of the difference
+    (:func:`difference_error`); None when neither is known. Every view asks this one question."""
+    limits = [float(x) for x in (mdc, video_error) if x is not None and math.isfinite(x)]
+    return abs(difference) > max(limits) if limits else None
 
 
 def lookup_measured_error(metric: str, statistic: str, cond: dict[str, str],

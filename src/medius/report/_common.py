@@ -30,6 +30,7 @@ __all__ = [
     "rep_labels",
     "rep_at_time",
     "stance_labels",
+    "finite_number",
     "unit_symbol",
 ]
 
@@ -174,7 +175,7 @@ def gait_phase_at_time(stances: Sequence[Mapping[str, Any]], time_s: float) -> l
     hits = []
     for i, st in enumerate(stances):
         strike, off = st.get("foot_strike_s"), st.get("foot_off_s")
-        if _finite(strike) and _finite(off) and strike - 1e-9 <= time_s <= off + 1e-9:
+        if finite_number(strike) and finite_number(off) and strike - 1e-9 <= time_s <= off + 1e-9:
             hits.append(i)
     return sorted(hits, key=lambda i: (stances[i]["foot_strike_s"], i))
 
@@ -188,14 +189,14 @@ def rep_at_time(reps: Sequence[Mapping[str, Any]], time_s: float) -> int | None:
     return None
 
 
-def _finite(x: Any) -> TypeGuard[float]:
+def finite_number(x: Any) -> TypeGuard[float]:
     """True for a finite real number (not a bool); narrows ``x`` to a number for the type checker."""
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def format_value(value: Any, digits: int = 1, unit: str = "", *, signed: bool = False) -> str:
     """A number for display (``"12.3°"``); ``"–"`` for None/NaN. A ``%`` or ``°`` unit is attached."""
-    if not _finite(value):
+    if not finite_number(value):
         return "–"
     value = round(float(value), digits) + 0.0  # no "-0.0"
     text = f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
@@ -225,8 +226,8 @@ def interpretation_ranges(result: Mapping[str, Any]) -> dict[str, list[dict[str,
             low, high = rng
         else:
             continue
-        low = float(low) if _finite(low) else None
-        high = float(high) if _finite(high) else None
+        low = float(low) if finite_number(low) else None
+        high = float(high) if finite_number(high) else None
         if low is None and high is None:
             continue
         items = out.setdefault(metric, [])
@@ -246,7 +247,7 @@ def measurement_errors(result: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             metric
             and metric not in out
             and isinstance(err, Mapping)
-            and (_finite(err.get("sem")) or _finite(err.get("mdc")))
+            and (finite_number(err.get("sem")) or finite_number(err.get("mdc")))
         ):
             out[metric] = dict(err)
     return out

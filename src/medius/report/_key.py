@@ -8,28 +8,24 @@ associated with, and what to do next. Reads the typed result
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from medius.analysis.result import AnalysisResult, Interpretation
-from medius.registry.measured import difference_error
-from medius.report._common import SIDES, format_value, unit_symbol
+from medius.registry.measured import difference_beyond, difference_error
+from medius.report._common import SIDES, finite_number, format_value, unit_symbol
 
 __all__ = ["key_summary"]
 
-
-def _finite(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def _pm(err: Mapping[str, Any] | None, unit: str, measured: Mapping[str, Any] | None = None) -> str:
     """`` (± 6.2° measured by medius)`` from medius' own measured error for this kind of recording
     (the validation grid, :mod:`medius.registry.measured`), else `` (± 3.0°)`` from the literature's
     SEM, or nothing."""
-    if measured and _finite(measured.get("value")):
+    if measured and finite_number(measured.get("value")):
         return f" (± {format_value(measured['value'], 1, unit)} measured by medius)"
-    if not err or not _finite(err.get("sem")):
+    if not err or not finite_number(err.get("sem")):
         return ""
     u = unit_symbol(err.get("unit")) if err.get("unit") else unit
     return f" (± {format_value(err['sem'], 1, u)})"
@@ -44,7 +40,7 @@ def _lower_first(label: str) -> str:
 
 def _range_text(entry: Interpretation, unit: str) -> str:
     rng = entry.extra.get("reference_range") or entry.extra.get("band")
-    if isinstance(rng, list | tuple) and len(rng) == 2 and _finite(rng[0]) and _finite(rng[1]):
+    if isinstance(rng, list | tuple) and len(rng) == 2 and finite_number(rng[0]) and finite_number(rng[1]):
         return f"{format_value(rng[0], 1, unit)} to {format_value(rng[1], 1, unit)}"
     return ""
 
@@ -76,11 +72,11 @@ def _single_leg_lines(res: AnalysisResult) -> dict[str, Any]:
         for metric, items in by_metric.items():
             unit = res.unit_symbol(metric)
             mean = res.summary.side(side)[metric].mean if metric in res.summary.side(side) else None
-            value = mean if _finite(mean) else items[0].value
+            value = mean if finite_number(mean) else items[0].value
             judged = [e for e in items if e.verdict in _VERDICT_WORD]
             label = res.label(metric)
             if not judged:
-                if _finite(value):
+                if finite_number(value):
                     also.append(f"{_lower_first(label)} {format_value(value, 1, unit)}")
                 continue
             # the comparison that matters: the healthy group of the same task, then the rest
@@ -142,19 +138,19 @@ def _asymmetries(res: AnalysisResult) -> list[str]:
     for e in res.interpretation:
         metric = e.metric or ""
         err = e.measurement_error
-        if metric in seen or not isinstance(err, Mapping) or not _finite(err.get("mdc")):
+        if metric in seen or not isinstance(err, Mapping) or not finite_number(err.get("mdc")):
             continue
         seen.add(metric)
         diff = res.summary.left_minus_right(metric)
-        if diff is None or not _finite(diff):
+        if diff is None or not finite_number(diff):
             continue
         diff = float(diff)
         unit = res.unit_symbol(metric)
         larger = "left" if diff > 0 else "right"
         found = res.measured_error_of(metric, res.statistic_of(metric)).get("value")
-        own = float(found) if isinstance(found, int | float) and _finite(found) else None
+        own = float(found) if isinstance(found, int | float) and finite_number(found) else None
         own_diff = difference_error(own, own)
-        beyond = abs(diff) >= err["mdc"] and (own_diff is None or abs(diff) > own_diff)
+        beyond = difference_beyond(diff, err["mdc"], own_diff)
         errors = f"MDC {format_value(err['mdc'], 1, unit)}, {err.get('source')}"
         if own is not None and own_diff is not None:
             errors += (f"; medius' measured video error ±{format_value(own, 1, unit)} a side, "
@@ -180,7 +176,7 @@ def _gait_lines(res: AnalysisResult) -> dict[str, Any]:
     for side in SIDES:
         lines: list[dict[str, Any]] = []
         entry = tr.side(side) if tr is not None else None
-        if rule and entry is not None and _finite(entry.value):
+        if rule and entry is not None and finite_number(entry.value):
             flag = entry.flag is True
             flagged_any = flagged_any or flag
             cutoff = format_value(rule.cutoff, 1, symbol)
@@ -201,7 +197,7 @@ def _gait_lines(res: AnalysisResult) -> dict[str, Any]:
             if s.name == "pelvic_drop_deg":
                 continue
             mean = res.summary.get(side, s.name).mean
-            if _finite(mean):
+            if finite_number(mean):
                 also.append(f"{_lower_first(res.label(s.name))} {format_value(mean, 1, res.unit_symbol(s.name))}")
         if not lines:
             lines.append(

@@ -8,10 +8,11 @@ population and protocol (the others one click away); the red-flag screen's resul
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from medius.report._common import finite_number
 
 __all__ = [
     "UNIT_WORDS",
@@ -65,9 +66,6 @@ _MEASUREMENT_NAMES = {
 }
 
 
-def _finite(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
-
 
 def unit_words(unit: str | None) -> str:
     """A unit code in words (``"pct_bw"`` -> ``"% of body weight"``); unknown codes lose underscores."""
@@ -77,7 +75,7 @@ def unit_words(unit: str | None) -> str:
 
 
 def _num(value: Any, digits: int = 1) -> str:
-    if not _finite(value):
+    if not finite_number(value):
         return "–"
     text = f"{float(value):.{digits}f}"
     return text[:-2] if digits == 1 and text.endswith(".0") else text
@@ -250,7 +248,7 @@ def strength_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
                     "painful": side == person.get("affected_side"),
                     "pct_bw": f"{_num(v.get('pct_bw'))} % of body weight",
                     "newtons": f"{_num(v.get('value_n'), 0)} N",
-                    "torque": f"{_num(v.get('nm_per_kg'), 2)} N·m/kg" if _finite(v.get("nm_per_kg")) else "",
+                    "torque": f"{_num(v.get('nm_per_kg'), 2)} N·m/kg" if finite_number(v.get("nm_per_kg")) else "",
                     "closest": _short_comparison(comps[main]) if main is not None else "no sourced reference",
                     "closest_flag": bool(main is not None and comps[main].get("verdict") in ("below",)),
                     "others": [str(c.get("text") or "") for i, c in enumerate(comps) if i != main],
@@ -273,9 +271,9 @@ def questionnaire_rows(doc: Mapping[str, Any]) -> list[dict[str, str]]:
         best = q.get("maximum") if q.get("higher_is_better", True) else q.get("minimum")
         meaning = f"{_num(best, 0)} = {'no problems' if q.get('higher_is_better', True) else 'no pain'}"
         change = []
-        if _finite(q.get("mdc_points")):
+        if finite_number(q.get("mdc_points")):
             change.append(f"measurement error {_num(q['mdc_points'])} points")
-        if _finite(q.get("mcid_points")):
+        if finite_number(q.get("mcid_points")):
             change.append(f"a change of {_num(q['mcid_points'])} points matters to the person")
         rows.append(
             {

@@ -16,16 +16,18 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
 from markupsafe import Markup
 
 from medius.analysis.result import AnalysisResult, Stat
 from medius.errors import OutputError
+from medius.registry.measured import difference_beyond, difference_error
 from medius.report._common import (
     GAIT_METRIC_ORDER,
     SIDE_COLOURS_HEX,
     SIDES,
+    finite_number,
     format_value,
     interpretation_ranges,
     is_gait,
@@ -177,9 +179,6 @@ def _video_entry(video_path: str | Path | None, out_path: Path, embed_video_max_
 
 
 # ---------------------------------------------------------------------------- context
-def _finite(x: Any) -> TypeGuard[float]:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
-
 
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
     """Nested dicts as ``(dotted.key, text)`` rows; lists and scalars as compact JSON text."""
@@ -198,9 +197,9 @@ def _error_text(err: Mapping[str, Any] | None, unit: str) -> str:
     if not err:
         return ""
     parts = []
-    if _finite(err.get("sem")):
+    if finite_number(err.get("sem")):
         parts.append(f"± SEM {format_value(err['sem'], 1, unit)}")
-    if _finite(err.get("mdc")):
+    if finite_number(err.get("mdc")):
         parts.append(f"a change < MDC {format_value(err['mdc'], 1, unit)} is within measurement error")
     return "; ".join(parts)
 
@@ -218,6 +217,23 @@ def _cell(stat: Stat, unit: str, digits: int = 1) -> dict[str, Any]:
     return {"text": text, "n": n, "mean": mean}
 
 
+def _difference_note(diff: float | None, mdc: float | None, own: float | None) -> str:
+    """The per-side tables' note on a left-right difference, by the rule every view judges a
+    difference with (:func:`~medius.registry.measured.difference_beyond`); ``own``: medius' measured
+    error of one side's value."""
+    if not finite_number(diff):
+        return ""
+    d = float(diff)
+    mdc = float(mdc) if finite_number(mdc) else None
+    own_diff = difference_error(own, own)
+    beyond = difference_beyond(d, mdc, own_diff)
+    if beyond is None:
+        return ""
+    if not beyond:
+        return "within medius' measured error" if own_diff is not None and abs(d) <= own_diff else "within measurement error"
+    return "exceeds the MDC" if mdc is not None else "exceeds medius' measured error"
+
+
 def _summary_rows(result: Mapping[str, Any], res: AnalysisResult) -> list[dict[str, Any]]:
     """The single-leg per-side table: the rows of :func:`medius.report.rows.summary_rows`, with
     the report's measurement-error notes."""
@@ -231,14 +247,8 @@ def _summary_rows(result: Mapping[str, Any], res: AnalysisResult) -> list[dict[s
         diff = row.left_minus_right
         mdc = err.get("mdc") if err else None
         measured = res.measured_error_of(metric, row.statistic)
-        own = float(measured["value"]) if _finite(measured.get("value")) else None
-        dv = float(diff) if _finite(diff) else None
-        if dv is not None and own is not None and abs(dv) <= own:
-            diff_note = "within medius' measured error"
-        elif dv is not None and mdc is not None and _finite(mdc):
-            diff_note = "within measurement error" if abs(dv) < float(mdc) else "exceeds the MDC"
-        else:
-            diff_note = ""
+        own = float(measured["value"]) if finite_number(measured.get("value")) else None
+        diff_note = _difference_note(diff, mdc, own)
         lit = _error_text(err, unit_symbol(err.get("unit")) if err and err.get("unit") else unit)
         if own is not None:
             error_text = (f"± {format_value(own, 1, unit)} measured by medius for this kind of recording "
@@ -369,13 +379,13 @@ def _gait_label(result: Mapping[str, Any], metric: str) -> str:
 def _mean_sd_text(stats: Mapping[str, Any] | None, unit: str, digits: int = 1) -> dict[str, Any]:
     stats = stats or {}
     mean, sd, n = stats.get("mean"), stats.get("sd"), stats.get("n")
-    if _finite(mean):
+    if finite_number(mean):
         text = format_value(mean, digits, unit)
-        if _finite(sd):
+        if finite_number(sd):
             text += f" ± {format_value(sd, digits, unit)}"
     else:
         text = "–"
-    return {"text": text, "n": n if isinstance(n, int) else None, "mean": mean if _finite(mean) else None}
+    return {"text": text, "n": n if isinstance(n, int) else None, "mean": mean if finite_number(mean) else None}
 
 
 def _scalar_label(result: Mapping[str, Any], name: str) -> tuple[str, str]:
@@ -451,11 +461,8 @@ def _gait_summary_rows(result: Mapping[str, Any], res: AnalysisResult) -> list[d
             diff = (row.left.mean - row.right.mean
                     if row.left.mean is not None and row.right.mean is not None else None)
         err = errors.get(metric)
-        mdc = err.get("mdc") if err else None
-        if _finite(diff) and _finite(mdc):
-            note = "within measurement error" if abs(diff) < mdc else "exceeds the MDC"
-        else:
-            note = ""
+        own = res.measured_error_of(metric, row.statistic).get("value")
+        note = _difference_note(diff, err.get("mdc") if err else None, float(own) if finite_number(own) else None)
         rows.append(
             {
                 "metric": metric,
@@ -512,7 +519,7 @@ def _frontal_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
                 a = stats3[side].get(st) or {}
                 b = stats2[side].get(st) or {}
                 amean, bmean = a.get("mean"), b.get("mean")
-                d = amean - bmean if _finite(amean) and _finite(bmean) else None
+                d = amean - bmean if finite_number(amean) and finite_number(bmean) else None
                 cells[side] = {
                     "lab": _mean_sd_text(a, unit),
                     "frontal": _mean_sd_text(b, unit),
@@ -608,7 +615,7 @@ def _stance_table(result: Mapping[str, Any], res: AnalysisResult) -> dict[str, A
     stances = res.stances or []
     columns = [c for c in unit_columns(res) if c.statistic != "value"]
     metrics = list(dict.fromkeys(c.metric for c in columns))
-    lab = any(_finite(st.values.get("step_width_cm")) for st in stances)
+    lab = any(finite_number(st.values.get("step_width_cm")) for st in stances)
     rows = []
     for st, label in zip(stances, stance_labels([x.to_json() for x in stances]), strict=True):
         vals = st.values
@@ -707,7 +714,7 @@ def _gait_context(result: Mapping[str, Any], res: AnalysisResult) -> dict[str, A
     return {
         "lab": lab,
         "task": result.get("task") or "",
-        "cadence": format_value(cadence, 1, "steps/min") if _finite(cadence) else "–",
+        "cadence": format_value(cadence, 1, "steps/min") if finite_number(cadence) else "–",
         "n_stances": {s: n_st.get(s) for s in SIDES},
         "n_foot_strikes": {s: n_fs.get(s) for s in SIDES},
         "events": _events_description(result),
@@ -736,7 +743,7 @@ def _format_check_number(value: Any, unit: str) -> str:
     """A capture-check value for display: fractions as %, 3 significant figures, short units attached."""
     if isinstance(value, str):
         return value
-    if not _finite(value):
+    if not finite_number(value):
         return ""
     if unit.startswith("fraction"):
         return format_value(100.0 * value, 0, "%")
