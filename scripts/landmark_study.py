@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
-import struct
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-from medius.validation.skeleton import load_skeleton
+from medius.validation.skeleton import load_skeleton, read_glb
 
 BODIES = Path(__file__).resolve().parents[1] / "src" / "medius" / "validation" / "assets" / "bodies"
 _COMPONENT = {5126: np.float32, 5123: np.uint16, 5125: np.uint32, 5121: np.uint8}
@@ -39,12 +37,7 @@ _WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}
 
 def mesh_vertices(path: Path) -> np.ndarray:
     """Rest-pose vertex positions (metres) of the largest mesh primitive of a binary glTF."""
-    data = path.read_bytes()
-    json_len = struct.unpack("<I", data[12:16])[0]
-    gltf = json.loads(data[20 : 20 + json_len])
-    start = 20 + json_len
-    bin_len = struct.unpack("<I", data[start : start + 4])[0]
-    blob = data[start + 8 : start + 8 + bin_len]
+    gltf, blob = read_glb(path)
     best: np.ndarray | None = None
     for mesh in gltf["meshes"]:
         for prim in mesh["primitives"]:

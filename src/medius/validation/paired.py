@@ -269,7 +269,7 @@ def validate_pair(video: Path, markers: Path, *, out: Path, static: Path | None 
         doc = write_validation_outputs(out, rows, {
             "mode": "paired", "video": str(video), "markers": str(markers), "sync": sync,
             "video_status": vr.get("status"), "scenarios": [],
-        })
+        }, calibrate=False)
         (out / "paired-results").mkdir(exist_ok=True)
         for name, r in (("video-result.json", vr), ("lab-result.json", lr)):
             (out / "paired-results" / name).write_text(json.dumps(r, indent=1))

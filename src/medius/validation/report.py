@@ -107,15 +107,21 @@ def _table(records: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def write_validation_outputs(out: Path, rows: Sequence[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
-    """Write validation.json, validation-units.csv, validation-summary.csv and validation.html."""
+def write_validation_outputs(out: Path, rows: Sequence[dict[str, Any]], meta: dict[str, Any], *,
+                             calibrate: bool = True) -> dict[str, Any]:
+    """Write validation.json, validation-units.csv, validation-summary.csv and validation.html.
+
+    ``calibrate``: judge the error shown beside each value out of sample (the grid; a paired
+    recording, one scenario, has nothing to refit without it and keeps the rows' own errors)."""
     from medius.validation.calibration import calibration_summary, out_of_sample
 
     out.mkdir(parents=True, exist_ok=True)
-    # the error shown beside each judged value is the one the registry would show had its scenario
-    # not been measured (leave one scenario out): "miss" is out of sample
-    rows = out_of_sample(rows, by="scenario")
-    calibration = calibration_summary(rows)
+    calibration: list[dict[str, Any]] = []
+    if calibrate:
+        # the error shown beside each judged value is the one the registry would show had its
+        # scenario not been measured (leave one scenario out): "miss" is out of sample
+        rows = out_of_sample(rows, by="scenario")
+        calibration = calibration_summary(rows, scored={("scenario-blocks", "scenario"): rows})
     summary = summarize(rows)
     targets = check_targets(summary, calibration)
     doc = {

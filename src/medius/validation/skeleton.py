@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-__all__ = ["Skeleton", "JOINT_BONES", "load_skeleton"]
+__all__ = ["Skeleton", "JOINT_BONES", "load_skeleton", "read_glb"]
 
 PREFIX = "mixamorig:"
 
@@ -42,7 +42,8 @@ JOINT_BONES: dict[str, str] = {
 }
 
 
-def _read_glb_json(path: Path) -> dict:
+def read_glb(path: Path) -> tuple[dict, bytes]:
+    """The JSON document and the binary buffer (empty if none) of a binary glTF file."""
     data = path.read_bytes()
     magic, _version, _length = struct.unpack("<4sII", data[:12])
     if magic != b"glTF":
@@ -50,7 +51,14 @@ def _read_glb_json(path: Path) -> dict:
     chunk_len, chunk_type = struct.unpack("<I4s", data[12:20])
     if chunk_type != b"JSON":
         raise ValueError(f"{path}: first chunk is not JSON")
-    return json.loads(data[20 : 20 + chunk_len])
+    doc = json.loads(data[20 : 20 + chunk_len])
+    start = 20 + chunk_len
+    if len(data) < start + 8:
+        return doc, b""
+    bin_len, bin_type = struct.unpack("<I4s", data[start : start + 8])
+    if bin_type != b"BIN\x00":
+        raise ValueError(f"{path}: second chunk is not BIN")
+    return doc, data[start + 8 : start + 8 + bin_len]
 
 
 @dataclass(frozen=True)
@@ -96,7 +104,7 @@ class Skeleton:
 def load_skeleton(path: str | Path) -> Skeleton:
     """Read the bone hierarchy and rest offsets of a MakeHuman GLB (``mixamorig:`` bones)."""
     path = Path(path)
-    gltf = _read_glb_json(path)
+    gltf = read_glb(path)[0]
     nodes = gltf["nodes"]
     parent_of: dict[int, int] = {}
     for i, node in enumerate(nodes):
