@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medius.protocols._quality import QUALITY_THRESHOLDS
+from medius.protocols._quality import QUALITY_THRESHOLDS, estimate_camera_turn
 from medius.validation.harness import analysis_code_hash
 from medius.validation.scenarios import full_grid
 
@@ -32,7 +32,8 @@ def readings(cache: Path, code: str) -> dict[str, list[tuple[str, float, float]]
         for c in (result.get("quality") or {}).get("checks", []):
             if c.get("id") == "camera_square_on":
                 raw = (c.get("evidence") or {}).get("model_trunk_yaw_deg")
-                out["back" if s.view == "back" else "front"].append((s.name, s.yaw_deg, float(raw)))
+                if raw is not None:
+                    out["back" if s.view == "back" else "front"].append((s.name, s.yaw_deg, float(raw)))
     return out
 
 
@@ -55,7 +56,7 @@ def main() -> None:
         for i, (name, t, r) in enumerate(pts):
             keep = np.arange(len(pts)) != i
             g, o = np.polyfit(turn[keep], raw[keep], 1)
-            est = (r - o) / g
+            est = estimate_camera_turn(r, view, calibration=(o, g))
             refused = abs(est) > limit
             ok = (abs(t) <= 10 and not refused) or (abs(t) >= 20 and refused) or 10 < abs(t) < 20
             wrong += not ok

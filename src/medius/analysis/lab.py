@@ -3,14 +3,13 @@
 :func:`read_lab_trial` reads the markers (and a C3D's force plates, parsed once with them) and
 the static trial before any output is created; :func:`analyze_lab_trial` builds the lab model
 (:func:`medius.kinematics.labtrial.prepare_lab_trial`), finds the gait events of walking and
-running (:func:`lab_events`: markers, force plates, the file's own events, or markers with each
+running (:func:`medius.events.choose_lab_events`: markers, force plates, the file's own events, or markers with each
 plate contact replacing the marker event it matches) and runs the protocol.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,6 +17,7 @@ import numpy as np
 from medius.analysis.inputs import input_sha256
 from medius.analysis.request import AnalysisRequest
 from medius.errors import InvalidInputError
+from medius.events import choose_lab_events
 from medius.io import Keypoints2D
 from medius.io.force_plates import ForcePlates, read_c3d_trial
 from medius.io.markers import Markers3D, read_markers
@@ -36,7 +36,7 @@ from medius.protocols import (
 if TYPE_CHECKING:
     from medius.analysis.run import Progress
 
-__all__ = ["LabTrial", "analyze_lab_trial", "lab_events", "read_lab_trial"]
+__all__ = ["LabTrial", "analyze_lab_trial", "read_lab_trial"]
 
 
 @dataclass
@@ -95,7 +95,9 @@ def analyze_lab_trial(
                                          partial=task in GAIT_TASKS)  # gait: stance by stance
     if task in GAIT_TASKS:
         say("gait events", 0, None)
-        evs, ev_info = lab_events(trial.markers, angles, path, task, request.events, trial.plates, marker_set)
+        chosen = choose_lab_events(trial.markers, angles, path=path, task=task, source=request.events,
+                                   plates=trial.plates, marker_set=marker_set)
+        evs, ev_info = chosen.events, chosen.info
         lab_info.setdefault("warnings", []).extend(ev_info.pop("warnings", []))
         analysis: SingleLegAnalysis | GaitAnalysis = analyze_gait_lab(
             angles, evs, task=task, params=gp,  # type: ignore[arg-type]
@@ -111,15 +113,3 @@ def analyze_lab_trial(
         )
     assert keypoints is not None
     return analysis, keypoints
-
-
-def lab_events(
-    markers: Markers3D, angles: Any, path: Path, task: str, source: str, plates: ForcePlates | None,
-    marker_set: str | Path = "plug-in-gait",
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The gait events of a lab trial and where they came from (:func:`medius.events.choose_lab_events`)."""
-    from medius.events import choose_lab_events
-
-    chosen = choose_lab_events(markers, angles, path=path, task=task, source=source, plates=plates,
-                               marker_set=marker_set)
-    return chosen.events, chosen.info

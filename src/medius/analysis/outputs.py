@@ -102,10 +102,17 @@ def finish_output_dir(tmp: Path, out_dir: Path) -> None:
 
 
 def discard(outcome: AnalysisOutcome) -> None:
-    """Remove an outcome's workspace without publishing it (safe to call twice)."""
+    """Remove an outcome's workspace, and the frames kept for its annotated video, without
+    publishing it (safe to call twice)."""
+    _remove_frame_copy(outcome)
     if outcome.workspace is not None:
         remove_workspace(outcome.workspace)
         outcome.workspace = None
+
+
+def _remove_frame_copy(outcome: AnalysisOutcome) -> None:
+    if outcome.video is not None and outcome.video.frame_cache is not None:
+        outcome.video.frame_cache.remove()
 
 
 def publish(outcome: AnalysisOutcome, render: Renderer, *, progress: Progress | None = None) -> AnalysisOutcome:
@@ -122,8 +129,7 @@ def publish(outcome: AnalysisOutcome, render: Renderer, *, progress: Progress | 
         if progress is not None:
             progress("writing outputs", 0, None)
         render(outcome, tmp)
-        if outcome.frame_cache is not None:
-            outcome.frame_cache.remove()
+        _remove_frame_copy(outcome)
         finish_output_dir(tmp, outcome.out_dir)
         outcome.workspace = None
     except BaseException:

@@ -21,9 +21,7 @@ from medius.pose import correct_left_right, select_person, select_tracked_person
 from medius.protocols import (
     GAIT_TASKS,
     TASKS,
-    AnalysisParameters,
     GaitAnalysis,
-    GaitParameters,
     SingleLegAnalysis,
     analyze_gait_keypoints,
     analyze_single_leg,
@@ -40,9 +38,7 @@ def analyze_people(
     side: str,
     camera: dict[str, float] | None,
     image_size_known: bool,
-    params: AnalysisParameters,
     view: str = "auto",
-    gait_params: GaitParameters | None = None,
     facing_depth: dict[str, float] | None = None,
 ) -> tuple[SingleLegAnalysis | GaitAnalysis, Keypoints2D, dict[str, Any], dict[str, Any]]:
     """The protocol's analysis, the tested person's keypoints, the person selection and the
@@ -79,9 +75,9 @@ def analyze_people(
                              "camera": camera, "image_size_known": image_size_known}
     analysis: SingleLegAnalysis | GaitAnalysis
     if task in GAIT_TASKS:
-        analysis = analyze_gait_keypoints(kp, task=task, view=view, params=gait_params, **found)  # type: ignore[arg-type]
+        analysis = analyze_gait_keypoints(kp, task=task, view=view, **found)  # type: ignore[arg-type]
     else:
-        analysis = analyze_single_leg(kp, task=task, side=side, params=params, **found)  # type: ignore[arg-type]
+        analysis = analyze_single_leg(kp, task=task, side=side, **found)  # type: ignore[arg-type]
     return analysis, kp, _with_guess(sel.as_dict(), guessed), sides.as_dict()
 
 

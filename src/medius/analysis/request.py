@@ -21,12 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from medius.errors import UsageError
-from medius.io.markers import MARKER_UNIT_CHOICES
+from medius.io.markers import EVENT_SOURCES, MARKER_UNIT_CHOICES
 
 __all__ = ["EVENT_SOURCES", "SEXES", "SIDES", "VIEWS", "AnalysisRequest", "request_fields"]
 
-#: how the gait events of a lab trial are found (``events``)
-EVENT_SOURCES = ("auto", "markers", "force-plates", "file")
 #: the camera view of a gait video (``view``)
 VIEWS = ("auto", "back", "front")
 #: the stance leg of a single-leg recording (``side``)

@@ -27,8 +27,8 @@ from medius.analysis.video_pass import VideoPass, run_video_pass
 from medius.errors import InvalidInputError, UsageError
 from medius.io import Keypoints2D, synthetic_metadata
 from medius.io.keypoint_files import MultiPersonKeypoints, read_keypoints
-from medius.io.video import FrameCache, probe_video
-from medius.protocols import TASKS, AnalysisParameters, GaitAnalysis, SingleLegAnalysis
+from medius.io.video import probe_video
+from medius.protocols import TASKS, GaitAnalysis, SingleLegAnalysis
 
 __all__ = ["AnalysisOutcome", "Progress", "analyze"]
 
@@ -46,18 +46,20 @@ class AnalysisOutcome:
     analysis: SingleLegAnalysis | GaitAnalysis
     #: the tested person's keypoints the analysis measured (the annotated video draws them)
     keypoints: Keypoints2D
-    #: the video to draw on (None: keypoints or a marker trial)
-    video_path: Path | None = None
-    #: everyone the census saw (videos), the frames kept and the faces found during the pose pass
-    census: MultiPersonKeypoints | None = None
-    frame_cache: FrameCache | None = None
-    face_ellipses: dict[int, list[np.ndarray]] | None = None
+    #: the video's pose pass: everyone the census saw, the frames kept and the faces found
+    #: (None: keypoints or a marker trial)
+    video: VideoPass | None = None
     #: the temporary output folder (None once published or discarded)
     workspace: Path | None = None
 
     @property
     def out_dir(self) -> Path:
         return self.request.out_dir
+
+    @property
+    def video_path(self) -> Path | None:
+        """The video to draw on (None: keypoints or a marker trial)."""
+        return self.request.input if self.video is not None else None
 
     @property
     def judgeable(self) -> bool:
@@ -114,7 +116,7 @@ def analyze(request: AnalysisRequest, progress: Progress | None = None) -> Analy
         info["sha256"] = input_sha256(request.input)
         analysis, kp_sel, selection, side_check = analyze_people(
             people, census=video.census if video else None, task=request.task, side=request.side,
-            camera=video.camera if video else None, params=AnalysisParameters(), view=request.view,
+            camera=video.camera if video else None, view=request.view,
             image_size_known=video is not None or request.image_size is not None or people.image_size is not None,
             facing_depth=video.facing_depth if video else None,
         )
@@ -126,11 +128,7 @@ def analyze(request: AnalysisRequest, progress: Progress | None = None) -> Analy
             synthetic=None if video else synthetic_metadata(request.input), keypoints=keypoints,
             options=request.provenance(lab=False, task_guessed=selection.get("task_guessed")),
         )
-        return AnalysisOutcome(
-            request, result, analysis, keypoints, video_path=request.input if video else None,
-            census=video.census if video else None, frame_cache=video.frame_cache if video else None,
-            face_ellipses=video.face_ellipses if video else None, workspace=workspace,
-        )
+        return AnalysisOutcome(request, result, analysis, keypoints, video=video, workspace=workspace)
 
 
 def checked_input_kind(request: AnalysisRequest) -> str:

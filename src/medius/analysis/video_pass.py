@@ -10,7 +10,6 @@ faces to blur on it (:class:`medius.analysis.faces.FaceScan`), so the source is 
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import ctypes
 import threading
@@ -27,7 +26,7 @@ from medius.io import KEYPOINTS
 from medius.io._motion import CameraMotionTracker
 from medius.io.keypoint_files import MultiPersonKeypoints
 from medius.io.video import Frame, FrameCache, VideoInfo, iter_frames
-from medius.pose import BlazePoseBackend, FlipTestBackend, PeopleCensus, estimate_poses
+from medius.pose import BlazePoseBackend, FlipTestBackend, PeopleCensus, PersonPose, estimate_poses
 
 if TYPE_CHECKING:
     from medius.analysis.run import Progress
@@ -103,20 +102,19 @@ def run_video_pass(
                 **backend.describe(),
                 "census": {**census_backend.describe(), "interval_s": CENSUS_INTERVAL_S},
             }
-            last_pose = _LastPose(backend)
             people = estimate_poses(
                 frames,
-                last_pose,
+                backend,
                 image_size=(vinfo.width, vinfo.height),
                 max_people=1,
                 on_frame=lambda i, t: say("pose", i + 1, total),
                 frame_observers=[tracker.update],
                 census=census,
-                frame_sinks=[_copy_sink(frame_cache, face_scan, last_pose)] if frame_cache is not None else (),
+                frame_sinks=[_copy_sink(frame_cache, face_scan)] if frame_cache is not None else (),
             )
             census_people = census.result((vinfo.width, vinfo.height))
-            facing_depth = last_pose.facing_from_depth()
-            trunk_yaw = last_pose.camera_yaw()
+            facing_depth = backend.facing_from_depth()
+            trunk_yaw = backend.camera_yaw()
         _release_memory()
         camera = tracker.summary((vinfo.width, vinfo.height))
         if trunk_yaw:
@@ -124,6 +122,10 @@ def run_video_pass(
         if people.n_frames == 0:
             raise InvalidInputError("the video has no decodable frames", path=path)
         face_ellipses = face_scan.ellipses() if face_scan is not None else None
+    except BaseException:
+        if frame_cache is not None:
+            frame_cache.remove()  # its encoder closed now, not when collected
+        raise
     finally:
         if face_scan is not None:
             face_scan.close()
@@ -145,53 +147,7 @@ def _release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-class _LastPose:
-    """A pose backend that remembers its recent detections, for the face scan on the side thread.
-
-    The side thread handles frame ``i`` while the pose loop may already be on ``i``, ``i + 1`` ...
-    (its queue holds up to 8 frames), so "the latest detection" would depend on the machine's
-    load. :meth:`before` gives the detection of the frame just before a time instead: the pose
-    loop finishes frame ``i - 1`` before it hands frame ``i`` to the side thread, so that one is
-    always there, and the face scan's input is the same on every run.
-    """
-
-    #: detections kept (the side thread lags the pose loop by at most its queue, 8 frames)
-    _KEEP = 32
-
-    def __init__(self, backend: Any) -> None:
-        self._backend = backend
-        self.name = backend.name
-        self._recent: collections.deque[tuple[float, list[Any]]] = collections.deque(maxlen=self._KEEP)
-        self._lock = threading.Lock()
-
-    def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = self._backend.describe()
-        return out
-
-    def facing_from_depth(self) -> dict[str, float] | None:
-        f = getattr(self._backend, "facing_from_depth", None)
-        return f() if callable(f) else None
-
-    def camera_yaw(self) -> dict[str, float] | None:
-        f = getattr(self._backend, "camera_yaw", None)
-        return f() if callable(f) else None
-
-    def detect(self, image_rgb: np.ndarray, time_s: float) -> list[Any]:
-        people: list[Any] = self._backend.detect(image_rgb, time_s)
-        with self._lock:
-            self._recent.append((float(time_s), people))
-        return people
-
-    def before(self, time_s: float) -> list[Any]:
-        """The detection of the last frame before ``time_s`` (none for the first frame)."""
-        with self._lock:
-            return next((people for t, people in reversed(self._recent) if t < time_s), [])
-
-    def close(self) -> None:
-        self._backend.close()
-
-
-def _copy_sink(frame_cache: FrameCache, face_scan: FaceScan | None, poses: _LastPose) -> Callable[[Frame], None]:
+def _copy_sink(frame_cache: FrameCache, face_scan: FaceScan | None) -> Callable[[Frame, list[PersonPose]], None]:
     """The pose pass's frame sink: the frame copy, then the face scan on the copy's image.
 
     The tracked person's head in the previous frame's detection is passed to the face scan as covered:
@@ -199,13 +155,13 @@ def _copy_sink(frame_cache: FrameCache, face_scan: FaceScan | None, poses: _Last
     run a frame on the side thread).
     """
 
-    def sink(frame: Frame) -> None:
+    def sink(frame: Frame, previous: list[PersonPose]) -> None:
         image = frame_cache.add(frame)
         if face_scan is None:
             return
         covered = []
         factor = frame_cache.scale / (frame.scale or 1.0)  # pose-frame px -> copy px
-        for person in poses.before(frame.time_s)[:1]:
+        for person in previous[:1]:
             head = head_ellipse_of(person.xy * factor, person.confidence, KEYPOINTS, max(image.shape[:2]))
             if head is not None:
                 covered.append(head)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medius import __version__
+from medius.analysis.request import SEXES, SIDES
 from medius.errors import InputNotFoundError, InvalidInputError
 from medius.io._metadata import INPUT_METADATA_FILE
 from medius.io.markers import MARKER_UNIT_CHOICES
@@ -57,8 +58,6 @@ OPTION_COLUMNS = ("view", "events", "marker_set", "static", "marker_units", "mar
 _YES, _NO = ("yes", "true", "1", "on"), ("no", "false", "0", "off")
 #: other spellings of manifest columns (after normalisation), as the ``medius analyze`` options
 _COLUMN_ALIASES = {"marker_rate": "marker_rate_hz"}
-SIDES = ("auto", "left", "right")
-SEXES = ("female", "male")
 #: length units of ``--marker-units`` / the ``marker_units`` column (as ``medius analyze``)
 MARKER_UNITS = MARKER_UNIT_CHOICES
 #: inputs found in a folder besides videos and OpenPose JSON sub-folders

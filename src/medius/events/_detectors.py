@@ -86,8 +86,22 @@ def _opt_real(name: str, value: float | None, **kw: Any) -> float | None:
 
 
 # ----------------------------------------------------------------------------- markers
+class _MarkerDetector(_Params):
+    """``detect`` for the per-foot marker detectors: ``task`` and ``stride_time_s`` are the
+    trial's, every other parameter goes to the per-foot method named by ``method``."""
+
+    method: ClassVar[Literal["zeni", "velocity"]]
+
+    def detect(self, data: Markers3D | LabAngles, /, *, axes: LabAxes | None = None) -> GaitEvents:
+        """The gait events of the marker trial ``data``."""
+        per_foot = self.get_params()
+        task, stride_time_s = per_foot.pop("task"), per_foot.pop("stride_time_s")
+        return _marker_events(data, axes, used=self.method, task=task, stride_time_s=stride_time_s,
+                              per_foot=per_foot)
+
+
 @dataclass(frozen=True)
-class ZeniEventDetector(_Params):
+class ZeniEventDetector(_MarkerDetector):
     """Foot strikes and foot offs of a marker trial by the coordinate method of Zeni et al. (2008).
 
     Per foot (:func:`~medius.events.detect_events_zeni`): foot strike at each maximum of the
@@ -138,7 +152,7 @@ class ZeniEventDetector(_Params):
     min_prominence_fraction: float = 0.3
     min_excursion_m: float = 0.1
 
-    method: ClassVar[str] = "zeni"
+    method = "zeni"
 
     def __post_init__(self) -> None:
         check_option("task", self.task, _TASKS)
@@ -146,17 +160,9 @@ class ZeniEventDetector(_Params):
         check_real("min_prominence_fraction", self.min_prominence_fraction, low=0.0, high=1.0)
         check_real("min_excursion_m", self.min_excursion_m, low=0.0)
 
-    def detect(self, data: Markers3D | LabAngles, /, *, axes: LabAxes | None = None) -> GaitEvents:
-        """The gait events of the marker trial ``data``."""
-        return _marker_events(
-            data, axes, used="zeni", task=self.task, stride_time_s=self.stride_time_s,
-            per_foot={"min_prominence_fraction": self.min_prominence_fraction,
-                      "min_excursion_m": self.min_excursion_m},
-        )
-
 
 @dataclass(frozen=True)
-class FootVelocityEventDetector(_Params):
+class FootVelocityEventDetector(_MarkerDetector):
     """Foot strikes and foot offs of a marker trial by the foot-velocity algorithm (O'Connor et al. 2007).
 
     Per foot (:func:`~medius.events.detect_events_velocity`): the vertical velocity of the foot
@@ -194,7 +200,7 @@ class FootVelocityEventDetector(_Params):
     min_prominence_fraction: float = 0.3
     min_lift_m: float = 0.03
 
-    method: ClassVar[str] = "velocity"
+    method = "velocity"
 
     def __post_init__(self) -> None:
         check_option("task", self.task, _TASKS)
@@ -202,14 +208,6 @@ class FootVelocityEventDetector(_Params):
         _opt_real("cutoff_hz", self.cutoff_hz, low=0.0, low_inclusive=False)
         check_real("min_prominence_fraction", self.min_prominence_fraction, low=0.0, high=1.0)
         check_real("min_lift_m", self.min_lift_m, low=0.0)
-
-    def detect(self, data: Markers3D | LabAngles, /, *, axes: LabAxes | None = None) -> GaitEvents:
-        """The gait events of the marker trial ``data``."""
-        return _marker_events(
-            data, axes, used="velocity", task=self.task, stride_time_s=self.stride_time_s,
-            per_foot={"cutoff_hz": self.cutoff_hz, "min_prominence_fraction": self.min_prominence_fraction,
-                      "min_lift_m": self.min_lift_m},
-        )
 
 
 def detect_events_markers(

@@ -543,7 +543,6 @@ def _marker_events(
 ) -> GaitEvents:
     """The events of both feet of a marker trial by the per-foot method ``used`` (the body of the
     marker detectors: :class:`ZeniEventDetector`, :class:`FootVelocityEventDetector`)."""
-    tsk = task
     feet = _feet_of(source)
     where = _where(feet.source)
     need = [f"{s}_{p}" for s in _SIDES for p in ("heel", "toe")]
@@ -602,7 +601,7 @@ def _marker_events(
         method=used,
         notes=tuple(notes),
         info={
-            "task": tsk,
+            "task": task,
             "treadmill": treadmill,
             "pelvis_speed_m_s": speed,
             "forward": fwd.tolist(),
@@ -701,7 +700,6 @@ def _force_plate_events(
     max_cop_distance_m: float,
 ) -> GaitEvents:
     """The body of :class:`ForcePlateEventDetector` (parameters validated there)."""
-    thr, min_c, max_d = threshold_n, min_contact_s, max_cop_distance_m
     feet = _feet_of(markers_or_joint_centres)
     where = _where(plates.source) or _where(feet.source)
     if len(plates) == 0:
@@ -723,10 +721,10 @@ def _force_plate_events(
     contacts: list[dict[str, Any]] = []
     for plate in plates:
         vz = plate.vertical_n
-        for a, b in _contacts(vz > thr):
+        for a, b in _contacts(vz > threshold_n):
             label = f"plate {plate.number} contact {t_an[a]:.3f}-{t_an[min(b, t_an.size - 1)]:.3f} s"
-            if t_an[min(b, t_an.size - 1)] - t_an[a] < min_c:
-                notes.append(f"{label}: dropped, shorter than {min_c:g} s")
+            if t_an[min(b, t_an.size - 1)] - t_an[a] < min_contact_s:
+                notes.append(f"{label}: dropped, shorter than {min_contact_s:g} s")
                 continue
             idx = np.arange(a, b)
             thirds = [idx[: max(1, idx.size // 3)], idx[idx.size // 3 : max(idx.size // 3 + 1, 2 * idx.size // 3)],
@@ -743,8 +741,8 @@ def _force_plate_events(
             mid = mids[1]
             side = min(_SIDES, key=lambda s: mid[s])
             other = "right" if side == "left" else "left"
-            if not math.isfinite(mid[side]) or mid[side] > max_d:
-                notes.append(f"{label}: dropped, no foot within {max_d:g} m of the centre of pressure")
+            if not math.isfinite(mid[side]) or mid[side] > max_cop_distance_m:
+                notes.append(f"{label}: dropped, no foot within {max_cop_distance_m:g} m of the centre of pressure")
                 continue
             first_side = min(_SIDES, key=lambda s: mids[0][s])
             last_side = min(_SIDES, key=lambda s: mids[2][s])
@@ -753,12 +751,12 @@ def _force_plate_events(
                 # first foot landed and is unloaded after the last one leaves, so the first foot's
                 # strike and the last foot's off are still clean
                 kept_ev = []
-                if a > 0 and math.isfinite(mids[0][first_side]) and mids[0][first_side] <= max_d:
+                if a > 0 and math.isfinite(mids[0][first_side]) and mids[0][first_side] <= max_cop_distance_m:
                     contacts.append({"plate": plate.number, "side": first_side, "strike_s": float(t_an[a]),
                                      "off_s": None, "start_s": float(t_an[a]), "end_s": float(t_an[a]),
                                      "cop_distance_m": round(mids[0][first_side], 4), "partial": True})
                     kept_ev.append(f"the {first_side} foot strike")
-                if b < t_an.size and math.isfinite(mids[2][last_side]) and mids[2][last_side] <= max_d:
+                if b < t_an.size and math.isfinite(mids[2][last_side]) and mids[2][last_side] <= max_cop_distance_m:
                     contacts.append({"plate": plate.number, "side": last_side, "strike_s": None,
                                      "off_s": float(t_an[b]), "start_s": float(t_an[b - 1]), "end_s": float(t_an[b - 1]),
                                      "cop_distance_m": round(mids[2][last_side], 4), "partial": True})
@@ -814,7 +812,7 @@ def _force_plate_events(
     if not kept:
         raise NotJudgeableError(
             "no foot contacts found on the force plates: "
-            + (f"the vertical force never exceeds {thr:g} N" if not notes else "; ".join(notes)),
+            + (f"the vertical force never exceeds {threshold_n:g} N" if not notes else "; ".join(notes)),
             path=where,
         )
     found = []
@@ -827,7 +825,7 @@ def _force_plate_events(
         events=_make_events(found),
         method="force_plates",
         notes=tuple(notes),
-        info={"threshold_n": thr, "contacts": kept, "analog_rate_hz": plates.rate_hz},
+        info={"threshold_n": threshold_n, "contacts": kept, "analog_rate_hz": plates.rate_hz},
     )
 
 
@@ -858,9 +856,8 @@ def _video_events(
     min_swing_s: float | None,
 ) -> GaitEvents:
     """The body of :class:`VideoEventDetector` (parameters validated there)."""
-    v_name, tsk, frac = view, task, stance_fraction
-    min_st = min_stance_s if min_stance_s is not None else (0.2 if tsk == "walk" else 0.08)
-    min_sw = min_swing_s if min_swing_s is not None else (0.2 if tsk == "walk" else 0.15)
+    min_st = min_stance_s if min_stance_s is not None else (0.2 if task == "walk" else 0.08)
+    min_sw = min_swing_s if min_swing_s is not None else (0.2 if task == "walk" else 0.15)
     where = _where(kp.source)
     t = kp.time_s
     n = kp.n_frames
@@ -868,7 +865,6 @@ def _video_events(
         raise NotJudgeableError(f"{n} frames: gait events need a few strides of video", path=where)
     dt = float(np.median(np.diff(t)))
     fps = 1.0 / dt
-    cut = cutoff_hz
     # filtering twice blurs the events: keypoints low-pass filtered upstream are used as they are
     prefiltered = any(e.get("operation") == "lowpass_filter" and not e.get("skipped") for e in kp.log)
 
@@ -903,7 +899,7 @@ def _video_events(
     for s in _SIDES:
         vel[s], acc[s], pos[s] = {}, {}, {}
         for p in ("heel", "toe"):
-            x = _lowpass(_fill_nan(feet[s][p]), fps, None if prefiltered else cut)
+            x = _lowpass(_fill_nan(feet[s][p]), fps, None if prefiltered else cutoff_hz)
             v = np.gradient(x, t)
             pos[s][p] = x / leg
             vel[s][p] = v / leg
@@ -924,7 +920,7 @@ def _video_events(
     n_min_sw = max(1, int(round(min_sw / dt)))
     # the mid-hip's image y in leg lengths: the heel relative to it is the heel's position relative
     # to the pelvis (the foot strike on a treadmill filmed from behind, _stance_events)
-    hip_pos = _lowpass(_fill_nan(hip), fps, None if prefiltered else cut) / leg
+    hip_pos = _lowpass(_fill_nan(hip), fps, None if prefiltered else cutoff_hz) / leg
     found: list[tuple[str, str, float]] = []
     notes: list[str] = []
     info_thr: dict[str, float] = {}
@@ -934,11 +930,11 @@ def _video_events(
         # of the stride: noise and the impacts' wiggles must not break a stance in two, yet the
         # stance must stay resolved (walking: about 60 % of the stride, 4 harmonics; running: about
         # 35 %, so 4 x 0.6 / 0.35 = 7 harmonics)
-        harmonics = _STANCE_HARMONICS[tsk]
+        harmonics = _STANCE_HARMONICS[task]
         smooth_hz = min(harmonics / stride, 0.4 * fps) if stride is not None else None
         dep = {p: np.abs(_lowpass(vel[s][p], fps, smooth_hz) - v_plant) for p in ("heel", "toe")}
         swing_speed = float(np.percentile(np.fmax(dep["heel"], dep["toe"]), 95))
-        thr = frac * swing_speed
+        thr = stance_fraction * swing_speed
         info_thr[s] = thr
         if swing_speed < _MIN_SWING_LEG_PER_S or stride is None:
             raise NotJudgeableError(
@@ -949,7 +945,7 @@ def _video_events(
         still = np.fmin(dep["heel"], dep["toe"]) < thr
         # filmed from behind, a planted foot carried towards the camera by a treadmill's belt moves
         # down the image (over ground it stays still: about 0)
-        on_belt[s] = v_name == "back" and v_plant > _BELT_FRACTION * thr
+        on_belt[s] = view == "back" and v_plant > _BELT_FRACTION * thr
         heel_rel = pos[s]["heel"] - hip_pos if on_belt[s] else None
         stride_n = stride / dt
         # drop "still" moments shorter than a stance (a swinging foot crossing the planted
@@ -957,7 +953,7 @@ def _video_events(
         still = _clean_runs(still, n_min_st, min(n_min_sw, max(1, int(round(0.05 * stride_n)))))
         for a, b in _stance_runs(still, stride_n):
             mid = 0.5 * (a + b - 1)
-            fs, fo = _stance_events(acc[s], mid, stride_n, back=v_name == "back", heel_rel=heel_rel)
+            fs, fo = _stance_events(acc[s], mid, stride_n, back=view == "back", heel_rel=heel_rel)
             if fs is not None:
                 found.append((s, "foot_strike", _time_at(t, fs)))
             if fo is not None:
@@ -973,14 +969,14 @@ def _video_events(
         method="video_2d",
         notes=tuple(notes),
         info={
-            "view": v_name,
-            "task": tsk,
+            "view": view,
+            "task": task,
             "leg_length_px_median": float(np.median(leg)),
             "planted_foot_velocity_leg_per_s": v_plant,
             "stance_threshold_leg_per_s": info_thr,
             "strike_from_heel_turn": on_belt,
             "stride_time_s": stride,
-            "cutoff_hz": None if prefiltered else cut,
+            "cutoff_hz": None if prefiltered else cutoff_hz,
             "prefiltered": prefiltered,
             "frame_rate_hz": fps,
         },

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from medius.errors import InvalidInputError, NotJudgeableError
 from medius.events._detectors import ForcePlateEventDetector, ForcePlateTrial, ZeniEventDetector
 from medius.events._gait import assign_event_sides
+from medius.io.markers import EVENT_SOURCES
 from medius.kinematics._validation import check_option
 from medius.kinematics.filtering3d import fill_gaps
 from medius.kinematics.labtrial import drop_empty_markers, event_markers
@@ -23,8 +24,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["EVENT_SOURCES", "LabEvents", "choose_lab_events"]
 
-#: the event sources a lab trial may ask for (``medius analyze --events``)
-EVENT_SOURCES: tuple[str, ...] = ("auto", "markers", "force-plates", "file")
 
 
 @dataclass(frozen=True)
@@ -47,8 +46,12 @@ class LabEvents:
     """
 
     events: list[dict[str, Any]]
-    used: str
     info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def used(self) -> str:
+        """The source used (``info["used"]``)."""
+        return str(self.info.get("used", ""))
 
     @property
     def warnings(self) -> list[str]:
@@ -123,7 +126,7 @@ def choose_lab_events(
 
     def done(evs: list[dict[str, Any]], used: str, **extra: Any) -> LabEvents:
         info.update(used=used, n=len(evs), **extra)
-        return LabEvents(events=evs, used=used, info=info)
+        return LabEvents(events=evs, info=info)
 
     def file_events() -> list[dict[str, Any]]:
         evs = [dict(e) for e in markers.events if e.get("kind") in ("foot_strike", "foot_off")]

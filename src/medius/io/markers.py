@@ -41,6 +41,7 @@ __all__ = [
     "LENGTH_UNITS_M",
     "Markers3D",
     "MARKER_SUFFIXES",
+    "EVENT_SOURCES",
     "MARKER_UNIT_CHOICES",
     "SUBJECT_PARAMETERS",
     "markers_from_c3d",
@@ -58,6 +59,8 @@ LENGTH_UNITS_M: dict[str, float] = {"mm": 1e-3, "cm": 1e-2, "m": 1.0}
 #: the length units a reader may be told for a TRC or marker table that does not state its own
 #: (``units=``; ``--marker-units`` and the batch manifest's ``marker_units`` column)
 MARKER_UNIT_CHOICES: tuple[str, ...] = ("mm", "m")
+#: how the gait events of a lab trial are found (``medius analyze --events``, the batch column ``events``)
+EVENT_SOURCES: tuple[str, ...] = ("auto", "markers", "force-plates", "file")
 
 #: the gait-event kinds medius uses (C3D labels "Foot Strike" / "Foot Off")
 EVENT_KINDS: tuple[str, ...] = ("foot_strike", "foot_off")

@@ -30,7 +30,7 @@ class _SideWork:
         self,
         observers: list[Callable[[np.ndarray, float], None]],
         census: PeopleCensus | None,
-        sinks: list[Callable[[Any], None]] | None = None,
+        sinks: list[Callable[[Any, list[Any]], None]] | None = None,
     ) -> None:
         self.observers = observers
         self.census = census
@@ -42,23 +42,25 @@ class _SideWork:
 
     def _run(self) -> None:
         while True:
-            frame = self._q.get()
-            if frame is None:
+            item = self._q.get()
+            if item is None:
                 return
             if self._error is not None:
                 continue
+            frame, previous = item
             try:
                 for observe in self.observers:
                     observe(frame.image, frame.scale or 1.0)
                 if self.census is not None:
                     self.census.observe(frame)
                 for sink in self.sinks:
-                    sink(frame)
+                    sink(frame, previous)
             except BaseException as exc:  # handed to the caller
                 self._error = exc
 
-    def submit(self, frame: Any) -> None:
-        self._q.put(frame)
+    def submit(self, frame: Any, previous: list[Any]) -> None:
+        """Queue ``frame`` with the people detected in the frame before it (for the sinks)."""
+        self._q.put((frame, previous))
 
     def finish(self) -> None:
         self._q.put(None)
@@ -77,7 +79,7 @@ def estimate_poses(
     source: str | None = None,
     frame_observers: Iterable[Callable[[np.ndarray, float], None]] = (),
     census: PeopleCensus | None = None,
-    frame_sinks: Iterable[Callable[[Any], None]] = (),
+    frame_sinks: Iterable[Callable[[Any, list[Any]], None]] = (),
 ) -> MultiPersonKeypoints:
     """Run ``backend`` on every frame and collect everyone it finds.
 
@@ -88,8 +90,10 @@ def estimate_poses(
     with ``(image, scale)`` for every frame (for example a camera-motion tracker); ``census``
     (a :class:`~medius.pose.PeopleCensus`) looks at the frames it is due on. Both run on a
     worker thread beside the pose loop, in frame order. Each of ``frame_sinks`` is called there
-    too, after them, with the frame itself (for example :meth:`medius.io.video.FrameCache.add`,
-    which keeps a small copy of the frames for the annotated video).
+    too, after them, with the frame itself and the people detected in the frame before it (none
+    for the first frame): the analysis keeps a small copy of the frames for the annotated video
+    and scans it for faces other than the tracked person's there. The sinks see that detection,
+    not "the latest", so what they do does not depend on how far the pose loop has run ahead.
     """
     observers = list(frame_observers)
     sinks = list(frame_sinks)
@@ -99,10 +103,11 @@ def estimate_poses(
     conf_chunks: list[np.ndarray] = []
     times: list[float] = []
     index: list[int] = []
+    people: list[Any] = []
     try:
         for frame in frames:
             if side is not None:
-                side.submit(frame)
+                side.submit(frame, people)
             people = backend.detect(frame.image, frame.time_s)[:max_people]
             _collect(people, frame, max_people, k, pos_chunks, conf_chunks, times, index)
             if on_frame is not None:

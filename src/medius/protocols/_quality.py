@@ -43,10 +43,12 @@ QUALITY_THRESHOLDS: dict[str, float] = {
 CAMERA_TURN_CALIBRATION: dict[str, tuple[float, float]] = {"front": (3.1, -0.94), "back": (-12.6, 1.73)}
 
 
-def estimate_camera_turn(model_trunk_yaw_deg: float, view: str) -> float:
+def estimate_camera_turn(model_trunk_yaw_deg: float, view: str,
+                         calibration: tuple[float, float] | None = None) -> float:
     """The camera's turn around the person (degrees, 0 = square-on) from the pose model's 3D turn
-    of the hip and shoulder lines, calibrated for the view (``"back"``, or any other: the front)."""
-    offset, gain = CAMERA_TURN_CALIBRATION["back" if view == "back" else "front"]
+    of the hip and shoulder lines, calibrated for the view (``"back"``, or any other: the front);
+    ``calibration``: another ``(offset, gain)`` (scripts/fit_camera_turn.py judges its refits)."""
+    offset, gain = calibration or CAMERA_TURN_CALIBRATION["back" if view == "back" else "front"]
     return (model_trunk_yaw_deg - offset) / gain
 
 _LOWER = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
@@ -348,8 +350,8 @@ def check_capture(
                 # no number in the text: it is a reason, and a recording and its mirror image must
                 # give the same reasons (the estimate is the check's value)
                 ("the camera is square-on to the hips and shoulders" if square else
-                 "the camera is turned more than 15° around the person (the estimate, from the pose model's 3D "
-                 "hips and shoulders, is in the check's value): frontal-plane angles are distorted"),
+                 f"the camera is turned more than {t['max_camera_turn_deg']:g}° around the person (the estimate, from "
+                 "the pose model's 3D hips and shoulders, is in the check's value): frontal-plane angles are distorted"),
                 fatal=True,
                 advice="Place the phone straight in front of (or behind) the person, square to the hips, "
                 "not off to one side.",

@@ -36,19 +36,19 @@ def run_analysis(request: AnalysisRequest, *, progress: Progress | None = None) 
 
 def render_outputs(outcome: AnalysisOutcome, folder: Path) -> None:
     """Write every output of ``outcome`` into ``folder`` (its workspace): see :func:`write_outputs`."""
-    request = outcome.request
+    request, video = outcome.request, outcome.video
     write_outputs(
         outcome.result,
         outcome.analysis,
         folder,
         video_path=outcome.video_path,
-        blur_faces=request.blur_faces and outcome.video_path is not None,
+        blur_faces=request.blur_faces,
         annotated_video=request.annotated_video,
-        max_side_px=request.max_side_px if outcome.video_path is not None else 1280,
+        max_side_px=request.max_side_px,
         keypoints=outcome.keypoints,
-        census=outcome.census,
-        frame_cache=outcome.frame_cache,
-        face_ellipses=outcome.face_ellipses,
+        census=video.census if video else None,
+        frame_cache=video.frame_cache if video else None,
+        face_ellipses=video.face_ellipses if video else None,
     )
 
 

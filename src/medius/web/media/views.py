@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from medius.analysis.request import SIDES
 from medius.web import messages
 from medius.web.deps import CsrfChecked, CurrentUser, SessionDep, render
 from medius.web.media.jobs import enqueue_job
@@ -28,7 +29,6 @@ from medius.web.visits.service import get_visit
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["recordings"])
 
-SIDES = ("auto", "left", "right")
 _FLAG = {"type": "string", "enum": ["on", "1", "true", "0", "off", "false"], "default": "on"}
 #: the multipart body the upload reads itself (streamed to disk, so FastAPI does not parse it)
 UPLOAD_BODY = {
