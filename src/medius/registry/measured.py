@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["MEASURED_ERRORS_PATH", "condition_levels", "difference_beyond", "difference_error", "load_measured_errors",
-           "lookup_measured_error", "measured_errors_for"]
+           "lookup_measured_error", "measured_errors_for", "recording_condition", "task_kind"]
 
 MEASURED_ERRORS_PATH = Path(__file__).resolve().parent / "measured" / "video_errors.json"
 
@@ -98,6 +98,19 @@ def lookup_measured_error(metric: str, statistic: str, cond: dict[str, str],
     return None
 
 
+def recording_condition(task: str, *, view: str, yaw: str, fps: float | None, short_side_px: int | None) -> dict[str, str]:
+    """The condition a recording was filmed in, as the measured errors are looked up by (the
+    validation grid's rows and a video analysis are binned by this one rule): ``view`` ``"back"``
+    or the front, ``yaw`` ``"square"`` or ``"off-square"``, 60 or 30 fps, 1080p or 720p."""
+    return {
+        "task": task,
+        "view": "back" if view == "back" else "front",
+        "yaw": yaw,
+        "fps": "60" if (fps or 0) >= 50 else "30",
+        "resolution": "1080p" if (short_side_px or 0) >= 1000 else "720p",
+    }
+
+
 def measured_errors_for(task: str, metrics: tuple[str, ...], *, view: str, fps: float | None,
                         width: int | None, height: int | None, yaw: str = "square") -> dict[str, Any]:
     """``metric -> statistic -> entry`` for a video analysis: the error medius measured for its condition.
@@ -105,13 +118,7 @@ def measured_errors_for(task: str, metrics: tuple[str, ...], *, view: str, fps: 
     ``view`` is where the camera stood (``"back"`` or the front); ``yaw`` is ``"square"`` unless the
     capture check found the camera turned. Metrics the grid never measured in such a condition
     are left out (nothing is claimed for them)."""
-    cond = {
-        "task": task,
-        "view": "back" if view == "back" else "front",
-        "yaw": yaw,
-        "fps": "60" if (fps or 0) >= 50 else "30",
-        "resolution": "1080p" if min(width or 0, height or 0) >= 1000 else "720p",
-    }
+    cond = recording_condition(task, view=view, yaw=yaw, fps=fps, short_side_px=min(width or 0, height or 0))
     out: dict[str, Any] = {}
     for m in metrics:
         for stat in ("peak", "at_bottom", "at_mid_stance"):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -204,17 +203,19 @@ def _error_text(err: Mapping[str, Any] | None, unit: str) -> str:
     return "; ".join(parts)
 
 
+def _mean_sd(mean: Any, sd: Any, unit: str, digits: int) -> str:
+    """``mean ± SD`` (``mean`` alone without an SD; "–" without a mean)."""
+    if not finite_number(mean):
+        return "–"
+    text = format_value(mean, digits, unit)
+    return text + f" ± {format_value(sd, digits, unit)}" if finite_number(sd) else text
+
+
 def _cell(stat: Stat, unit: str, digits: int = 1) -> dict[str, Any]:
     """One side's ``mean ± SD`` text and n (None where the result records none)."""
-    if stat.mean is not None and math.isfinite(stat.mean):
-        text = format_value(stat.mean, digits, unit)
-        if stat.sd is not None and math.isfinite(stat.sd):
-            text += f" ± {format_value(stat.sd, digits, unit)}"
-    else:
-        text = "–"
     n = stat.n if stat.keys_ is not None and "n" in stat.keys_ else None  # n recorded for this side
-    mean = stat.mean if stat.mean is not None and math.isfinite(stat.mean) else None
-    return {"text": text, "n": n, "mean": mean}
+    return {"text": _mean_sd(stat.mean, stat.sd, unit, digits), "n": n,
+            "mean": stat.mean if finite_number(stat.mean) else None}
 
 
 def _difference_note(diff: float | None, mdc: float | None, own: float | None) -> str:
@@ -378,14 +379,9 @@ def _gait_label(result: Mapping[str, Any], metric: str) -> str:
 
 def _mean_sd_text(stats: Mapping[str, Any] | None, unit: str, digits: int = 1) -> dict[str, Any]:
     stats = stats or {}
-    mean, sd, n = stats.get("mean"), stats.get("sd"), stats.get("n")
-    if finite_number(mean):
-        text = format_value(mean, digits, unit)
-        if finite_number(sd):
-            text += f" ± {format_value(sd, digits, unit)}"
-    else:
-        text = "–"
-    return {"text": text, "n": n if isinstance(n, int) else None, "mean": mean if finite_number(mean) else None}
+    mean, n = stats.get("mean"), stats.get("n")
+    return {"text": _mean_sd(mean, stats.get("sd"), unit, digits), "n": n if isinstance(n, int) else None,
+            "mean": mean if finite_number(mean) else None}
 
 
 def _scalar_label(result: Mapping[str, Any], name: str) -> tuple[str, str]:

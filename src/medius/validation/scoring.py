@@ -13,11 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from medius.registry.measured import recording_condition, task_kind
+
 __all__ = ["TARGETS", "condition_of", "summarize", "task_kind"]
-
-
-def task_kind(movement: str) -> str:
-    return "gait" if movement in ("walk", "run") else "single-leg"
 
 
 #: the summary groups by the camera's turn (the grid's yaws: 0, ±10 square-on; +20, −30 turned)
@@ -32,13 +30,9 @@ def is_square(yaw_deg: float) -> bool:
 
 def condition_of(row: dict[str, Any]) -> dict[str, str]:
     """The condition a rep or stance was filmed in (what the measured error is looked up by)."""
-    return {
-        "task": row["movement"],
-        "view": row["view"],
-        "yaw": "square" if is_square(row["yaw_deg"]) else "off-square",
-        "fps": "60" if float(row["fps"]) >= 50 else "30",
-        "resolution": "1080p" if int(row["short_side_px"]) >= 1000 else "720p",
-    }
+    return recording_condition(row["movement"], view=row["view"],
+                               yaw="square" if is_square(row["yaw_deg"]) else "off-square",
+                               fps=float(row["fps"]), short_side_px=int(row["short_side_px"]))
 
 
 #: the accuracy targets of issue 18: (task kind, metric:statistic, condition filter, MAE limit)
