@@ -113,12 +113,6 @@ def block_error(groups: Sequence[Sequence[float]], alpha: float = ALPHA, *,
     return {"value": q, "mu": mu, "tau": tau, "sigma": sigma, "dof": dof}
 
 
-def _descriptive(errors: Sequence[float]) -> dict[str, Any]:
-    from medius.validation.scoring import _stats
-
-    return _stats(list(errors))
-
-
 #: how the shown error of an entry is computed, and which entries are written
 METHODS: dict[str, dict[str, Any]] = {
     # this release's first version: the 95th percentile of |error| pooled over the reps of the most
@@ -146,7 +140,7 @@ def fit_entries(rows: Sequence[dict[str, Any]], *, method: str = "scenario-block
     :data:`SPREAD_FACTOR` times the coarser level's). A sparse level may widen the shown error,
     never narrow it."""
     from medius.registry.measured import LEVELS, condition_levels, lookup_measured_error
-    from medius.validation.scoring import condition_of
+    from medius.validation.scoring import _stats, condition_of
 
     cfg = METHODS[method]
     n_levels = cfg["levels"] or len(LEVELS)
@@ -195,7 +189,7 @@ def fit_entries(rows: Sequence[dict[str, Any]], *, method: str = "scenario-block
                      "dof": b["dof"]}
         if math.isfinite(value):
             out.append({"metric": metric, "statistic": stat, "condition": conds[ck], "value": round(value, 2),
-                        **_descriptive(errs), "scenarios": len(groups), "method": method, **extra})
+                        **_stats(errs), "scenarios": len(groups), "method": method, **extra})
             out_levels.append(level)
     if method != "scenario-blocks":
         return out
@@ -216,7 +210,7 @@ def fit_entries(rows: Sequence[dict[str, Any]], *, method: str = "scenario-block
         if b["value"] > float(parent["value"]) and (level > 0 or shifted or spread):
             errs = [x for g in groups for x in g]
             out.append({"metric": metric, "statistic": stat, "condition": conds[ck], "value": round(b["value"], 2),
-                        **_descriptive(errs), "scenarios": len(groups), "method": method,
+                        **_stats(errs), "scenarios": len(groups), "method": method,
                         "between_scenario_sd": round(b["tau"], 2), "within_scenario_sd": round(b["sigma"], 2),
                         "dof": b["dof"], "widens": parent["condition"]})
             out_levels.append(level)
@@ -258,7 +252,7 @@ def out_of_sample(rows: Sequence[dict[str, Any]], *, by: str = "scenario", metho
     return out
 
 
-def coverage_table(rows: Sequence[dict[str, Any]], keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
+def coverage_table(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per task, condition group (all, camera square-on, turned, view) and metric:statistic of rows
     scored by :func:`out_of_sample`: the judged values, the share that miss (``miss_pct``), the
     share with no error shown, and the median and largest shown error."""
@@ -275,7 +269,7 @@ def coverage_table(rows: Sequence[dict[str, Any]], keys: Sequence[str] | None = 
     for task in sorted({r["movement"] for r in rows}):
         for gname, keep in groups.items():
             sel = [r for r in rows if r["movement"] == task and r["judged"] and keep(r)]
-            for k in keys or sorted({k for r in sel for k in r["metrics"]}):
+            for k in sorted({k for r in sel for k in r["metrics"]}):
                 vals = [r["metrics"][k] for r in sel if k in r["metrics"] and r["metrics"][k].get("error") is not None]
                 if not vals:
                     continue

@@ -123,8 +123,8 @@ def _write_measured_error(rows: list[dict[str, Any]], n_scenarios: int) -> None:
 
     from medius import __version__
     from medius.registry.measured import MEASURED_ERRORS_PATH
+    from medius.validation.calibration import fit_entries
     from medius.validation.harness import analysis_code_hash
-    from medius.validation.scoring import measured_error_entries
 
     doc = {
         "what": "medius' own measurement error of its video metrics, by task, metric, statistic and filming "
@@ -138,7 +138,7 @@ def _write_measured_error(rows: list[dict[str, Any]], n_scenarios: int) -> None:
         "scenario means, s^2 = tau^2 (1 + 1/scenarios) + sigma^2 (tau: SD of the scenario means, at least that of "
         "the bodies' means; sigma: within-scenario SD); a level with fewer scenarios only where it "
         "widens the coarser level's q (medius.validation.calibration; docs/validation.md)",
-        "entries": measured_error_entries(rows),
+        "entries": fit_entries(rows),
         # what this code gives on the committed short clips: the test that the figures above are
         # current compares a fresh analysis of the clips with these values
         "reference_clips": _reference_clip_values(),

@@ -155,12 +155,3 @@ def check_targets(summary: Sequence[dict[str, Any]],
                         "value": s["side_correct_pct"], "limit": 100.0, "n": s["units"],
                         "pass": s["side_correct_pct"] is not None and s["side_correct_pct"] >= 100.0})
     return out
-
-
-def measured_error_entries(rows: Sequence[dict[str, Any]], min_n: int = 8) -> list[dict[str, Any]]:
-    """The measured-error entries of the registry (:mod:`medius.registry.measured`) from scored rows:
-    per metric:statistic and condition level, ``value`` = the error shown beside a value, by
-    :func:`medius.validation.calibration.fit_entries` (scenario blocks), and the agreement statistics."""
-    from medius.validation.calibration import fit_entries
-
-    return fit_entries(rows, min_n=min_n)
