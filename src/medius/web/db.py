@@ -76,11 +76,10 @@ def upgrade_database(engine: Engine, revision: str = "head") -> None:
             with conn.begin():
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, revision)
-            if sqlite:
-                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                conn.commit()
-                if broken:
-                    raise RuntimeError(f"the migration left rows whose references point nowhere: {broken[:5]}")
+                if sqlite:  # checked before the commit: a migration that breaks references is rolled back
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows whose references point nowhere: {broken[:5]}")
         finally:
             if sqlite:
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")
