@@ -918,13 +918,10 @@ def _video_events(
 
     n_min_st = max(1, int(round(min_st / dt)))
     n_min_sw = max(1, int(round(min_sw / dt)))
-    # the mid-hip's image y in leg lengths: the heel relative to it is the heel's position relative
-    # to the pelvis (the foot strike on a treadmill filmed from behind, _stance_events)
-    hip_pos = _lowpass(_fill_nan(hip), fps, None if prefiltered else cutoff_hz) / leg
     found: list[tuple[str, str, float]] = []
     notes: list[str] = []
     info_thr: dict[str, float] = {}
-    on_belt: dict[str, bool] = {}
+    still: dict[str, np.ndarray] = {}
     for s in _SIDES:
         # the stride structure (where each stance is) from velocities smoothed to a few harmonics
         # of the stride: noise and the impacts' wiggles must not break a stance in two, yet the
@@ -942,16 +939,21 @@ def _video_events(
                 "stance and swing in the video (standing still, feet hidden or not gait?)",
                 path=where,
             )
-        still = np.fmin(dep["heel"], dep["toe"]) < thr
-        # filmed from behind, a planted foot carried towards the camera by a treadmill's belt moves
-        # down the image (over ground it stays still: about 0)
-        on_belt[s] = view == "back" and v_plant > _BELT_FRACTION * thr
-        heel_rel = pos[s]["heel"] - hip_pos if on_belt[s] else None
+        still[s] = np.fmin(dep["heel"], dep["toe"]) < thr
+    assert stride is not None  # checked with each foot's swing above
+    # filmed from behind, a planted foot carried towards the camera by a treadmill's belt moves
+    # down the image (over ground it stays still: about 0); a treadmill is the trial's, not a foot's
+    on_belt = view == "back" and v_plant > _BELT_FRACTION * max(info_thr.values())
+    # the mid-hip's image y in leg lengths: the heel relative to it is the heel's position relative
+    # to the pelvis (the foot strike on a treadmill filmed from behind, _stance_events)
+    hip_pos = _lowpass(_fill_nan(hip), fps, None if prefiltered else cutoff_hz) / leg if on_belt else None
+    for s in _SIDES:
+        heel_rel = pos[s]["heel"] - hip_pos if hip_pos is not None else None
         stride_n = stride / dt
         # drop "still" moments shorter than a stance (a swinging foot crossing the planted
         # velocity), bridge dips shorter than a swing and than 5 % of a stride (noise)
-        still = _clean_runs(still, n_min_st, min(n_min_sw, max(1, int(round(0.05 * stride_n)))))
-        for a, b in _stance_runs(still, stride_n):
+        runs = _clean_runs(still[s], n_min_st, min(n_min_sw, max(1, int(round(0.05 * stride_n)))))
+        for a, b in _stance_runs(runs, stride_n):
             mid = 0.5 * (a + b - 1)
             fs, fo = _stance_events(acc[s], mid, stride_n, back=view == "back", heel_rel=heel_rel)
             if fs is not None:
@@ -974,7 +976,7 @@ def _video_events(
             "leg_length_px_median": float(np.median(leg)),
             "planted_foot_velocity_leg_per_s": v_plant,
             "stance_threshold_leg_per_s": info_thr,
-            "strike_from_heel_turn": on_belt,
+            "strike_from_heel_turn": dict.fromkeys(_SIDES, on_belt),
             "stride_time_s": stride,
             "cutoff_hz": None if prefiltered else cutoff_hz,
             "prefiltered": prefiltered,
